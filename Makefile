@@ -1,0 +1,34 @@
+# goqmail: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+BIN := bin
+PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd
+DEMO ?= demo
+
+.PHONY: build run test crash bench clean
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(PROGRAMS))
+
+# Build, create the self-contained demo directory (once), start the server
+# in the foreground on 127.0.0.1:2525. Ctrl-C stops it.
+run: build
+	$(BIN)/goqmail init $(DEMO)
+	$(BIN)/goqmaild $(DEMO)
+
+# Unit, fuzz-seed, golden-dialog and end-to-end tests (real binaries, real
+# clients: swaks, mblaze). Installs nothing; .ci/run installs the clients.
+test: build
+	$(GO) vet ./...
+	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+
+# Crash campaign (docs/crash.md): thousands of messages, dozens of SIGKILLs.
+crash: build
+	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) run ./scripts/crashtest $(CRASH_ARGS)
+
+# Benchmark against Postfix (docs/bench.md). Needs root and the postfix package.
+bench: build
+	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) run ./scripts/bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,28 @@
+// Command goqmail-local is the delivery process. The local spawner starts it
+// as the recipient (never root) with a packet socket on fd 3 and hands it
+// deliveries with their message files. See internal/local.
+package main
+
+import (
+	"os"
+	"syscall"
+
+	"goqmail/internal/local"
+	"goqmail/internal/logline"
+)
+
+func main() {
+	log := logline.New("local")
+	syscall.Umask(0o077)
+	if os.Geteuid() == 0 {
+		// qmail-local refuses root too (QLX_ROOT): a bug in the spawner
+		// must not turn into a root delivery.
+		log.Printf("alert: refusing to deliver as root")
+		os.Exit(111)
+	}
+	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log}
+	if err := w.Run(); err != nil {
+		log.Printf("warning: %v", err)
+		os.Exit(111)
+	}
+}

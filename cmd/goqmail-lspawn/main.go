@@ -1,0 +1,68 @@
+// Command goqmail-lspawn is the local spawner. It runs as root when goqmail
+// was started as root (the only other root program besides goqmaild) and
+// starts goqmail-local as each recipient; it gets its socket on fd 3. See
+// internal/lspawn for what it trusts.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"goqmail/internal/assign"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/lspawn"
+	"goqmail/internal/queue"
+)
+
+func main() {
+	log := logline.New("lspawn")
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: goqmail-lspawn ROOT (started by goqmaild)")
+		os.Exit(100)
+	}
+	root := os.Args[1]
+	exe, err := os.Executable()
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	asRoot := os.Geteuid() == 0
+	single := -1
+	if !asRoot {
+		single = os.Getuid()
+	}
+	s := &lspawn.Spawner{
+		Resolver: &lspawn.Resolver{
+			Assign:    &assign.File{Path: filepath.Join(root, "users", "assign")},
+			System:    assign.OSSystem{},
+			SingleUID: single,
+		},
+		Queue:       queue.Layout{Root: filepath.Join(root, "queue")},
+		QueueUID:    ipc.EnvUID("GOQMAIL_QUEUE_UID"),
+		SendUID:     ipc.EnvUID("GOQMAIL_SEND_UID"),
+		LocalBinary: filepath.Join(filepath.Dir(exe), "goqmail-local"),
+		Root:        asRoot,
+		Log:         log,
+	}
+	ln, err := ipc.InheritedListener(3, "lspawn")
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		for sig := range sigs {
+			if sig != syscall.SIGHUP { // users/assign is reread when it changes
+				ln.Close()
+				os.Exit(0)
+			}
+		}
+	}()
+	s.Serve(ln.(*net.UnixListener))
+}

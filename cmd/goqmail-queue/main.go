@@ -1,0 +1,60 @@
+// Command goqmail-queue is the queue process: the only writer of queue/.
+// The supervisor starts it as the goqmailq account with the submit socket on
+// fd 3 and send's control socket on fd 4. See internal/queue and
+// docs/queue.md.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/queue"
+)
+
+func main() {
+	log := logline.New("queue")
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: goqmail-queue ROOT (started by goqmaild)")
+		os.Exit(100)
+	}
+	syscall.Umask(0o077)
+	s := &queue.Server{
+		Layout:  queue.Layout{Root: filepath.Join(os.Args[1], "queue")},
+		Log:     log,
+		SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"),
+	}
+	if err := s.Start(); err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	submit, err := ipc.InheritedListener(3, "submit")
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	ctl, err := ipc.InheritedListener(4, "queuectl")
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	go s.ServeSubmit(submit.(*net.UnixListener))
+	go s.ServeCtl(ctl.(*net.UnixListener))
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			continue // nothing to reread: the queue has no configuration
+		}
+		submit.Close()
+		ctl.Close()
+		s.Wait(30 * time.Second)
+		return
+	}
+}

@@ -1,0 +1,110 @@
+// Command goqmail is the administrator's tool.
+//
+//	goqmail init DIR        make a self-contained server directory (no root needed)
+//	goqmail install [ROOT]  create accounts, directories and programs (root; default /var/goqmail)
+//	goqmail check [ROOT]    verify an installation, like qmail's instcheck
+//	goqmail showctl [ROOT]  print every control setting, its value and where it came from
+//
+// Every command is documented in docs/commands.md.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"goqmail/internal/admin"
+	"goqmail/internal/control"
+)
+
+const defaultRoot = "/var/goqmail"
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  goqmail init DIR          make a self-contained server directory for this user
+  goqmail install [ROOT]    as root: accounts, directories, programs (default /var/goqmail)
+  goqmail check [ROOT]      verify an installation (default /var/goqmail)
+  goqmail showctl [ROOT]    print the effective control settings (default /var/goqmail)
+`)
+	os.Exit(100)
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "goqmail: "+format+"\n", args...)
+	os.Exit(111)
+}
+
+func rootArg(args []string) string {
+	switch len(args) {
+	case 0:
+		return defaultRoot
+	case 1:
+		return args[0]
+	}
+	usage()
+	return ""
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	switch cmd {
+	case "init":
+		if len(args) != 1 {
+			usage()
+		}
+		if err := admin.Init(args[0], admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN")}, os.Stdout); err != nil {
+			fail("init %s: %v", args[0], err)
+		}
+	case "install":
+		root := rootArg(args)
+		exe, err := os.Executable()
+		if err != nil {
+			fail("%v", err)
+		}
+		if err := admin.Install(root, filepath.Dir(exe), os.Stdout); err != nil {
+			fail("install: %v", err)
+		}
+		if probs := admin.Check(root, true); len(probs) > 0 {
+			for _, p := range probs {
+				fmt.Println("problem:", p)
+			}
+			os.Exit(111)
+		}
+		fmt.Printf("installed %s; start it with: %s/bin/goqmaild %s\n", root, root, root)
+	case "check":
+		root := rootArg(args)
+		rootMode := os.Geteuid() == 0 && isRootOwned(root)
+		probs := admin.Check(root, rootMode)
+		for _, p := range probs {
+			fmt.Println("problem:", p)
+		}
+		if len(probs) > 0 {
+			os.Exit(111)
+		}
+		fmt.Printf("%s: ok\n", root)
+	case "showctl":
+		snap, err := control.Load(filepath.Join(rootArg(args), "control"))
+		if err != nil {
+			fail("%v", err)
+		}
+		fmt.Print(snap.Describe())
+	case "help", "-h", "--help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "goqmail: unknown command %q\n", cmd)
+		usage()
+	}
+}
+
+// isRootOwned tells a root installation from a development directory that
+// root happens to check.
+func isRootOwned(root string) bool {
+	st, err := os.Stat(filepath.Join(root, "queue"))
+	if err != nil {
+		return true
+	}
+	return statUID(st) != 0 // a development directory made by root is all root's
+}

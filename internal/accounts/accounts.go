@@ -1,0 +1,64 @@
+// Package accounts declares the system accounts a root installation of
+// goqmail runs under, once, for the installer, the checker and the
+// supervisor (qmail's INSTALL.ids, conf-users, conf-groups).
+package accounts
+
+import (
+	"fmt"
+	"os"
+
+	"goqmail/internal/assign"
+)
+
+// Group is the group of the queue-side accounts (qmail's "qmail" group).
+const Group = "goqmail"
+
+// NoFiles is the group of accounts that should own no files (qmail's
+// "nofiles"): the SMTP server.
+const NoFiles = "goqmailnf"
+
+// Account is one system user.
+type Account struct {
+	Name    string
+	Group   string
+	Purpose string
+}
+
+// The accounts, one per mutually distrusting program (qmail's five-way
+// trust partition). The local spawner and the supervisor stay root;
+// deliveries run as the recipient.
+var (
+	SMTPD  = Account{"goqmaild", NoFiles, "runs goqmail-smtpd: talks to the network, owns no files"}
+	Queue  = Account{"goqmailq", Group, "runs goqmail-queue: owns queue/, the only writer of the queue"}
+	Send   = Account{"goqmails", Group, "runs goqmail-send: schedules deliveries, owns no files"}
+	Remote = Account{"goqmailr", Group, "reserved for goqmail-remote (remote delivery issue)"}
+)
+
+// Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never
+// delivers as root, so the demo user needs an account of its own.
+var Demo = Account{"goqmaildemo", NoFiles, "owns the demo mailbox made by `goqmail init` as root"}
+
+// All lists the accounts in creation order.
+var All = []Account{SMTPD, Queue, Send, Remote}
+
+// IDs is an account's uid and gid.
+type IDs struct{ UID, GID int }
+
+// Lookup finds an account in /etc/passwd.
+func Lookup(a Account) (IDs, error) {
+	e, ok, err := assign.OSSystem{}.LookupUser(a.Name)
+	if err != nil {
+		return IDs{}, err
+	}
+	if !ok {
+		return IDs{}, fmt.Errorf("system account %s does not exist: run `goqmail install` as root first", a.Name)
+	}
+	if e.UID == 0 {
+		return IDs{}, fmt.Errorf("system account %s has uid 0; it must be an unprivileged account", a.Name)
+	}
+	return IDs{UID: e.UID, GID: e.GID}, nil
+}
+
+// Current is the identity everything runs as when goqmail is started
+// without root.
+func Current() IDs { return IDs{UID: os.Getuid(), GID: os.Getgid()} }

@@ -1,0 +1,118 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"goqmail/internal/accounts"
+	"goqmail/internal/atomicfile"
+	"goqmail/internal/maildir"
+)
+
+// Demo names the embedded default: a local test domain (RFC 2606 .test)
+// and a demo user whose Maildir is inside the directory.
+const (
+	DemoDomain = "example.test"
+	DemoHost   = "mail.example.test"
+	DemoUser   = "demo"
+	DemoListen = "127.0.0.1:2525"
+)
+
+// InitOptions adjusts the embedded default.
+type InitOptions struct {
+	Listen string // SMTP address; DemoListen if empty
+}
+
+// Init creates a self-contained goqmail directory for the invoking user: no
+// root needed, SMTP on loopback, the domain example.test delivered to the
+// demo user's Maildir under DIR/home/demo. An existing directory is left as
+// it is (delete it to start over).
+//
+// Run as root, Init also creates goqmail's system accounts (as install does)
+// and an account for the demo mailbox, and gives queue/ to the queue's
+// account: started as root, goqmail runs every program under its own
+// account and never delivers as root, so a root demo needs them.
+func Init(dir string, opt InitOptions, out io.Writer) error {
+	if _, err := os.Stat(filepath.Join(dir, "control", "me")); err == nil {
+		fmt.Fprintf(out, "%s already set up; leaving it as it is\n", dir)
+		return nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	name, uid, gid := DemoUser, os.Getuid(), os.Getgid()
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	asRoot := os.Geteuid() == 0
+	if asRoot {
+		if err := EnsureAccounts(out, append(accounts.All, accounts.Demo)...); err != nil {
+			return err
+		}
+		ids, err := accounts.Lookup(accounts.Demo)
+		if err != nil {
+			return err
+		}
+		name, uid, gid = accounts.Demo.Name, ids.UID, ids.GID
+	}
+	if opt.Listen == "" {
+		opt.Listen = DemoListen
+	}
+	for _, e := range Layout {
+		if e.Dir {
+			if err := os.MkdirAll(filepath.Join(abs, e.Path), e.Mode); err != nil {
+				return err
+			}
+		}
+	}
+	home := filepath.Join(abs, "home", DemoUser)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	if err := maildir.Make(filepath.Join(home, "Maildir"), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if asRoot {
+		if err := chownTree(home, uid, gid); err != nil {
+			return err
+		}
+		q, err := accounts.Lookup(accounts.Queue)
+		if err != nil {
+			return err
+		}
+		if err := chownTree(filepath.Join(abs, "queue"), q.UID, q.GID); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		"control/me":         DemoHost + "\n",
+		"control/locals":     DemoDomain + "\n" + DemoHost + "\n",
+		"control/rcpthosts":  DemoDomain + "\n" + DemoHost + "\n",
+		"control/smtplisten": opt.Listen + "\n",
+		"control/tcp.smtp": "# Access rules, tcprules(1) syntax. Uncomment to let this host relay:\n" +
+			"# 127.:allow,RELAYCLIENT=\"\"\n",
+		"users/assign": fmt.Sprintf("=%s:%s:%d:%d:%s:::\n.\n", DemoUser, name, uid, gid, home),
+	}
+	for name, content := range files {
+		if err := atomicfile.WriteFile(filepath.Join(abs, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "made %s: domain %s, user %s@%s -> %s/Maildir, SMTP on %s\n", abs, DemoDomain, DemoUser, DemoDomain, home, opt.Listen)
+	return nil
+}
+
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, gid)
+	})
+}

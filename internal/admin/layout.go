@@ -1,0 +1,41 @@
+// Package admin implements the `goqmail` command's setup work: a
+// self-contained development directory (init), a root installation with its
+// system accounts (install, qmail's install + hier.c), and the check that an
+// installation is as it should be (qmail's instcheck).
+package admin
+
+import (
+	"os"
+
+	"goqmail/internal/accounts"
+)
+
+// Entry is one path of an installation: what it is, its mode, its owner.
+type Entry struct {
+	Path  string // relative to the root
+	Dir   bool
+	Mode  os.FileMode
+	Owner *accounts.Account // nil: root (single-user mode: the invoking user)
+	Group string            // group name in root mode; "" = the owner's primary group or root's
+}
+
+// Layout is the installation, declared once for install and check.
+var Layout = []Entry{
+	{Path: ".", Dir: true, Mode: 0o755},
+	{Path: "bin", Dir: true, Mode: 0o755},
+	{Path: "control", Dir: true, Mode: 0o755},
+	{Path: "users", Dir: true, Mode: 0o755},
+	{Path: "run", Dir: true, Mode: 0o755},
+	{Path: "queue", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/tmp", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/msg", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	// The two root programs are readable and runnable by root only.
+	{Path: "bin/goqmaild", Mode: 0o700},
+	{Path: "bin/goqmail-lspawn", Mode: 0o700},
+	{Path: "bin/goqmail-queue", Mode: 0o755},
+	{Path: "bin/goqmail-send", Mode: 0o755},
+	{Path: "bin/goqmail-smtpd", Mode: 0o755},
+	{Path: "bin/goqmail-local", Mode: 0o755},
+	{Path: "bin/goqmail", Mode: 0o755},
+}

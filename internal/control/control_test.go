@@ -1,0 +1,104 @@
+package control
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeControl(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoadDefaultsAndFiles(t *testing.T) {
+	dir := writeControl(t, map[string]string{
+		"me":               "mail.example.org  \t\nignored second line\n",
+		"rcpthosts":        "# comment\nexample.org\n\n.example.net  \n",
+		"databytes":        "1000\n",
+		"concurrencylocal": "5000\n",
+		"timeoutsmtpd":     "soon\n",
+	})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Line(Me); got != "mail.example.org" {
+		t.Errorf("me = %q", got)
+	}
+	if got := s.List(Locals); len(got) != 1 || got[0] != "mail.example.org" || s.Get(Locals).Source != "default (me)" {
+		t.Errorf("locals = %v from %s", got, s.Get(Locals).Source)
+	}
+	if got := s.List(RcptHosts); strings.Join(got, "|") != "example.org|.example.net" {
+		t.Errorf("rcpthosts = %v", got)
+	}
+	if s.Number(DataBytes) != 1000 || s.Get(DataBytes).Source != "control/databytes" {
+		t.Errorf("databytes = %d", s.Number(DataBytes))
+	}
+	if s.Number(ConcurrencyLocal) != 1000 {
+		t.Errorf("concurrencylocal not capped: %d", s.Number(ConcurrencyLocal))
+	}
+	if s.Number(TimeoutSMTPD) != 1200 {
+		t.Errorf("bad timeoutsmtpd did not keep the default: %d", s.Number(TimeoutSMTPD))
+	}
+	if len(s.Warnings) != 2 {
+		t.Errorf("warnings = %v", s.Warnings)
+	}
+	if s.Line(SMTPGreeting) != "mail.example.org" || s.Line(EnvNoAtHost) != "mail.example.org" {
+		t.Error("me-derived defaults not applied")
+	}
+	if _, ok := s.Present(TCPRules); ok {
+		t.Error("tcp.smtp reported present")
+	}
+	if !strings.Contains(s.Describe(), "databytes:") {
+		t.Error("Describe lacks databytes")
+	}
+}
+
+func TestLoadWithoutMe(t *testing.T) {
+	if _, err := Load(writeControl(t, nil)); !errors.Is(err, ErrNoMe) {
+		t.Fatalf("Load without me: %v", err)
+	}
+}
+
+func TestDomainSet(t *testing.T) {
+	d := NewDomainSet([]string{"Example.org", ".example.net"})
+	cases := map[string]bool{
+		"example.org": true, "EXAMPLE.ORG": true, "sub.example.org": false,
+		"example.net": false, "a.example.net": true, "a.b.example.net": true,
+		"badexample.net": false, "": false,
+	}
+	for dom, want := range cases {
+		if got := d.Match(dom); got != want {
+			t.Errorf("Match(%q) = %v, want %v", dom, got, want)
+		}
+	}
+	if d.Exact("a.example.net") || !d.Exact("example.org") {
+		t.Error("Exact wrong")
+	}
+}
+
+func TestEveryNameUniqueAndDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	doc, err := os.ReadFile("../../docs/control.md")
+	if err != nil {
+		t.Fatalf("docs/control.md: %v", err)
+	}
+	for _, st := range All {
+		if seen[st.Name] {
+			t.Errorf("%s declared twice", st.Name)
+		}
+		seen[st.Name] = true
+		if !strings.Contains(string(doc), "`"+st.Name+"`") {
+			t.Errorf("docs/control.md does not describe %s", st.Name)
+		}
+	}
+}

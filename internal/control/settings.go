@@ -1,0 +1,83 @@
+// Package control declares every goqmail setting once and reads qmail's
+// control/ directory into an immutable snapshot.
+//
+// Each setting is one file in control/, with qmail's name, default and
+// meaning where qmail has it (qmail-control(5) and the per-program man
+// pages). The table below drives the code, `goqmail showctl` and
+// docs/control.md; a test checks the document lists every entry.
+package control
+
+// Kind says how a control file is read.
+type Kind int
+
+const (
+	// Line: the first line, trailing spaces and tabs removed (qmail control.c).
+	Line Kind = iota
+	// Number: the first line as a decimal number; a value that does not
+	// parse keeps the default, as in qmail, and is reported as a warning.
+	Number
+	// List: one item per line; blank lines and lines starting with '#' are
+	// skipped, trailing whitespace removed.
+	List
+	// File: a file read by its own parser (rules files); only its presence
+	// is part of the snapshot.
+	File
+)
+
+// Setting is the declaration of one control file.
+type Setting struct {
+	Name    string
+	Kind    Kind
+	Default string   // literal default ("" = empty / none)
+	FromMe  bool     // the default is the value of me
+	Min     int64    // Number: smallest accepted value
+	Max     int64    // Number: values above are capped (qmail caps concurrency)
+	UsedBy  []string // programs that read it
+	Meaning string
+	Qmail   bool // qmail has this file with this meaning; false = new in goqmail
+}
+
+var (
+	Me = &Setting{Name: "me", Kind: Line, Qmail: true, UsedBy: []string{"all"},
+		Meaning: "fully qualified name of this host; the default for the other host-name files. Required: no program starts without it."}
+	Locals = &Setting{Name: "locals", Kind: List, FromMe: true, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "domains whose recipients are delivered locally (exact match, case-insensitive). Reread on SIGHUP."}
+	RcptHosts = &Setting{Name: "rcpthosts", Kind: List, Qmail: true, UsedBy: []string{"smtpd"},
+		Meaning: "recipient domains accepted from any client: `host` matches exactly, `.host` any subdomain. Unlike qmail, a missing or empty rcpthosts accepts no recipient domain (never an open relay); relay clients from tcp.smtp are not limited by it."}
+	LocalIPHost = &Setting{Name: "localiphost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"},
+		Meaning: "a recipient at an address literal of the local IP, box@[ip], is rewritten to box@localiphost before the rcpthosts check."}
+	DataBytes = &Setting{Name: "databytes", Kind: Number, Default: "0", Min: 0, Qmail: true, UsedBy: []string{"smtpd"},
+		Meaning: "largest message accepted, in bytes as stored (LF line ends, before our Received line); 0 = no limit. Advertised with SIZE; larger messages get 552 5.3.4. DATABYTES in tcp.smtp overrides it per client."}
+	TimeoutSMTPD = &Setting{Name: "timeoutsmtpd", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"smtpd"},
+		Meaning: "seconds to wait for the client to send (or accept) data before giving up with 421 4.4.2."}
+	SMTPGreeting = &Setting{Name: "smtpgreeting", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"},
+		Meaning: "text after `220 ` in the greeting; the first word should be the host name. Also used in the EHLO/HELO and QUIT replies."}
+	ConcurrencyLocal = &Setting{Name: "concurrencylocal", Kind: Number, Default: "10", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "simultaneous local deliveries; 0 holds local deliveries. qmail caps it at 120 (conf-spawn), goqmail at 1000."}
+	ConcurrencyRemote = &Setting{Name: "concurrencyremote", Kind: Number, Default: "20", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "simultaneous remote deliveries; 0 holds remote deliveries. qmail caps it at 120, goqmail at 1000."}
+	QueueLifetime = &Setting{Name: "queuelifetime", Kind: Number, Default: "604800", Min: 0, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "seconds a message may stay in the queue; after that it gets one last try and temporary failures become permanent."}
+	EnvNoAtHost = &Setting{Name: "envnoathost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd", "send"},
+		Meaning: "domain added to a recipient address that has no @ (RCPT TO:<postmaster>)."}
+
+	SMTPListen = &Setting{Name: "smtplisten", Kind: List, Default: ":25", UsedBy: []string{"supervisor"},
+		Meaning: "addresses the SMTP server listens on, one host:port per line (tcpserver's host and port arguments). Read at start only: the supervisor binds them before dropping privilege."}
+	ConcurrencyIncoming = &Setting{Name: "concurrencyincoming", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+		Meaning: "simultaneous SMTP sessions (tcpserver -c); past it new connections get 421 4.3.2 and are closed."}
+	MaxRcpt = &Setting{Name: "maxrcpt", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+		Meaning: "recipients per message; past it RCPT gets 452 4.5.3 and the recipients already accepted are kept (RFC 5321 4.5.3.1.8)."}
+	TimeoutSMTPSession = &Setting{Name: "timeoutsmtpsession", Kind: Number, Default: "3600", Min: 1, UsedBy: []string{"smtpd"},
+		Meaning: "seconds an SMTP session may last in all before it is ended with 421 4.4.2."}
+	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"},
+		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
+	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"},
+		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
+)
+
+// All lists every setting in the order showctl prints them.
+var All = []*Setting{
+	Me, Locals, RcptHosts, LocalIPHost, EnvNoAtHost, SMTPGreeting,
+	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, ConcurrencyIncoming,
+	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SMTPListen, TCPRules,
+}

@@ -1,0 +1,66 @@
+// Package logline writes one log line per event, qmail-style: the program
+// name, then the text, with anything unprintable made harmless.
+//
+// Every goqmail process writes to its standard error, which the supervisor
+// shares; each line goes out in a single write(2) so lines from different
+// processes never interleave mid-line. Text that came from the network is
+// sanitised like qmail's logsafe: bytes outside printable ASCII become '_',
+// so a hostile address cannot forge log lines.
+package logline
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Logger writes lines for one program. It is safe for concurrent use.
+type Logger struct {
+	mu   sync.Mutex
+	w    io.Writer
+	prog string
+	now  func() time.Time
+	buf  []byte
+}
+
+// New returns a logger for prog writing to stderr.
+func New(prog string) *Logger { return NewTo(os.Stderr, prog) }
+
+// NewTo returns a logger for prog writing to w.
+func NewTo(w io.Writer, prog string) *Logger {
+	return &Logger{w: w, prog: prog, now: time.Now}
+}
+
+// Printf formats and writes one line. The whole formatted text is sanitised,
+// including arguments.
+func (l *Logger) Printf(format string, args ...any) {
+	if l == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.now().UTC().AppendFormat(l.buf[:0], "2006-01-02T15:04:05.000000Z ")
+	b = append(b, l.prog...)
+	b = append(b, ": "...)
+	b = appendSafe(b, msg)
+	b = append(b, '\n')
+	l.buf = b
+	l.w.Write(b)
+}
+
+// Safe returns s with every byte outside printable ASCII replaced by '_'.
+func Safe(s string) string { return string(appendSafe(nil, s)) }
+
+func appendSafe(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e {
+			c = '_'
+		}
+		b = append(b, c)
+	}
+	return b
+}

@@ -1,0 +1,97 @@
+// Package lspawn is the local spawner, one of goqmail's two root programs.
+// It maps a local recipient to the account that receives it (users/assign,
+// then qmail-getpw's passwd rules), opens the queued message, and hands both
+// to a delivery process running as that account, never as root. It parses no
+// message content and no network input: only the strict frames from send.
+//
+// SECURITY: runs as root (when the server was started as root). Trusts send's
+// frames only after strict decoding; builds file paths only from validated
+// queue ids; refuses uid 0 as a delivery target (qmail-lspawn QLX_ROOT);
+// gives each delivery process exactly its uid and primary gid
+// (setgroups to that gid alone, as qmail's prot_gid).
+package lspawn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"goqmail/internal/address"
+	"goqmail/internal/assign"
+)
+
+// Target is who receives a delivery.
+type Target struct {
+	assign.Entry
+	Local  string // the recipient's local part as addressed
+	Domain string
+}
+
+// Lookup failures: permanent (no such user) or temporary.
+var (
+	ErrNoMailbox = errors.New("Sorry, no mailbox here by that name. (#5.1.1)")
+	ErrRoot      = errors.New("Not allowed to perform deliveries as root. (#4.3.0)")
+)
+
+// Resolver looks recipients up: users/assign first, then passwd.
+type Resolver struct {
+	Assign *assign.File
+	System assign.System
+	// SingleUID >= 0 restricts passwd matches to that uid: started without
+	// root, goqmail can only deliver as the user running it.
+	SingleUID int
+}
+
+// Resolve maps an address to its delivery target. A temporary error defers
+// the delivery: never bounce because a file or directory was unreadable.
+func (r *Resolver) Resolve(rcpt string) (Target, error) {
+	local, domain := address.Split(rcpt)
+	t := Target{Local: local, Domain: domain}
+	table, err := r.Assign.Table()
+	if err != nil {
+		return t, fmt.Errorf("temporary: %w", err)
+	}
+	if e, ok := table.Lookup(local); ok {
+		t.Entry = e
+	} else {
+		e, ok, err := assign.LookupPasswd(r.System, local)
+		if err != nil {
+			return t, fmt.Errorf("temporary: %w", err)
+		}
+		if !ok || (r.SingleUID >= 0 && e.UID != r.SingleUID) {
+			// qmail would hand this to the alias user; .qmail handling and
+			// the alias user arrive with the delivery issue.
+			return t, ErrNoMailbox
+		}
+		t.Entry = e
+	}
+	if t.UID == 0 && r.SingleUID < 0 {
+		return t, ErrRoot
+	}
+	return t, nil
+}
+
+// openMessage opens a queued message for a delivery process. In root mode
+// the file must be a regular file owned by the queue's uid (qmail-lspawn
+// checks the message belongs to qmailq), so send cannot make root open
+// anything else.
+func openMessage(path string, queueUID int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscallNoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if queueUID >= 0 && ownerUID(st) != queueUID {
+		f.Close()
+		return nil, fmt.Errorf("%s is not owned by the queue's uid %d", path, queueUID)
+	}
+	return f, nil
+}

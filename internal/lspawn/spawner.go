@@ -1,0 +1,200 @@
+package lspawn
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/proto"
+	"goqmail/internal/queue"
+)
+
+// Spawner serves send's delivery requests.
+type Spawner struct {
+	Resolver    *Resolver
+	Queue       queue.Layout
+	QueueUID    int    // owner of queued message files; -1 to skip the check
+	SendUID     int    // only this uid may connect; -1: any
+	LocalBinary string // path of goqmail-local
+	Root        bool   // running as root: start workers under the target's uid
+	Log         *logline.Logger
+	IdleTimeout time.Duration
+
+	mu      sync.Mutex
+	workers map[workerKey]*worker
+	seq     uint64
+	out     *bufio.Writer
+	outMu   sync.Mutex
+	outBuf  []byte
+}
+
+// Serve accepts send's connection (one at a time) until ln closes.
+func (s *Spawner) Serve(ln *net.UnixListener) error {
+	s.workers = map[workerKey]*worker{}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = 30 * time.Second
+	}
+	go s.reapIdle()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		cred, err := ipc.PeerCred(c)
+		if err != nil || (s.SendUID >= 0 && cred.UID != s.SendUID) {
+			s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
+			c.Close()
+			continue
+		}
+		s.session(c)
+		c.Close()
+	}
+}
+
+func (s *Spawner) session(c *net.UnixConn) {
+	s.outMu.Lock()
+	s.out = bufio.NewWriterSize(c, 32<<10)
+	s.outMu.Unlock()
+	defer func() {
+		s.outMu.Lock()
+		s.out = nil
+		s.outMu.Unlock()
+	}()
+	r := ipc.NewReader(c, 0)
+	for {
+		typ, d, err := r.Next()
+		if err != nil {
+			return
+		}
+		if typ != proto.TDeliver {
+			s.Log.Printf("warning: unexpected frame type %#x from send", typ)
+			return
+		}
+		req, err := proto.DecodeDeliver(d)
+		if err != nil {
+			s.Log.Printf("warning: bad delivery request: %v", err)
+			return
+		}
+		s.deliver(req)
+		if r.Buffered() == 0 {
+			s.flush()
+		}
+	}
+}
+
+// report sends one result to send (from any goroutine).
+func (s *Spawner) report(rep proto.Report) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if s.out == nil {
+		return // send is gone; it will retry the delivery
+	}
+	s.outBuf = rep.Encode(s.outBuf)
+	s.out.Write(s.outBuf)
+	s.out.Flush()
+}
+
+func (s *Spawner) flush() {
+	s.outMu.Lock()
+	if s.out != nil {
+		s.out.Flush()
+	}
+	s.outMu.Unlock()
+}
+
+func (s *Spawner) deliver(req proto.Deliver) {
+	fail := func(res byte, text string) {
+		s.report(proto.Report{Seq: req.Seq, Result: res, Text: text})
+	}
+	t, err := s.Resolver.Resolve(req.Rcpt)
+	switch {
+	case errors.Is(err, ErrNoMailbox):
+		fail(proto.ResultPermanent, err.Error())
+		return
+	case err != nil:
+		fail(proto.ResultDeferral, "Unable to look up the recipient: "+clip(err.Error())+" (#4.3.0)")
+		return
+	}
+	msg, err := openMessage(s.Queue.Content(req.ID), s.QueueUID)
+	if err != nil {
+		fail(proto.ResultDeferral, "Unable to open the message: "+clip(err.Error())+" (#4.3.0)")
+		return
+	}
+	defer msg.Close()
+	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender}
+	for attempt := 0; attempt < 2; attempt++ {
+		w, err := s.worker(workerKey{uid: t.UID, gid: t.GID})
+		if err != nil {
+			fail(proto.ResultDeferral, "Unable to start the delivery process: "+clip(err.Error())+" (#4.3.0)")
+			return
+		}
+		s.mu.Lock()
+		s.seq++
+		seq := s.seq
+		s.mu.Unlock()
+		if err := w.hand(seq, req.Seq, l, msg); err == nil {
+			return
+		}
+		// The worker died between deliveries: drop it and start another.
+		s.dropWorker(w)
+	}
+	fail(proto.ResultDeferral, "Unable to reach the delivery process. (#4.3.0)")
+}
+
+func (s *Spawner) worker(key workerKey) (*worker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w := s.workers[key]; w != nil {
+		return w, nil
+	}
+	w, err := s.startWorker(key)
+	if err != nil {
+		return nil, err
+	}
+	s.workers[key] = w
+	return w, nil
+}
+
+func (s *Spawner) dropWorker(w *worker) {
+	s.mu.Lock()
+	if s.workers[w.key] == w {
+		delete(s.workers, w.key)
+	}
+	s.mu.Unlock()
+}
+
+// reapIdle ends delivery processes that had nothing to do for IdleTimeout:
+// closing the socket makes them exit.
+func (s *Spawner) reapIdle() {
+	for range time.Tick(s.IdleTimeout / 2) {
+		cutoff := time.Now().Add(-s.IdleTimeout)
+		s.mu.Lock()
+		for k, w := range s.workers {
+			if w.idle(cutoff) {
+				delete(s.workers, k)
+				w.sock.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func clip(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+var _ = fmt.Sprint

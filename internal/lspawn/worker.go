@@ -1,0 +1,138 @@
+package lspawn
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"goqmail/internal/ipc"
+	"goqmail/internal/proto"
+)
+
+// worker is one running delivery process for one (uid, gid). It stays up
+// while it has work and for a while after, so a burst of mail for one user
+// costs one process start, not one per message, and its Maildir fsyncs are
+// shared; it only ever receives deliveries for its own uid.
+type worker struct {
+	key     workerKey
+	cmd     *exec.Cmd
+	sock    *os.File
+	mu      sync.Mutex
+	pending map[uint64]uint64 // worker seq -> send seq
+	last    time.Time
+	dead    bool
+}
+
+type workerKey struct{ uid, gid int }
+
+// startWorker starts goqmail-local as uid/gid with a packet socket on fd 3.
+func (s *Spawner) startWorker(key workerKey) (*worker, error) {
+	mine, theirs, err := ipc.SeqpacketPair()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(s.LocalBinary)
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.Stderr = os.Stderr
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	if s.Root {
+		if key.uid == 0 {
+			return nil, ErrRoot
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential: &syscall.Credential{Uid: uint32(key.uid), Gid: uint32(key.gid), Groups: []uint32{uint32(key.gid)}},
+			Setsid:     true,
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		theirs.Close()
+		return nil, fmt.Errorf("start delivery process: %w", err)
+	}
+	theirs.Close()
+	w := &worker{key: key, cmd: cmd, sock: mine, pending: map[uint64]uint64{}, last: time.Now()}
+	go s.readWorker(w)
+	return w, nil
+}
+
+// readWorker relays the worker's reports to send until it exits; whatever
+// it had not reported is deferred ("qmail-local crashed").
+func (s *Spawner) readWorker(w *worker) {
+	buf := make([]byte, 64<<10)
+	for {
+		body, files, err := ipc.RecvPacket(int(w.sock.Fd()), buf, 0)
+		for _, f := range files {
+			f.Close()
+		}
+		var rep proto.Report
+		if err == nil {
+			var typ byte
+			var d *ipc.Decoder
+			typ, d, err = ipc.NewDecoder(body)
+			if err == nil && typ != proto.TReport {
+				err = fmt.Errorf("unexpected frame type %#x", typ)
+			}
+			if err == nil {
+				rep, err = proto.DecodeReport(d)
+			}
+		}
+		if err != nil {
+			break
+		}
+		w.mu.Lock()
+		sendSeq, ok := w.pending[rep.Seq]
+		delete(w.pending, rep.Seq)
+		w.last = time.Now()
+		w.mu.Unlock()
+		if !ok {
+			s.Log.Printf("warning: delivery process uid %d reported unknown delivery %d", w.key.uid, rep.Seq)
+			continue
+		}
+		rep.Seq = sendSeq
+		s.report(rep)
+	}
+	w.sock.Close()
+	w.cmd.Wait()
+	s.dropWorker(w)
+	w.mu.Lock()
+	w.dead = true
+	lost := w.pending
+	w.pending = nil
+	w.mu.Unlock()
+	for _, sendSeq := range lost {
+		s.report(proto.Report{Seq: sendSeq, Result: proto.ResultDeferral, Text: "Delivery process crashed. (#4.3.0)"})
+	}
+}
+
+// hand gives the worker one delivery; false if the worker is dead.
+func (w *worker) hand(seq, sendSeq uint64, l proto.Local, msg *os.File) error {
+	w.mu.Lock()
+	if w.dead {
+		w.mu.Unlock()
+		return fmt.Errorf("delivery process exited")
+	}
+	w.pending[seq] = sendSeq
+	w.last = time.Now()
+	w.mu.Unlock()
+	l.Seq = seq
+	if err := ipc.SendPacket(int(w.sock.Fd()), l.Packet(nil), msg); err != nil {
+		w.mu.Lock()
+		if w.pending != nil {
+			delete(w.pending, seq)
+		}
+		w.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// idle reports whether the worker has had nothing to do since before t.
+func (w *worker) idle(t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) == 0 && w.last.Before(t)
+}

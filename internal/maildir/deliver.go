@@ -1,0 +1,143 @@
+package maildir
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"goqmail/internal/dirsync"
+)
+
+// maxCreateTries bounds the retries after EEXIST in tmp/. Each retry has a
+// new Q and 64 new random bits, so a second collision means something
+// other than chance (a name planted by someone who can write the maildir);
+// notqmail loops on open_excl for the same reason qmail 1.03 stat'ed and
+// slept: never reuse a name.
+const maxCreateTries = 5
+
+// Deliverer writes messages into Maildirs on behalf of one long-running
+// process. The zero value is ready to use; set Host before the first
+// Deliver. A Deliverer must not be copied after first use. It is safe for
+// concurrent use, and should be shared by all goroutines of the process so
+// that their fsyncs of new/ are shared.
+type Deliverer struct {
+	// Host is the right part of unique names (the spec's gethostname()).
+	// Empty means os.Hostname(). '/', ':' and ',' are escaped.
+	Host string
+
+	syncer     dirsync.Syncer
+	deliveries atomic.Uint64 // the spec's Q: deliveries by this process
+
+	once    sync.Once
+	pid     int
+	host    string // Host, escaped
+	initErr error
+
+	// Test seams; nil means time.Now and crypto/rand.
+	clock  func() time.Time
+	random io.Reader
+}
+
+// Deliver writes prefix followed by body into maildir (the directory that
+// holds tmp/, new/ and cur/) and returns the name of the file created in
+// new/.
+//
+// It follows qmail-local's maildir_child (nq106:qmail-local.c): create
+// tmp/X exclusively (a fresh name on EEXIST, as notqmail does), write,
+// fsync, close, link tmp/X to new/X (link never overwrites), unlink tmp/X.
+// It then fsyncs new/ (shared with concurrent callers through the
+// Syncer), because on Linux the new directory entry is not durable until
+// its directory is; qmail relied on synchronous BSD metadata instead.
+// Only then is the delivery reported.
+//
+// Missing tmp/ or new/ is an error: like qmail-local, delivery never
+// creates a maildir. On error nothing is left in tmp/ and the caller
+// should defer (qmail exit 111). If the fsync of new/ fails the new file
+// is removed again (best effort), since the queue still holds the
+// message and a retry would otherwise deliver it twice.
+//
+// body may be an *os.File positioned at the message start; the copy then
+// uses copy_file_range(2) where the kernel allows.
+func (d *Deliverer) Deliver(maildir string, prefix []byte, body io.Reader) (string, error) {
+	tmpDir := filepath.Join(maildir, "tmp")
+	f, name, err := d.createTmp(tmpDir)
+	if err != nil {
+		return "", err
+	}
+	tmpPath := filepath.Join(tmpDir, name)
+	size, err := writeAndClose(f, prefix, body)
+	if err != nil {
+		removeTmp(tmpPath)
+		return "", fmt.Errorf("maildir: write tmp/%s: %w", name, err)
+	}
+
+	final := newName(name, size)
+	newDir := filepath.Join(maildir, "new")
+	newPath := filepath.Join(newDir, final)
+	if err := os.Link(tmpPath, newPath); err != nil {
+		removeTmp(tmpPath)
+		return "", fmt.Errorf("maildir: link tmp/%s into new/: %w", name, err)
+	}
+	// The message is in new/ now. Failing to unlink tmp/X does not undo
+	// the delivery (qmail's tryunlinktmp ignores it too); the leftover
+	// link is removed by CleanTmp after 36 hours.
+	removeTmp(tmpPath)
+
+	if err := d.syncer.Sync(newDir); err != nil {
+		_ = os.Remove(newPath)
+		return "", fmt.Errorf("maildir: make new/%s durable: %w", final, err)
+	}
+	return final, nil
+}
+
+// createTmp opens a new file in tmpDir with O_EXCL and mode 0600 (the
+// message is the recipient's alone), retrying with a fresh unique name when
+// the name is taken.
+func (d *Deliverer) createTmp(tmpDir string) (*os.File, string, error) {
+	for try := 1; ; try++ {
+		name, err := d.tmpName()
+		if err != nil {
+			return nil, "", err
+		}
+		f, err := os.OpenFile(filepath.Join(tmpDir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			return f, name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || try == maxCreateTries {
+			return nil, "", fmt.Errorf("maildir: create file in tmp/: %w", err)
+		}
+	}
+}
+
+// writeAndClose writes prefix and body to f, fsyncs and closes it, and
+// returns the number of bytes written. Every step's error counts: close
+// can report a failed write-back on NFS ("NFS dorks", qmail-local). The
+// byte count comes from the writes themselves, not from a wrapper around
+// body, so that io.Copy can still hand an *os.File to copy_file_range.
+func writeAndClose(f *os.File, prefix []byte, body io.Reader) (int64, error) {
+	n, err := f.Write(prefix)
+	size := int64(n)
+	if err == nil {
+		var m int64
+		m, err = io.Copy(f, body)
+		size += m
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return size, err
+}
+
+// removeTmp unlinks a tmp/ file on a path where the delivery has already
+// failed or already succeeded; its own error changes nothing for the
+// caller, and CleanTmp collects whatever is left.
+func removeTmp(path string) { _ = os.Remove(path) }

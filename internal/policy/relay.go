@@ -1,0 +1,53 @@
+// Package policy decides what the SMTP server accepts, as pure functions of
+// facts about the session and a configuration snapshot: no I/O, no parsing,
+// so every decision can be tested with a golden table (STYLE.md: Postfix's
+// smtpd_check, mox's analyze). The SMTP session gathers the facts and
+// speaks the reply; it never decides on its own.
+package policy
+
+import (
+	"goqmail/internal/control"
+	"goqmail/internal/smtp"
+)
+
+// RcptFacts is what the relay decision depends on.
+type RcptFacts struct {
+	// Domain of the recipient as it will be queued and routed: the canonical
+	// parser's output after envnoathost and localiphost rewriting.
+	Domain string
+	// RelayClient: the client's IP has RELAYCLIENT in tcp.smtp.
+	RelayClient bool
+	// Count of recipients already accepted in this transaction.
+	Accepted int
+}
+
+// RelayConfig is the snapshot the decision reads.
+type RelayConfig struct {
+	RcptHosts *control.DomainSet
+	MaxRcpt   int
+}
+
+// Replies of the recipient checks, in one place.
+var (
+	ReplyRcptOK       = smtp.Reply{Code: 250, Enh: "2.1.5", Text: "ok"}
+	ReplyTooManyRcpts = smtp.Reply{Code: 452, Enh: "4.5.3", Text: "too many recipients for one message; send the rest in another"}
+	ReplyRelayDenied  = smtp.Reply{Code: 553, Enh: "5.7.1", Text: "sorry, that domain isn't in my list of allowed rcpthosts; relaying denied"}
+)
+
+// CheckRcpt decides one RCPT TO. The domain it judges is exactly the domain
+// the message will be routed by, so no address syntax (%, !, quoted or
+// escaped @, source routes, literals) can be read one way here and another
+// way by delivery. Unlike qmail, an empty or missing rcpthosts accepts no
+// domain: it never makes an open relay.
+func CheckRcpt(f RcptFacts, c RelayConfig) smtp.Reply {
+	if c.MaxRcpt > 0 && f.Accepted >= c.MaxRcpt {
+		return ReplyTooManyRcpts
+	}
+	if f.RelayClient {
+		return ReplyRcptOK
+	}
+	if c.RcptHosts != nil && c.RcptHosts.Match(f.Domain) {
+		return ReplyRcptOK
+	}
+	return ReplyRelayDenied
+}

@@ -1,0 +1,106 @@
+package proto
+
+import (
+	"fmt"
+
+	"goqmail/internal/ipc"
+)
+
+// Delivery results, qmail's K/Z/D (qmail-lspawn report()).
+const (
+	ResultSuccess   byte = 'K'
+	ResultDeferral  byte = 'Z'
+	ResultPermanent byte = 'D'
+)
+
+// Deliver asks the local spawner to deliver message ID to one recipient.
+type Deliver struct {
+	Seq    uint64 // delivery number, echoed in the Report
+	ID     string
+	Sender string
+	Rcpt   string // local@domain
+}
+
+func (m Deliver) Encode(buf []byte) []byte {
+	return ipc.New(TDeliver, buf).Uint(m.Seq).String(m.ID).String(m.Sender).String(m.Rcpt).Frame()
+}
+
+func DecodeDeliver(d *ipc.Decoder) (Deliver, error) {
+	m := Deliver{Seq: d.Uint(), ID: d.String(MaxID), Sender: d.String(MaxAddr), Rcpt: d.String(MaxAddr)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	if err := CheckID(m.ID); err != nil {
+		return m, err
+	}
+	if err := CheckAddr(m.Sender); err != nil {
+		return m, err
+	}
+	return m, CheckAddr(m.Rcpt)
+}
+
+// Report is the outcome of one delivery.
+type Report struct {
+	Seq    uint64
+	Result byte // ResultSuccess, ResultDeferral or ResultPermanent
+	Text   string
+}
+
+// Encode builds a stream frame; Body of the same encoder serves packets.
+func (m Report) encoder(buf []byte) *ipc.Encoder {
+	return ipc.New(TReport, buf).Uint(m.Seq).Uint(uint64(m.Result)).String(CleanText(m.Text))
+}
+
+func (m Report) Encode(buf []byte) []byte { return m.encoder(buf).Frame() }
+func (m Report) Packet(buf []byte) []byte { return m.encoder(buf).Body() }
+
+func DecodeReport(d *ipc.Decoder) (Report, error) {
+	m := Report{Seq: d.Uint(), Result: byte(d.UintMax(255)), Text: d.String(MaxText)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	switch m.Result {
+	case ResultSuccess, ResultDeferral, ResultPermanent:
+	default:
+		return m, fmt.Errorf("%w: result %q", ErrBadField, m.Result)
+	}
+	return m, nil
+}
+
+// Local is what the spawner hands a delivery process with the message file:
+// qmail-local's arguments (user home local dash ext domain sender).
+type Local struct {
+	Seq    uint64
+	User   string
+	Home   string
+	Local  string // local part of the recipient as delivered (Delivered-To)
+	Dash   string
+	Ext    string
+	Domain string
+	Sender string
+}
+
+func (m Local) Packet(buf []byte) []byte {
+	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
+		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Body()
+}
+
+func DecodeLocal(d *ipc.Decoder) (Local, error) {
+	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
+		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	for _, s := range []string{m.User, m.Home, m.Local, m.Ext, m.Domain, m.Sender} {
+		if err := CheckAddr(s); err != nil {
+			return m, err
+		}
+	}
+	if m.Dash != "" && m.Dash != "-" {
+		return m, fmt.Errorf("%w: dash %q", ErrBadField, m.Dash)
+	}
+	if len(m.Home) == 0 || m.Home[0] != '/' {
+		return m, fmt.Errorf("%w: home %q is not absolute", ErrBadField, m.Home)
+	}
+	return m, nil
+}

@@ -1,0 +1,76 @@
+package proto
+
+import (
+	"fmt"
+
+	"goqmail/internal/ipc"
+)
+
+// Begin opens a message: the envelope sender ("" = null sender <>).
+type Begin struct{ Sender string }
+
+func (m Begin) Encode(buf []byte) []byte { return ipc.New(TBegin, buf).String(m.Sender).Frame() }
+
+func DecodeBegin(d *ipc.Decoder) (Begin, error) {
+	m := Begin{Sender: d.String(MaxAddr)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	return m, CheckAddr(m.Sender)
+}
+
+// Rcpt adds one envelope recipient to the message being submitted.
+type Rcpt struct{ Addr string }
+
+func (m Rcpt) Encode(buf []byte) []byte { return ipc.New(TRcpt, buf).String(m.Addr).Frame() }
+
+func DecodeRcpt(d *ipc.Decoder) (Rcpt, error) {
+	m := Rcpt{Addr: d.String(MaxAddr)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	if m.Addr == "" {
+		return m, fmt.Errorf("%w: empty recipient", ErrBadField)
+	}
+	return m, CheckAddr(m.Addr)
+}
+
+// EncodeData frames one chunk of message content (LF line ends).
+func EncodeData(buf, chunk []byte) []byte { return ipc.New(TData, buf).Bytes(chunk).Frame() }
+
+func DecodeData(d *ipc.Decoder) ([]byte, error) {
+	p := d.Bytes(MaxChunk)
+	return p, d.End()
+}
+
+// EncodeCommit asks the queue to make the message durable and answer.
+func EncodeCommit(buf []byte) []byte { return ipc.New(TCommit, buf).Frame() }
+
+// EncodeAbort drops the message being submitted.
+func EncodeAbort(buf []byte) []byte { return ipc.New(TAbort, buf).Frame() }
+
+// Result is the queue's answer to Commit: the message is queued under ID,
+// or it is not and Temporary says whether trying again may help.
+type Result struct {
+	OK        bool
+	Temporary bool
+	ID        string
+	Text      string
+}
+
+func (m Result) Encode(buf []byte) []byte {
+	return ipc.New(TResult, buf).Bool(m.OK).Bool(m.Temporary).String(m.ID).String(m.Text).Frame()
+}
+
+func DecodeResult(d *ipc.Decoder) (Result, error) {
+	m := Result{OK: d.Bool(), Temporary: d.Bool(), ID: d.String(MaxID), Text: d.String(MaxText)}
+	if err := d.End(); err != nil {
+		return m, err
+	}
+	if m.OK {
+		if err := CheckID(m.ID); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,82 @@
+// Package queue is the queue process: the only writer of goqmail's queue
+// directory. It commits new messages durably (group commit), tells send
+// about them, records per-recipient state for send, removes finished
+// messages, and repairs the directory after a crash. It never parses
+// addresses or headers: envelope fields are length-capped byte strings.
+//
+// The on-disk states and what recovery does at each are in docs/queue.md.
+package queue
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Directory names under the queue root.
+const (
+	DirTmp = "tmp" // messages being received: <id> (content) and <id>.env
+	DirMsg = "msg" // committed messages: <id>, <id>.env (the commit record), <id>.state
+	DirBad = "bad" // messages recovery could not read, kept for the admin
+)
+
+// Suffixes of the files beside a message's content file.
+const (
+	SufEnv   = ".env"
+	SufState = ".state"
+)
+
+// Layout names the files of a queue rooted at Root.
+type Layout struct{ Root string }
+
+func (l Layout) Tmp(id string) string      { return filepath.Join(l.Root, DirTmp, id) }
+func (l Layout) TmpEnv(id string) string   { return filepath.Join(l.Root, DirTmp, id+SufEnv) }
+func (l Layout) Content(id string) string  { return filepath.Join(l.Root, DirMsg, id) }
+func (l Layout) Env(id string) string      { return filepath.Join(l.Root, DirMsg, id+SufEnv) }
+func (l Layout) State(id string) string    { return filepath.Join(l.Root, DirMsg, id+SufState) }
+func (l Layout) MsgDir() string            { return filepath.Join(l.Root, DirMsg) }
+func (l Layout) TmpDir() string            { return filepath.Join(l.Root, DirTmp) }
+func (l Layout) BadDir() string            { return filepath.Join(l.Root, DirBad) }
+func (l Layout) Bad(name string) string    { return filepath.Join(l.Root, DirBad, name) }
+func (l Layout) MsgFile(name string) string { return filepath.Join(l.Root, DirMsg, name) }
+
+// Make creates the queue directories (mode 0700: only the queue's uid
+// enters them; the root spawner opens message files by name).
+func (l Layout) Make() error {
+	for _, d := range []string{l.Root, l.TmpDir(), l.MsgDir(), l.BadDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("make queue directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// SplitName splits a file name in msg/ into the message id and its suffix
+// ("", SufEnv or SufState). ok is false for names that are none of these.
+func SplitName(name string) (id, suffix string, ok bool) {
+	id = name
+	for _, s := range []string{SufEnv, SufState} {
+		if strings.HasSuffix(name, s) {
+			id, suffix = strings.TrimSuffix(name, s), s
+			break
+		}
+	}
+	if !validID(id) {
+		return "", "", false
+	}
+	return id, suffix, true
+}
+
+func validID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,231 @@
+package queue
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/proto"
+)
+
+type testQueue struct {
+	s      *Server
+	submit string
+	ctl    string
+	logs   *bytes.Buffer
+}
+
+func startQueue(t *testing.T, root string) *testQueue {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	s := &Server{Layout: Layout{Root: root}, Log: logline.NewTo(logs, "queue"), SendUID: -1}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tq := &testQueue{s: s, submit: filepath.Join(dir, "submit.sock"), ctl: filepath.Join(dir, "ctl.sock"), logs: logs}
+	for path, serve := range map[string]func(*net.UnixListener) error{tq.submit: s.ServeSubmit, tq.ctl: s.ServeCtl} {
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go serve(ln)
+	}
+	return tq
+}
+
+func submit(t *testing.T, path, sender string, rcpts []string, content string) proto.Result {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out []byte
+	out = append(out, proto.Begin{Sender: sender}.Encode(nil)...)
+	for _, r := range rcpts {
+		out = append(out, proto.Rcpt{Addr: r}.Encode(nil)...)
+	}
+	out = append(out, proto.EncodeData(nil, []byte(content))...)
+	out = append(out, proto.EncodeCommit(nil)...)
+	if _, err := c.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	typ, d, err := ipc.NewReader(c, 0).Next()
+	if err != nil || typ != proto.TResult {
+		t.Fatalf("result: %v %x", err, typ)
+	}
+	res, err := proto.DecodeResult(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
+	root := t.TempDir()
+	q := startQueue(t, root)
+	res := submit(t, q.submit, "a@example.org", []string{"b@example.org", "c@example.org"}, "Subject: x\n\nhi\n")
+	if !res.OK {
+		t.Fatalf("commit refused: %+v\n%s", res, q.logs)
+	}
+	content, err := os.ReadFile(q.s.Layout.Content(res.ID))
+	if err != nil || string(content) != "Subject: x\n\nhi\n" {
+		t.Fatalf("content %q, %v", content, err)
+	}
+	eb, err := os.ReadFile(q.s.Layout.Env(res.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := UnmarshalEnvelope(eb)
+	if err != nil || env.Sender != "a@example.org" || len(env.Rcpts) != 2 || env.Size != int64(len(content)) || env.UID != int64(os.Getuid()) {
+		t.Fatalf("envelope %+v, %v", env, err)
+	}
+	if ents, _ := os.ReadDir(q.s.Layout.TmpDir()); len(ents) != 0 {
+		t.Fatalf("tmp not empty: %v", ents)
+	}
+
+	// send connects: the snapshot holds the message; updates and done work.
+	c, err := net.Dial("unix", q.ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(proto.EncodeHello(nil))
+	r := ipc.NewReader(c, 0)
+	typ, d, _ := r.Next()
+	m, err := proto.DecodeMsg(d)
+	if typ != proto.TMsg || err != nil || m.ID != res.ID || m.NRcpt != 2 {
+		t.Fatalf("snapshot msg: %x %+v %v", typ, m, err)
+	}
+	for i := 0; i < 2; i++ {
+		if typ, _, _ := r.Next(); typ != proto.TRcpt {
+			t.Fatalf("want rcpt, got %x", typ)
+		}
+	}
+	if typ, _, _ := r.Next(); typ != proto.TMsgEnd {
+		t.Fatal("no MsgEnd")
+	}
+	if typ, _, _ := r.Next(); typ != proto.TSnapEnd {
+		t.Fatal("no SnapEnd")
+	}
+	// A new commit is pushed live.
+	res2 := submit(t, q.submit, "", []string{"d@example.org"}, "x\n")
+	typ, d, _ = r.Next()
+	if m, _ := proto.DecodeMsg(d); typ != proto.TMsg || m.ID != res2.ID || m.Sender != "" {
+		t.Fatalf("live msg: %x %+v", typ, m)
+	}
+	r.Next()
+	r.Next()
+
+	c.Write(proto.Update{ID: res.ID, Index: 1, State: proto.StateDone}.Encode(nil))
+	c.Write(proto.EncodeDone(nil, res2.ID))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, errState := os.Stat(q.s.Layout.State(res.ID))
+		_, errGone := os.Stat(q.s.Layout.Env(res2.ID))
+		if errState == nil && os.IsNotExist(errGone) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("update/done not applied")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sb, _ := os.ReadFile(q.s.Layout.State(res.ID))
+	recs, torn := ParseState(sb)
+	if torn || len(recs) != 1 || recs[0].Index != 1 || recs[0].State != proto.StateDone {
+		t.Fatalf("state log %+v torn=%v", recs, torn)
+	}
+	if _, err := os.Stat(q.s.Layout.Content(res2.ID)); !os.IsNotExist(err) {
+		t.Fatal("done message content still present")
+	}
+}
+
+func TestCommitRefusesBadEnvelopes(t *testing.T) {
+	q := startQueue(t, t.TempDir())
+	if res := submit(t, q.submit, "a@b", nil, "x\n"); res.OK || res.Temporary {
+		t.Fatalf("no recipients: %+v", res)
+	}
+	// A recipient holding CR LF is refused at the frame and nothing stays.
+	c, _ := net.Dial("unix", q.submit)
+	c.Write(proto.Begin{Sender: "a@b"}.Encode(nil))
+	c.Write(proto.Rcpt{Addr: "x\r\n@b"}.Encode(nil))
+	c.Write(proto.EncodeCommit(nil))
+	if _, _, err := ipc.NewReader(c, 0).Next(); err == nil {
+		t.Fatal("queue answered a submission with CRLF in a recipient")
+	}
+	c.Close()
+	time.Sleep(50 * time.Millisecond)
+	if ents, _ := os.ReadDir(q.s.Layout.TmpDir()); len(ents) != 0 {
+		t.Fatalf("tmp not cleaned: %v", ents)
+	}
+}
+
+func TestRecoverEachCrashState(t *testing.T) {
+	root := t.TempDir()
+	l := Layout{Root: root}
+	l.Make()
+	env := (&Envelope{Birth: 1, Sender: "s@x", Rcpts: []string{"r@x"}}).Marshal()
+	write := func(p string, b []byte) {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const live, envOnly, contentOnly, stateOnly, badEnv = "0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004", "0000000000000005"
+	write(l.Tmp("0000000000000009"), []byte("partial"))
+	write(l.Content(live), []byte("x\n"))
+	write(l.Env(live), env)
+	write(l.Env(envOnly), env)
+	write(l.Content(contentOnly), []byte("x\n"))
+	write(l.State(stateOnly), nil)
+	write(l.Content(badEnv), []byte("x\n"))
+	write(l.Env(badEnv), []byte("garbage"))
+	write(l.MsgFile("README"), nil)
+
+	var logs bytes.Buffer
+	s := &Server{Layout: l, Log: logline.NewTo(&logs, "queue")}
+	ids, err := s.Recover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != live {
+		t.Fatalf("recovered %v", ids)
+	}
+	for _, gone := range []string{l.Tmp("0000000000000009"), l.Env(envOnly), l.Content(contentOnly), l.State(stateOnly), l.Content(badEnv)} {
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Errorf("%s survived recovery", gone)
+		}
+	}
+	if _, err := os.Stat(l.Bad(badEnv + SufEnv)); err != nil {
+		t.Errorf("unreadable envelope not quarantined: %v", err)
+	}
+	if _, err := os.Stat(l.MsgFile("README")); err != nil {
+		t.Error("unknown file removed")
+	}
+}
+
+func TestStateLogTornTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s")
+	AppendState(p, StateRecord{Index: 0, State: proto.StateDone})
+	AppendState(p, StateRecord{Index: 1, State: proto.StatePending, RetryAt: 99, Text: "later"})
+	b, _ := os.ReadFile(p)
+	recs, torn := ParseState(b)
+	if torn || len(recs) != 2 || recs[1].RetryAt != 99 {
+		t.Fatalf("%+v %v", recs, torn)
+	}
+	recs, torn = ParseState(b[:len(b)-3])
+	if !torn || len(recs) != 1 {
+		t.Fatalf("torn tail: %+v %v", recs, torn)
+	}
+	b[len(b)-1] ^= 0xff
+	if recs, torn = ParseState(b); !torn || len(recs) != 1 {
+		t.Fatalf("bad crc: %+v %v", recs, torn)
+	}
+}

@@ -1,0 +1,323 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"goqmail/internal/dirsync"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/proto"
+	"golang.org/x/sys/unix"
+)
+
+// Server is the queue process's state.
+type Server struct {
+	Layout  Layout
+	Log     *logline.Logger
+	SendUID int // only this uid may use the ctl socket (-1: any, for single-user mode)
+	Now     func() time.Time
+
+	syncer dirsync.Syncer
+	idBase uint64
+	idSeq  atomic.Uint64
+
+	mu  sync.Mutex
+	ids map[string]struct{} // committed, not yet removed
+	sub *subscriber         // the connected send, if any
+
+	conns sync.WaitGroup
+}
+
+// Start prepares the server: recovery, then the index of live messages.
+func (s *Server) Start() error {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	ids, err := s.Recover()
+	if err != nil {
+		return err
+	}
+	s.ids = make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		s.ids[id] = struct{}{}
+	}
+	// Ids are the start time in nanoseconds plus a counter: unique across
+	// restarts (a restart takes longer than the ids issued per nanosecond),
+	// sortable by arrival, and never reused (commit refuses to overwrite).
+	s.idBase = uint64(s.Now().UnixNano())
+	s.Log.Printf("status: queue holds %d messages", len(ids))
+	return nil
+}
+
+func (s *Server) newID() string {
+	return fmt.Sprintf("%016x", s.idBase+s.idSeq.Add(1))
+}
+
+// ServeSubmit accepts submissions until the listener closes.
+func (s *Server) ServeSubmit(ln *net.UnixListener) error {
+	return s.serve(ln, s.handleSubmit)
+}
+
+// ServeCtl accepts send's control connection until the listener closes.
+func (s *Server) ServeCtl(ln *net.UnixListener) error {
+	return s.serve(ln, s.handleCtl)
+}
+
+func (s *Server) serve(ln *net.UnixListener, h func(*net.UnixConn)) error {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			time.Sleep(100 * time.Millisecond) // EMFILE and friends: back off
+			continue
+		}
+		s.conns.Add(1)
+		go func() {
+			defer s.conns.Done()
+			defer c.Close()
+			h(c)
+		}()
+	}
+}
+
+// Wait waits for open connections to finish (SIGTERM: commits in progress
+// complete and answer before the process exits).
+func (s *Server) Wait(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+// incoming is a message being received on a submit connection.
+type incoming struct {
+	id      string
+	content *os.File
+	env     Envelope
+	err     error // first write error: reported at commit
+	perm    bool  // the error is permanent (bad envelope)
+}
+
+// submitIdle bounds how long a submit connection may sit between frames;
+// qmail-queue kills itself after 24 hours, smtpd's own timeouts are far
+// shorter.
+const submitIdle = 2 * time.Hour
+
+func (s *Server) handleSubmit(c *net.UnixConn) {
+	cred, err := ipc.PeerCred(c)
+	if err != nil {
+		s.Log.Printf("warning: submit: %v", err)
+		return
+	}
+	r := ipc.NewReader(c, proto.MaxChunk+64)
+	var msg *incoming
+	defer func() {
+		if msg != nil {
+			s.discard(msg)
+		}
+	}()
+	var out []byte
+	for {
+		c.SetReadDeadline(time.Now().Add(submitIdle))
+		typ, d, err := r.Next()
+		if err != nil {
+			return // EOF or garbage: the client got no Result, nothing was queued
+		}
+		switch typ {
+		case proto.TBegin:
+			if msg != nil {
+				s.discard(msg)
+			}
+			b, err := proto.DecodeBegin(d)
+			if err != nil {
+				s.Log.Printf("warning: submit from uid %d: %v", cred.UID, err)
+				return
+			}
+			msg = s.begin(b.Sender, cred)
+		case proto.TRcpt:
+			rc, err := proto.DecodeRcpt(d)
+			if err != nil || msg == nil {
+				s.Log.Printf("warning: submit from uid %d: bad recipient frame: %v", cred.UID, err)
+				return
+			}
+			if len(msg.env.Rcpts) >= proto.MaxRcpts {
+				msg.fail(errors.New("too many recipients"), true)
+				continue
+			}
+			msg.env.Rcpts = append(msg.env.Rcpts, rc.Addr)
+		case proto.TData:
+			chunk, err := proto.DecodeData(d)
+			if err != nil || msg == nil {
+				s.Log.Printf("warning: submit from uid %d: bad data frame: %v", cred.UID, err)
+				return
+			}
+			if msg.err == nil {
+				_, werr := msg.content.Write(chunk)
+				msg.fail(werr, false)
+				msg.env.Size += int64(len(chunk))
+			}
+		case proto.TCommit:
+			if d.End() != nil || msg == nil {
+				return
+			}
+			res := s.commit(msg)
+			msg = nil
+			out = res.Encode(out)
+			if _, err := c.Write(out); err != nil {
+				return
+			}
+		case proto.TAbort:
+			if d.End() != nil {
+				return
+			}
+			if msg != nil {
+				s.discard(msg)
+				msg = nil
+			}
+		default:
+			s.Log.Printf("warning: submit from uid %d: unexpected frame type %#x", cred.UID, typ)
+			return
+		}
+	}
+}
+
+func (m *incoming) fail(err error, perm bool) {
+	if err != nil && m.err == nil {
+		m.err, m.perm = err, perm
+	}
+}
+
+func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
+	m := &incoming{id: s.newID(), env: Envelope{Sender: sender, UID: int64(cred.UID), PID: int64(cred.PID)}}
+	f, err := os.OpenFile(s.Layout.Tmp(m.id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		m.fail(fmt.Errorf("create message file: %w", err), false)
+		return m
+	}
+	m.content = f
+	return m
+}
+
+func (s *Server) discard(m *incoming) {
+	if m.content != nil {
+		m.content.Close()
+		os.Remove(s.Layout.Tmp(m.id))
+	}
+	os.Remove(s.Layout.TmpEnv(m.id))
+}
+
+// commit makes a received message durable and returns the answer for the
+// client. The sequence (docs/queue.md):
+//
+//  1. tmp/ID holds the content; write tmp/ID.env; fsync both.
+//  2. rename tmp/ID -> msg/ID, then tmp/ID.env -> msg/ID.env (the commit record).
+//  3. fsync msg/, shared with every commit running at the same time.
+//  4. only then answer OK, and tell send.
+func (s *Server) commit(m *incoming) proto.Result {
+	fail := func(err error, perm bool) proto.Result {
+		s.Log.Printf("warning: commit failed: %v", err)
+		s.discard(m)
+		text := "qq write error or disk full (#4.3.0)"
+		if perm {
+			text = "qq permanent problem: " + err.Error() + " (#5.3.0)"
+		}
+		return proto.Result{Temporary: !perm, Text: text}
+	}
+	if m.err != nil {
+		return fail(m.err, m.perm)
+	}
+	if len(m.env.Rcpts) == 0 {
+		return fail(errors.New("no recipients"), true)
+	}
+	m.env.Birth = s.Now().Unix()
+	envPath := s.Layout.TmpEnv(m.id)
+	ef, err := os.OpenFile(envPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fail(err, false)
+	}
+	_, err = ef.Write(m.env.Marshal())
+	if err != nil {
+		ef.Close()
+		return fail(err, false)
+	}
+	// The two file fsyncs run in parallel; the kernel's journal merges them.
+	envSynced := make(chan error, 1)
+	go func() { envSynced <- ef.Sync() }()
+	err = m.content.Sync()
+	if eerr := <-envSynced; err == nil {
+		err = eerr
+	}
+	if cerr := ef.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := m.content.Close(); err == nil {
+		err = cerr
+	}
+	m.content = nil
+	if err != nil {
+		return fail(err, false)
+	}
+	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Content(m.id)); err != nil {
+		return fail(err, false)
+	}
+	if err := renameNoReplace(envPath, s.Layout.Env(m.id)); err != nil {
+		os.Remove(s.Layout.Content(m.id))
+		return fail(err, false)
+	}
+	if err := s.syncer.Sync(s.Layout.MsgDir()); err != nil {
+		// Whether the rename reached the disk is unknown; keep the files
+		// (a later restart delivers them) but refuse: the client retries,
+		// which at worst makes a duplicate, never a loss.
+		s.Log.Printf("alert: fsync of queue directory failed: %v", err)
+		return proto.Result{Temporary: true, Text: "qq fsync failed (#4.3.0)"}
+	}
+	s.announce(m.id, &m.env)
+	return proto.Result{OK: true, ID: m.id}
+}
+
+func renameNoReplace(from, to string) error {
+	if err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// announce adds a committed message to the index and queues it for send.
+func (s *Server) announce(id string, env *Envelope) {
+	frames := encodeMsg(id, env, nil)
+	s.mu.Lock()
+	s.ids[id] = struct{}{}
+	sub := s.sub
+	s.mu.Unlock()
+	if sub != nil {
+		sub.push(frames)
+	}
+}
+
+func encodeMsg(id string, env *Envelope, states []proto.RcptState) []byte {
+	out := proto.Msg{ID: id, Birth: env.Birth, Size: env.Size, UID: env.UID, QP: env.PID, Sender: env.Sender, NRcpt: len(env.Rcpts)}.Encode(nil)
+	for i, r := range env.Rcpts {
+		st := proto.RcptState{Index: i, Addr: r}
+		if states != nil {
+			st = states[i]
+			st.Addr = r
+		}
+		out = append(out, st.Encode(nil)...)
+	}
+	return append(out, proto.EncodeMsgEnd(nil)...)
+}
+

@@ -1,0 +1,302 @@
+package send
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"goqmail/internal/control"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/proto"
+)
+
+// Process wires the Core to its two connections and to signals.
+type Process struct {
+	ControlDir string
+	CtlSocket  string // the queue's ctl socket
+	LspawnSock string // the local spawner's socket
+	Log        *logline.Logger
+}
+
+type queueEvent struct {
+	msg    proto.Msg
+	rcpts  []proto.RcptState
+	live   bool
+	snapEnd bool
+	err    error
+}
+
+// output implements Output over the two connections.
+type output struct {
+	log    *logline.Logger
+	queue  *bufio.Writer
+	lspawn *bufio.Writer
+	qerr   error
+	lerr   error
+	buf    []byte
+}
+
+func (o *output) Deliver(d proto.Deliver) {
+	if o.lspawn == nil {
+		o.lerr = errors.New("spawner not connected")
+		return
+	}
+	o.buf = d.Encode(o.buf)
+	if _, err := o.lspawn.Write(o.buf); err != nil && o.lerr == nil {
+		o.lerr = err
+	}
+}
+func (o *output) Update(u proto.Update) {
+	o.buf = u.Encode(o.buf)
+	if _, err := o.queue.Write(o.buf); err != nil && o.qerr == nil {
+		o.qerr = err
+	}
+}
+func (o *output) Done(id string) {
+	o.buf = proto.EncodeDone(o.buf, id)
+	if _, err := o.queue.Write(o.buf); err != nil && o.qerr == nil {
+		o.qerr = err
+	}
+}
+func (o *output) Logf(format string, args ...any) { o.log.Printf(format, args...) }
+
+// Run is send's main loop. It returns when the queue connection ends (the
+// supervisor starts a fresh send, which resynchronises from the queue) or
+// after SIGTERM once running deliveries have reported.
+func (p *Process) Run() error {
+	snap, err := control.Load(p.ControlDir)
+	if err != nil {
+		return err
+	}
+	for _, w := range snap.Warnings {
+		p.Log.Printf("warning: %s", w)
+	}
+	qc, err := dialRetry(p.CtlSocket, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("connect to queue: %w", err)
+	}
+	defer qc.Close()
+	out := &output{log: p.Log, queue: bufio.NewWriterSize(qc, 64<<10)}
+	core := NewCore(time.Now, out, ConfigFrom(snap))
+	out.queue.Write(proto.EncodeHello(nil))
+	if err := out.queue.Flush(); err != nil {
+		return fmt.Errorf("queue hello: %w", err)
+	}
+
+	qev := make(chan queueEvent, 256)
+	go readQueue(qc, qev)
+	reports := make(chan proto.Report, 256)
+	spawnerDown := make(chan error, 1)
+	spawnerUp := make(chan net.Conn, 1)
+	go dialSpawner(p.LspawnSock, spawnerUp)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGINT)
+	timer := time.NewTimer(time.Hour)
+	status := time.NewTicker(5 * time.Minute)
+	defer status.Stop()
+	var spawner net.Conn
+	stopping := false
+	snapshotDone := false
+
+	for {
+		if !stopping {
+			if next := core.Tick(); !next.IsZero() {
+				timer.Reset(time.Until(next))
+			}
+		}
+		if err := out.queue.Flush(); err != nil {
+			return fmt.Errorf("queue connection: %w", err)
+		}
+		if out.qerr != nil {
+			return fmt.Errorf("queue connection: %w", out.qerr)
+		}
+		if out.lspawn != nil {
+			if err := out.lspawn.Flush(); err != nil && out.lerr == nil {
+				out.lerr = err
+			}
+		}
+		if out.lerr != nil && spawner != nil {
+			spawner.Close() // the reader reports it down
+			out.lerr = nil
+		}
+		if stopping && core.Running() == 0 {
+			p.Log.Printf("status: exiting")
+			return nil
+		}
+		select {
+		case ev := <-qev:
+			if ev.err != nil {
+				if stopping {
+					return nil
+				}
+				return fmt.Errorf("queue connection: %w", ev.err)
+			}
+			if ev.snapEnd {
+				snapshotDone = true
+				p.Log.Printf("status: %s", core.Summary())
+				continue
+			}
+			core.AddMsg(ev.msg, ev.rcpts, ev.live && snapshotDone)
+		case rep := <-reports:
+			core.Report(rep)
+		case c := <-spawnerUp:
+			spawner = c
+			out.lspawn = bufio.NewWriterSize(c, 64<<10)
+			out.lerr = nil
+			core.SetSpawner(true)
+			go readReports(c, reports, spawnerDown)
+		case err := <-spawnerDown:
+			// Drain reports that arrived before the connection dropped.
+			for drained := false; !drained; {
+				select {
+				case rep := <-reports:
+					core.Report(rep)
+				default:
+					drained = true
+				}
+			}
+			p.Log.Printf("warning: local spawner connection lost: %v", err)
+			core.SetSpawner(false)
+			core.SpawnerLost("lost connection to the local spawner (#4.3.0)")
+			spawner, out.lspawn = nil, nil
+			if !stopping {
+				go dialSpawner(p.LspawnSock, spawnerUp)
+			}
+		case <-timer.C:
+		case <-status.C:
+			p.Log.Printf("%s", core.Status())
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				if s, err := control.Load(p.ControlDir); err != nil {
+					p.Log.Printf("warning: reload: %v; keeping the old configuration", err)
+				} else {
+					core.SetConfig(ConfigFrom(s))
+					p.Log.Printf("status: configuration reloaded")
+				}
+			case syscall.SIGALRM:
+				p.Log.Printf("status: retrying every message now (SIGALRM)")
+				core.RetryNow()
+			default:
+				p.Log.Printf("status: stopping after %d running deliveries", core.Running())
+				stopping = true
+				timer.Stop()
+				go func() { time.Sleep(60 * time.Second); os.Exit(0) }()
+			}
+		}
+	}
+}
+
+func dialRetry(path string, patience time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(patience)
+	for {
+		c, err := net.Dial("unix", path)
+		if err == nil || time.Now().After(deadline) {
+			return c, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dialSpawner connects to the local spawner, retrying forever (it may be
+// restarting); deliveries wait meanwhile.
+func dialSpawner(path string, up chan<- net.Conn) {
+	for delay := 50 * time.Millisecond; ; {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			up <- c
+			return
+		}
+		time.Sleep(delay)
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
+}
+
+func readReports(c net.Conn, reports chan<- proto.Report, down chan<- error) {
+	r := ipc.NewReader(c, 0)
+	for {
+		typ, d, err := r.Next()
+		if err == nil && typ != proto.TReport {
+			err = fmt.Errorf("unexpected frame type %#x", typ)
+		}
+		var rep proto.Report
+		if err == nil {
+			rep, err = proto.DecodeReport(d)
+		}
+		if err != nil {
+			c.Close()
+			down <- err
+			return
+		}
+		reports <- rep
+	}
+}
+
+// readQueue decodes the queue's frames into whole messages.
+func readQueue(c net.Conn, ev chan<- queueEvent) {
+	r := ipc.NewReader(c, 0)
+	live := false
+	fail := func(err error) { ev <- queueEvent{err: err} }
+	for {
+		typ, d, err := r.Next()
+		if err != nil {
+			fail(err)
+			return
+		}
+		switch typ {
+		case proto.TSnapEnd:
+			if err := d.End(); err != nil {
+				fail(err)
+				return
+			}
+			live = true
+			ev <- queueEvent{snapEnd: true}
+		case proto.TMsg:
+			m, err := proto.DecodeMsg(d)
+			if err != nil {
+				fail(err)
+				return
+			}
+			rcpts := make([]proto.RcptState, 0, m.NRcpt)
+			for i := 0; i < m.NRcpt; i++ {
+				typ, d, err := r.Next()
+				if err == nil && typ != proto.TRcpt {
+					err = fmt.Errorf("want recipient frame, got %#x", typ)
+				}
+				var st proto.RcptState
+				if err == nil {
+					st, err = proto.DecodeRcptState(d)
+				}
+				if err == nil && st.Index != i {
+					err = fmt.Errorf("recipient %d out of order", st.Index)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				rcpts = append(rcpts, st)
+			}
+			typ, d, err := r.Next()
+			if err == nil && (typ != proto.TMsgEnd || d.End() != nil) {
+				err = errors.New("message announcement not closed")
+			}
+			if err != nil {
+				fail(err)
+				return
+			}
+			ev <- queueEvent{msg: m, rcpts: rcpts, live: live}
+		default:
+			fail(fmt.Errorf("unexpected frame type %#x", typ))
+			return
+		}
+	}
+}

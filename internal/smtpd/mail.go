@@ -1,0 +1,201 @@
+package smtpd
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"goqmail/internal/address"
+	"goqmail/internal/policy"
+	"goqmail/internal/smtp"
+)
+
+func (s *session) mail(arg string) {
+	if s.tx != nil {
+		s.reply(replyNestedMail)
+		return
+	}
+	rest, ok := smtp.CutPrefixFold(arg, "FROM:")
+	if !ok {
+		s.reply(replyMailSyntax)
+		return
+	}
+	a, params, err := address.ParsePath(rest, address.Options{AllowNull: true})
+	if err != nil {
+		s.reply(addrReply(err, "5.1.7", "sender"))
+		return
+	}
+	if r, ok := s.mailParams(params); !ok {
+		s.reply(r)
+		return
+	}
+	s.tx = &transaction{sender: a.String(), seen: map[string]bool{}}
+	s.reply(replySenderOK)
+}
+
+// mailParams checks the ESMTP parameters of MAIL we advertise: SIZE
+// (RFC 1870) and BODY (RFC 6152). Anything else is refused (RFC 5321 4.1.1.11).
+func (s *session) mailParams(params string) (smtp.Reply, bool) {
+	for _, p := range strings.Fields(params) {
+		name, value, _ := strings.Cut(p, "=")
+		switch strings.ToUpper(name) {
+		case "SIZE":
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n < 0 {
+				return smtp.Reply{Code: 501, Enh: "5.5.4", Text: "bad SIZE parameter"}, false
+			}
+			if max := s.maxBytes(); max > 0 && n > max {
+				return replySizeExceeded, false
+			}
+		case "BODY":
+			if v := strings.ToUpper(value); v != "7BIT" && v != "8BITMIME" {
+				return smtp.Reply{Code: 501, Enh: "5.5.4", Text: "BODY must be 7BIT or 8BITMIME"}, false
+			}
+		default:
+			return replyBadParam, false
+		}
+	}
+	return smtp.Reply{}, true
+}
+
+func (s *session) rcpt(arg string) {
+	if s.tx == nil {
+		s.reply(replyMailFirst)
+		return
+	}
+	s.tx.attempted++
+	rest, ok := smtp.CutPrefixFold(arg, "TO:")
+	if !ok {
+		s.reply(replyRcptSyntax)
+		return
+	}
+	a, params, err := address.ParsePath(rest, address.Options{AllowNoDomain: true})
+	if err != nil {
+		s.reply(addrReply(err, "5.1.3", "recipient"))
+		return
+	}
+	if params != "" {
+		s.reply(replyBadParam)
+		return
+	}
+	if a.Domain == "" {
+		a.Domain = strings.ToLower(s.cfg.EnvNoAtHost)
+	}
+	// box@[our own IP] is box@localiphost (qmail-smtpd), so a literal can
+	// reach us without opening a relay for other literals.
+	if ip, ok := a.LiteralIP(); ok && ip.Unmap() == s.local.Addr() {
+		a.Domain = strings.ToLower(s.cfg.LocalIPHost)
+	}
+	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts)},
+		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
+	if r.Code == 250 {
+		addr := a.String()
+		if !s.tx.seen[addr] {
+			s.tx.seen[addr] = true
+			s.tx.rcpts = append(s.tx.rcpts, addr)
+		}
+	}
+	s.reply(r)
+}
+
+// addrReply turns an address parser error into a reply that says what is
+// wrong (RFC 3463: X.1.7 sender syntax, X.1.3 recipient syntax).
+func addrReply(err error, enh, which string) smtp.Reply {
+	why := "bad address syntax"
+	switch {
+	case errors.Is(err, address.ErrTooLong):
+		why = "address too long"
+	case errors.Is(err, address.ErrBadChar):
+		why = "address contains a control, space or non-ASCII character"
+	case errors.Is(err, address.ErrNoDomain):
+		why = "address needs a domain"
+	case errors.Is(err, address.ErrBadDomain):
+		why = "bad domain in address"
+	case errors.Is(err, address.ErrBadLiteral):
+		why = "bad address literal"
+	case errors.Is(err, address.ErrNull):
+		why = "the null address is not allowed here"
+	}
+	return smtp.Reply{Code: 501, Enh: enh, Text: which + " refused: " + why}
+}
+
+func (s *session) data() {
+	tx := s.tx
+	switch {
+	case tx == nil:
+		s.reply(replyMailFirst)
+		return
+	case len(tx.rcpts) == 0 && tx.attempted == 0:
+		s.reply(replyRcptFirst)
+		return
+	case len(tx.rcpts) == 0:
+		s.reply(replyNoValidRcpt)
+		return
+	}
+	s.tx = nil
+	if s.srv.closing.Load() {
+		s.replyClose(replyShutdown)
+		return
+	}
+	if err := s.q.begin(tx.sender, tx.rcpts); err != nil {
+		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
+		s.q.close()
+		s.reply(replyQueueTemp)
+		return
+	}
+	s.reply(replyStartData)
+	if s.flush() != nil {
+		s.q.abort()
+		s.closed = true
+		return
+	}
+	s.q.Write([]byte(receivedLine(s.helo, s.remote.Addr().String(), s.cfg.Me, s.esmtp, s.srv.Now())))
+	st, err := smtp.ReadData(s.br, &s.q, s.maxBytes())
+	if err != nil {
+		s.q.abort()
+		s.refused++
+		s.end = "connection lost during DATA"
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.end = "timeout during DATA"
+			s.replyClose(replyTimeout)
+		}
+		s.closed = true
+		return
+	}
+	var refuse *smtp.Reply
+	switch {
+	case st.BareCRLF:
+		refuse = &replyBareCRLF
+	case st.TooBig:
+		refuse = &replySizeExceeded
+	case st.Hops >= 100:
+		refuse = &replyTooManyHops
+	}
+	if refuse != nil {
+		s.q.abort()
+		s.refused++
+		s.srv.Log.Printf("%s: refused message from <%s>: %s", s.remote, tx.sender, refuse.Text)
+		s.reply(*refuse)
+		return
+	}
+	res, err := s.q.commit(s.cfg.Timeout)
+	switch {
+	case err != nil:
+		s.srv.Log.Printf("warning: %s: queue: %v", s.remote, err)
+		s.refused++
+		s.reply(replyQueueTemp)
+	case !res.OK && res.Temporary:
+		s.refused++
+		s.reply(smtp.Reply{Code: 451, Enh: "4.3.0", Text: res.Text})
+	case !res.OK:
+		s.refused++
+		s.reply(smtp.Reply{Code: 554, Enh: "5.3.0", Text: res.Text})
+	default:
+		s.accepted++
+		s.junk = 0
+		s.srv.Log.Printf("%s: accepted msg %s from <%s> to %d recipients, %d bytes", s.remote, res.ID, tx.sender, len(tx.rcpts), st.Bytes)
+		s.reply(smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok " + strconv.FormatInt(time.Now().Unix(), 10) + " qp " + res.ID})
+	}
+}

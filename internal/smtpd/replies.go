@@ -1,0 +1,48 @@
+package smtpd
+
+import "goqmail/internal/smtp"
+
+// Every reply the server gives, in one place (qmail-smtpd's err_* functions,
+// maddy's typed SMTP errors). Each carries an RFC 3463 enhanced code except
+// the greeting, HELO/EHLO and 354, which RFC 2034 section 3 exempts.
+var (
+	replyOK           = smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok"}
+	replySenderOK     = smtp.Reply{Code: 250, Enh: "2.1.0", Text: "ok"}
+	replyFlushed      = smtp.Reply{Code: 250, Enh: "2.0.0", Text: "flushed"}
+	replyVRFY         = smtp.Reply{Code: 252, Enh: "2.0.0", Text: "send some mail, i'll try my best"}
+	replyHelp         = smtp.Reply{Code: 214, Enh: "2.0.0", Text: "goqmail: commands are HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT"}
+	replyStartData    = smtp.Reply{Code: 354, Text: "go ahead; end with <CRLF>.<CRLF>"}
+	replyUnknown      = smtp.Reply{Code: 500, Enh: "5.5.2", Text: "command unrecognized"}
+	replyUnimpl       = smtp.Reply{Code: 502, Enh: "5.5.1", Text: "unimplemented"}
+	replyLineTooLong  = smtp.Reply{Code: 500, Enh: "5.5.2", Text: "line too long"}
+	replyNUL          = smtp.Reply{Code: 500, Enh: "5.5.2", Text: "NUL byte in command"}
+	replyHeloSyntax   = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "HELO and EHLO need a host name"}
+	replyMailSyntax   = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "syntax: MAIL FROM:<address>"}
+	replyRcptSyntax   = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "syntax: RCPT TO:<address>"}
+	replyNoArgs       = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "this command takes no argument"}
+	replyNestedMail   = smtp.Reply{Code: 503, Enh: "5.5.1", Text: "nested MAIL command; RSET first"}
+	replyMailFirst    = smtp.Reply{Code: 503, Enh: "5.5.1", Text: "MAIL first"}
+	replyRcptFirst    = smtp.Reply{Code: 503, Enh: "5.5.1", Text: "RCPT first"}
+	replyNoValidRcpt  = smtp.Reply{Code: 554, Enh: "5.5.1", Text: "no valid recipients"}
+	replyBadParam     = smtp.Reply{Code: 555, Enh: "5.5.4", Text: "unsupported MAIL or RCPT parameter"}
+	replySizeExceeded = smtp.Reply{Code: 552, Enh: "5.3.4", Text: "sorry, that message size exceeds my databytes limit"}
+	replyBareCRLF     = smtp.Reply{Code: 554, Enh: "5.6.0", Text: "message refused: it contains a bare CR or LF; SMTP lines end with CRLF (RFC 5321 2.3.8)"}
+	replyTooManyHops  = smtp.Reply{Code: 554, Enh: "5.4.6", Text: "too many hops, this message is looping"}
+	replyQueueTemp    = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "qq temporary problem; try again later"}
+	replyTooManyErrs  = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many errors; closing connection"}
+	replyTooMuchJunk  = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many commands without mail; closing connection"}
+	replyPregreet     = smtp.Reply{Code: 554, Enh: "5.5.1", Text: "protocol error: you talked before my greeting; closing connection"}
+	replyBadPipeline  = smtp.Reply{Code: 554, Enh: "5.5.1", Text: "protocol error: command pipelined where RFC 2920 forbids it; closing connection"}
+	replyTimeout      = smtp.Reply{Code: 421, Enh: "4.4.2", Text: "timeout; closing connection"}
+	replyDenied       = smtp.Reply{Code: 554, Enh: "5.7.1", Text: "no SMTP service for your address"}
+	replyBusy         = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "too many connections; try again later"}
+	replyShutdown     = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "server shutting down; try again later"}
+)
+
+// Session limits on misbehaviour (Postfix's smtpd_hard_error_limit and
+// smtpd_junk_command_limit play the same role).
+const (
+	maxErrors  = 10
+	maxJunk    = 100
+	maxCmdLine = 2000 // bytes; RFC 5321 4.5.3.1.4 asks for at least 512
+)

@@ -1,0 +1,160 @@
+package smtpd
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"goqmail/internal/logline"
+	"goqmail/internal/smtp"
+)
+
+// Server accepts SMTP connections on listeners handed to it.
+type Server struct {
+	SubmitSocket string
+	Log          *logline.Logger
+	Now          func() time.Time
+
+	cfg      atomic.Pointer[Config]
+	sessions atomic.Int64
+	wg       sync.WaitGroup
+	closing  atomic.Bool
+}
+
+// SetConfig installs a configuration; sessions started afterwards use it.
+func (s *Server) SetConfig(c *Config) { s.cfg.Store(c) }
+
+// Serve accepts connections until ln is closed.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			time.Sleep(50 * time.Millisecond) // EMFILE: let sessions finish
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			s.handle(c)
+		}()
+	}
+}
+
+// Shutdown stops new sessions from starting mail and waits up to timeout
+// for running ones (a message being received completes; the client gets its
+// 250 or an error, never silence after the dot).
+func (s *Server) Shutdown(timeout time.Duration) {
+	s.closing.Store(true)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+func (s *Server) handle(c net.Conn) {
+	cfg := s.cfg.Load()
+	n := s.sessions.Add(1)
+	defer s.sessions.Add(-1)
+	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now()}
+	sess.remote = addrPort(c.RemoteAddr())
+	sess.local = addrPort(c.LocalAddr())
+	sess.br = bufio.NewReaderSize(deadlineConn{sess}, 16<<10)
+	sess.bw = bufio.NewWriterSize(c, 4<<10)
+	sess.q.path = s.SubmitSocket
+	defer sess.q.close()
+	defer sess.logEnd()
+
+	if cfg.Rules != nil {
+		if rule, ok := cfg.Rules.Lookup(sess.remote.Addr()); ok {
+			if !rule.Allow {
+				sess.end = "denied by tcp.smtp line " + itoa(rule.Line)
+				sess.replyClose(replyDenied)
+				return
+			}
+			if _, ok := rule.Lookup("RELAYCLIENT"); ok {
+				sess.relayClient = true
+			}
+			if v, ok := rule.Lookup("DATABYTES"); ok {
+				if n, err := parseUint(v); err == nil {
+					sess.dataBytes = &n
+				}
+			}
+		}
+	}
+	if s.closing.Load() {
+		sess.replyClose(replyShutdown)
+		return
+	}
+	if cfg.MaxSessions > 0 && n > int64(cfg.MaxSessions) {
+		sess.end = "too many sessions"
+		sess.replyClose(replyBusy)
+		return
+	}
+	if sess.talkedFirst() {
+		sess.end = "dropped: talked before the greeting"
+		sess.replyClose(replyPregreet)
+		return
+	}
+	sess.reply(smtp.Reply{Code: 220, Text: cfg.Greeting + " ESMTP"})
+	sess.loop()
+}
+
+// talkedFirst reports whether the client sent anything before our greeting
+// (RFC 5321 3.1: the client waits for it). With a greet delay it waits that
+// long for the client to give itself away; without one it only looks at
+// what has already arrived, without blocking.
+func (sess *session) talkedFirst() bool {
+	if d := sess.cfg.GreetDelay; d > 0 {
+		sess.greetUntil = time.Now().Add(d)
+		_, err := sess.br.Peek(1)
+		sess.greetUntil = time.Time{}
+		return err == nil
+	}
+	return peekNow(sess.conn)
+}
+
+// peekNow checks for pending bytes with a non-blocking MSG_PEEK.
+func peekNow(c net.Conn) bool {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	pending := false
+	raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		pending = err == nil && n > 0
+		return true
+	})
+	return pending
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}

@@ -1,0 +1,255 @@
+package smtpd
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"goqmail/internal/smtp"
+)
+
+// session is one SMTP connection.
+type session struct {
+	srv    *Server
+	cfg    *Config
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	remote netip.AddrPort
+	local  netip.AddrPort
+	start  time.Time
+
+	greetUntil time.Time // while waiting out smtpgreetdelay
+
+	relayClient bool
+	dataBytes   *int64 // DATABYTES from tcp.smtp, overriding control/databytes
+
+	helo  string
+	esmtp bool
+	tx    *transaction
+
+	errors, junk      int
+	accepted, refused int
+	end               string
+	closed            bool
+	q                 queueConn
+}
+
+// transaction is the state between MAIL and the end of DATA.
+type transaction struct {
+	sender    string
+	rcpts     []string
+	seen      map[string]bool
+	attempted int // RCPT commands tried, accepted or not
+}
+
+// reply writes one reply; it is flushed before the next read or when the
+// client has nothing more pipelined (RFC 2920 section 3.1).
+func (s *session) reply(r smtp.Reply) {
+	if r.Code >= 400 && r.Code != 421 && r.Code != 452 {
+		s.errors++
+	}
+	s.bw.Write(r.AppendTo(nil))
+}
+
+// replyClose writes a final reply and ends the session.
+func (s *session) replyClose(r smtp.Reply) {
+	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+	s.bw.Write(r.AppendTo(nil))
+	s.bw.Flush()
+	s.closed = true
+	if s.end == "" {
+		s.end = strconv.Itoa(r.Code) + " " + r.Text
+	}
+}
+
+func (s *session) flush() error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+	return s.bw.Flush()
+}
+
+// readDeadline is the sooner of the per-read timeout and the session's end.
+func (s *session) readDeadline() time.Time {
+	if !s.greetUntil.IsZero() {
+		return s.greetUntil
+	}
+	d := time.Now().Add(s.cfg.Timeout)
+	if end := s.start.Add(s.cfg.SessionTimeout); s.cfg.SessionTimeout > 0 && end.Before(d) {
+		return end
+	}
+	return d
+}
+
+// deadlineConn renews the read deadline before every read from the
+// network, so the timeout applies to each read as qmail's timeoutsmtpd does
+// (a slow but live client is fine, a stalled one is dropped) and the session
+// limit caps the total.
+type deadlineConn struct{ s *session }
+
+func (d deadlineConn) Read(p []byte) (int, error) {
+	d.s.conn.SetReadDeadline(d.s.readDeadline())
+	return d.s.conn.Read(p)
+}
+
+func (s *session) loop() {
+	for !s.closed {
+		if s.br.Buffered() == 0 {
+			if err := s.flush(); err != nil {
+				s.end = "write error"
+				return
+			}
+		}
+		line, err := smtp.ReadLine(s.br, maxCmdLine)
+		switch {
+		case err == nil:
+		case errors.Is(err, smtp.ErrLineTooLong):
+			s.reply(replyLineTooLong)
+			s.checkLimits()
+			continue
+		case errors.Is(err, smtp.ErrBadChar):
+			s.reply(replyNUL)
+			s.checkLimits()
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.end = "timeout"
+			s.replyClose(replyTimeout)
+			return
+		default:
+			if s.end == "" {
+				s.end = "client disconnected"
+			}
+			return
+		}
+		verb, arg := smtp.ParseCommand(line)
+		if s.pipelineViolation(verb) {
+			s.end = "dropped: bad pipelining after " + verb
+			s.replyClose(replyBadPipeline)
+			return
+		}
+		s.command(verb, arg)
+		s.checkLimits()
+	}
+}
+
+// pipelineViolation: RFC 2920 section 3.1 lets only RSET, MAIL and RCPT be
+// followed by more commands before the reply; EHLO, DATA, VRFY, EXPN, TURN,
+// QUIT and NOOP end a group. Without EHLO, PIPELINING was never offered and
+// nothing may be pipelined. Bytes already buffered after such a command
+// mean the client did not wait, which spam engines do and real clients don't.
+// QUIT is exempt: nothing follows it anyway.
+func (s *session) pipelineViolation(verb string) bool {
+	if s.br.Buffered() == 0 || verb == "QUIT" {
+		return false
+	}
+	switch verb {
+	case "MAIL", "RCPT", "RSET":
+		return !s.esmtp
+	}
+	return true
+}
+
+func (s *session) checkLimits() {
+	if s.closed {
+		return
+	}
+	switch {
+	case s.errors >= maxErrors:
+		s.end = "too many errors"
+		s.replyClose(replyTooManyErrs)
+	case s.junk >= maxJunk:
+		s.end = "too many junk commands"
+		s.replyClose(replyTooMuchJunk)
+	}
+}
+
+func (s *session) command(verb, arg string) {
+	switch verb {
+	case "HELO", "EHLO":
+		s.junk++
+		s.hello(verb == "EHLO", arg)
+	case "MAIL":
+		s.mail(arg)
+	case "RCPT":
+		s.rcpt(arg)
+	case "DATA":
+		if arg != "" {
+			s.reply(replyNoArgs)
+			return
+		}
+		s.data()
+	case "RSET":
+		s.junk++
+		s.tx = nil
+		s.reply(replyFlushed)
+	case "NOOP":
+		s.junk++
+		s.reply(replyOK)
+	case "VRFY":
+		s.junk++
+		s.reply(replyVRFY)
+	case "HELP":
+		s.junk++
+		s.reply(replyHelp)
+	case "QUIT":
+		s.end = "quit"
+		s.replyClose(smtp.Reply{Code: 221, Enh: "2.0.0", Text: s.cfg.Greeting})
+	case "EXPN", "ETRN", "TURN", "ATRN", "AUTH", "STARTTLS", "BDAT", "SEND", "SOML", "SAML":
+		s.junk++
+		s.reply(replyUnimpl)
+	default:
+		s.junk++
+		s.reply(replyUnknown)
+	}
+}
+
+func (s *session) hello(ehlo bool, arg string) {
+	if arg == "" {
+		s.reply(replyHeloSyntax)
+		return
+	}
+	s.helo, s.esmtp, s.tx = arg, ehlo, nil
+	if !ehlo {
+		s.reply(smtp.Reply{Code: 250, Text: s.cfg.Greeting})
+		return
+	}
+	size := "SIZE"
+	if n := s.maxBytes(); n > 0 {
+		size += " " + strconv.FormatInt(n, 10)
+	}
+	s.reply(smtp.Reply{Code: 250, Text: s.cfg.Greeting + "\nPIPELINING\n8BITMIME\n" + size + "\nENHANCEDSTATUSCODES"})
+}
+
+func (s *session) maxBytes() int64 {
+	if s.dataBytes != nil {
+		return *s.dataBytes
+	}
+	return s.cfg.DataBytes
+}
+
+// logEnd writes the session outcome line.
+func (s *session) logEnd() {
+	end := s.end
+	if end == "" {
+		end = "closed"
+	}
+	s.srv.Log.Printf("session %s: helo %s: %d accepted, %d refused, %s (%s)",
+		s.remote, quoteLog(s.helo), s.accepted, s.refused, end, time.Since(s.start).Round(time.Millisecond))
+}
+
+func quoteLog(s string) string {
+	if s == "" {
+		return "-"
+	}
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func parseUint(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }

@@ -1,0 +1,278 @@
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"goqmail/internal/accounts"
+	"goqmail/internal/control"
+	"goqmail/internal/logline"
+)
+
+// Supervisor runs the services of one goqmail root directory.
+type Supervisor struct {
+	Root   string // the goqmail directory: control/, users/, queue/, run/
+	BinDir string // where the goqmail-* programs are
+	Log    *logline.Logger
+
+	asRoot bool
+	ids    map[string]accounts.IDs // account name -> ids (root mode)
+	files  map[string][]*os.File   // socket name -> listening sockets
+	env    []string
+
+	mu       sync.Mutex
+	procs    map[string]*proc
+	stopping bool
+	exited   chan exitEvent
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+}
+
+func (p *proc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+type exitEvent struct {
+	svc     *Service
+	err     error
+	started time.Time
+}
+
+// RunDir is where sockets and pid files live.
+func (s *Supervisor) RunDir() string { return filepath.Join(s.Root, "run") }
+
+// Run sets everything up, starts the services and supervises them until
+// SIGTERM or SIGINT.
+func (s *Supervisor) Run() error {
+	snap, err := control.Load(filepath.Join(s.Root, "control"))
+	if err != nil {
+		return err
+	}
+	s.asRoot = os.Geteuid() == 0
+	if err := s.resolveAccounts(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.RunDir(), 0o755); err != nil {
+		return fmt.Errorf("make run directory: %w", err)
+	}
+	if err := s.makeSockets(snap.List(control.SMTPListen)); err != nil {
+		return err
+	}
+	s.procs = map[string]*proc{}
+	s.exited = make(chan exitEvent, len(Services))
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGALRM)
+	for i := range Services {
+		if err := s.start(&Services[i]); err != nil {
+			s.shutdown()
+			return err
+		}
+	}
+	mode := "as " + strconv.Itoa(os.Getuid())
+	if s.asRoot {
+		mode = "as root, services under their own accounts"
+	}
+	s.Log.Printf("status: started in %s (%s); SMTP on %v", s.Root, mode, snap.List(control.SMTPListen))
+	for {
+		select {
+		case ev := <-s.exited:
+			s.mu.Lock()
+			stopping := s.stopping
+			s.mu.Unlock()
+			if stopping {
+				continue
+			}
+			s.Log.Printf("warning: %s exited (%v); restarting", ev.svc.Name, ev.err)
+			// Throttle: never restart a program more than once a second.
+			if wait := time.Second - time.Since(ev.started); wait > 0 {
+				time.Sleep(wait)
+			}
+			if err := s.start(ev.svc); err != nil {
+				s.Log.Printf("alert: cannot restart %s: %v; retrying", ev.svc.Name, err)
+				go func(ev exitEvent) { time.Sleep(5 * time.Second); s.exited <- exitEvent{svc: ev.svc, err: err, started: time.Now()} }(ev)
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				s.Log.Printf("status: SIGHUP: rereading configuration everywhere")
+				s.signal(syscall.SIGHUP, "queue", "lspawn", "send", "smtpd")
+			case syscall.SIGALRM:
+				s.signal(syscall.SIGALRM, "send")
+			default:
+				s.Log.Printf("status: %v: stopping", sig)
+				s.shutdown()
+				s.Log.Printf("status: stopped")
+				return nil
+			}
+		}
+	}
+}
+
+func (s *Supervisor) resolveAccounts() error {
+	s.ids = map[string]accounts.IDs{}
+	for _, a := range accounts.All {
+		if !s.asRoot {
+			s.ids[a.Name] = accounts.Current()
+			continue
+		}
+		ids, err := accounts.Lookup(a)
+		if err != nil {
+			return err
+		}
+		s.ids[a.Name] = ids
+	}
+	uidOf := func(a accounts.Account) string {
+		if !s.asRoot {
+			return "-1"
+		}
+		return strconv.Itoa(s.ids[a.Name].UID)
+	}
+	s.env = []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"GOQMAIL_SEND_UID=" + uidOf(accounts.Send),
+		"GOQMAIL_QUEUE_UID=" + uidOf(accounts.Queue),
+	}
+	return nil
+}
+
+// makeSockets creates the Unix sockets of the socket table and binds the
+// SMTP addresses. The supervisor keeps them open, so a restarted server
+// picks up where the old one left off and clients queue in the backlog.
+func (s *Supervisor) makeSockets(smtp []string) error {
+	s.files = map[string][]*os.File{}
+	for _, sk := range Sockets {
+		path := filepath.Join(s.RunDir(), sk.File)
+		os.Remove(path)
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			return fmt.Errorf("socket %s: %w", path, err)
+		}
+		ln.SetUnlinkOnClose(false)
+		mode := os.FileMode(0o666)
+		if sk.Client != nil {
+			mode = 0o600
+			if s.asRoot {
+				ids := s.ids[sk.Client.Name]
+				if err := os.Chown(path, ids.UID, ids.GID); err != nil {
+					return fmt.Errorf("socket %s: %w", path, err)
+				}
+			}
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return fmt.Errorf("socket %s: %w", path, err)
+		}
+		f, err := ln.File()
+		ln.Close()
+		if err != nil {
+			return err
+		}
+		s.files[sk.Name] = []*os.File{f}
+	}
+	if len(smtp) == 0 {
+		return errors.New("control/smtplisten lists no address")
+	}
+	for _, addr := range smtp {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for SMTP on %s (control/smtplisten): %w", addr, err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		ln.Close()
+		if err != nil {
+			return err
+		}
+		s.files["smtp"] = append(s.files["smtp"], f)
+	}
+	return nil
+}
+
+func (s *Supervisor) start(svc *Service) error {
+	cmd := exec.Command(filepath.Join(s.BinDir, svc.Binary), s.Root)
+	cmd.Env = s.env
+	nfds := 0
+	cmd.Dir = "/"
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	for _, name := range svc.Sockets {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.files[name]...)
+		nfds += len(s.files[name])
+	}
+	// Like systemd's LISTEN_FDS: the program takes exactly these.
+	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_FDS="+strconv.Itoa(nfds))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if s.asRoot && svc.Account != nil {
+		ids := s.ids[svc.Account.Name]
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(ids.UID), Gid: uint32(ids.GID), Groups: []uint32{uint32(ids.GID)}}
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", svc.Name, err)
+	}
+	started := time.Now()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	s.mu.Lock()
+	s.procs[svc.Name] = p
+	s.mu.Unlock()
+	os.WriteFile(filepath.Join(s.RunDir(), svc.Name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	go func() {
+		err := cmd.Wait()
+		close(p.done)
+		s.exited <- exitEvent{svc: svc, err: err, started: started}
+	}()
+	return nil
+}
+
+func (s *Supervisor) signal(sig syscall.Signal, names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		if p := s.procs[n]; p != nil && p.running() {
+			p.cmd.Process.Signal(sig)
+		}
+	}
+}
+
+// shutdown stops the services in an order that loses nothing: smtpd first
+// (no new mail; messages being received finish), then send (running
+// deliveries report), then the queue and the spawner.
+func (s *Supervisor) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	for _, stage := range [][]string{{"smtpd"}, {"send"}, {"queue", "lspawn"}} {
+		s.signal(syscall.SIGTERM, stage...)
+		deadline := time.Now().Add(60 * time.Second)
+		for _, n := range stage {
+			s.mu.Lock()
+			p := s.procs[n]
+			s.mu.Unlock()
+			if p == nil {
+				continue
+			}
+			select {
+			case <-p.done:
+			case <-time.After(time.Until(deadline)):
+				s.Log.Printf("warning: %s did not stop in time; killing it", n)
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+			os.Remove(filepath.Join(s.RunDir(), n+".pid"))
+		}
+	}
+}
