@@ -97,13 +97,42 @@ func (w *Worker) deliver(req proto.Local, msg *os.File) (byte, string) {
 		prefix = append(prefix, req.Domain...)
 	}
 	prefix = append(prefix, '\n')
-	if _, err := msg.Seek(0, io.SeekStart); err != nil {
-		return proto.ResultDeferral, "Unable to read message. (#4.3.0)"
-	}
-	if _, err := w.deliverer.Deliver(dir, prefix, msg); err != nil {
+	body := &exactReader{r: msg, left: req.Size}
+	if _, err := w.deliverer.Deliver(dir, prefix, body); err != nil {
+		if body.short {
+			return proto.ResultDeferral, "Unable to read message: it ended early. (#4.3.0)"
+		}
 		return proto.ResultDeferral, maildirError(err)
 	}
 	return proto.ResultSuccess, "did 1+0+0/"
+}
+
+// exactReader passes on exactly the announced number of bytes and turns an
+// early end into an error, so a copy that broke off in the spawner can never
+// become a truncated message in new/.
+type exactReader struct {
+	r     io.Reader
+	left  int64
+	short bool
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		e.short = true
+		return n, io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // maildirError words a Maildir failure as qmail-local does; every one is

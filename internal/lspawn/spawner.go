@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"goqmail/internal/ipc"
@@ -125,12 +127,6 @@ func (s *Spawner) deliver(req proto.Deliver) {
 		fail(proto.ResultDeferral, "Unable to look up the recipient: "+clip(err.Error())+" (#4.3.0)")
 		return
 	}
-	msg, err := openMessage(s.Queue.Content(req.ID), s.QueueUID)
-	if err != nil {
-		fail(proto.ResultDeferral, "Unable to open the message: "+clip(err.Error())+" (#4.3.0)")
-		return
-	}
-	defer msg.Close()
 	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender}
 	for attempt := 0; attempt < 2; attempt++ {
 		w, err := s.worker(workerKey{uid: t.UID, gid: t.GID})
@@ -138,17 +134,56 @@ func (s *Spawner) deliver(req proto.Deliver) {
 			fail(proto.ResultDeferral, "Unable to start the delivery process: "+clip(err.Error())+" (#4.3.0)")
 			return
 		}
+		content, size, err := s.openContent(req.ID)
+		if err != nil {
+			fail(proto.ResultDeferral, "Unable to read the message: "+clip(err.Error())+" (#4.3.0)")
+			return
+		}
 		s.mu.Lock()
 		s.seq++
 		seq := s.seq
 		s.mu.Unlock()
-		if err := w.hand(seq, req.Seq, l, msg); err == nil {
+		l.Size = size
+		err = w.hand(seq, req.Seq, l, content)
+		content.Close() // the worker holds its own copy of the descriptor
+		if err == nil {
 			return
 		}
 		// The worker died between deliveries: drop it and start another.
 		s.dropWorker(w)
 	}
 	fail(proto.ResultDeferral, "Unable to reach the delivery process. (#4.3.0)")
+}
+
+// openContent opens a queued message and returns a pipe that delivers its
+// content. A copy that fails midway closes the pipe early: the delivery
+// process then sees a short message and must not report success, so it
+// checks the length it was told.
+func (s *Spawner) openContent(id string) (*os.File, int64, error) {
+	msg, err := openMessage(s.Queue.Msg(id), s.QueueUID)
+	if err != nil {
+		return nil, 0, err
+	}
+	off, _, err := queue.ContentOffset(msg)
+	var st os.FileInfo
+	if err == nil {
+		st, err = msg.Stat()
+	}
+	if err != nil {
+		msg.Close()
+		return nil, 0, err
+	}
+	r, done, err := contentPipe(msg, off)
+	if err != nil {
+		msg.Close()
+		return nil, 0, err
+	}
+	go func() {
+		if err := <-done; err != nil && !errors.Is(err, syscall.EPIPE) {
+			s.Log.Printf("warning: msg %s: copying content: %v", id, err)
+		}
+	}()
+	return r, st.Size() - off, nil
 }
 
 func (s *Spawner) worker(key workerKey) (*worker, error) {

@@ -1,12 +1,15 @@
 package maildir
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,14 +83,10 @@ func (d *Deliverer) Deliver(maildir string, prefix []byte, body io.Reader) (stri
 	final := newName(name, size)
 	newDir := filepath.Join(maildir, "new")
 	newPath := filepath.Join(newDir, final)
-	if err := os.Link(tmpPath, newPath); err != nil {
+	if err := moveNoReplace(tmpPath, newPath); err != nil {
 		removeTmp(tmpPath)
-		return "", fmt.Errorf("maildir: link tmp/%s into new/: %w", name, err)
+		return "", fmt.Errorf("maildir: move tmp/%s into new/: %w", name, err)
 	}
-	// The message is in new/ now. Failing to unlink tmp/X does not undo
-	// the delivery (qmail's tryunlinktmp ignores it too); the leftover
-	// link is removed by CleanTmp after 36 hours.
-	removeTmp(tmpPath)
 
 	if err := d.syncer.Sync(newDir); err != nil {
 		_ = os.Remove(newPath)
@@ -121,12 +120,27 @@ func (d *Deliverer) createTmp(tmpDir string) (*os.File, string, error) {
 // byte count comes from the writes themselves, not from a wrapper around
 // body, so that io.Copy can still hand an *os.File to copy_file_range.
 func writeAndClose(f *os.File, prefix []byte, body io.Reader) (int64, error) {
-	n, err := f.Write(prefix)
-	size := int64(n)
-	if err == nil {
+	var size int64
+	var err error
+	if bf, ok := body.(*os.File); ok {
+		var n int
+		n, err = f.Write(prefix)
+		size = int64(n)
+		if err == nil {
+			var m int64
+			m, err = io.Copy(f, bf) // copy_file_range where possible
+			size += m
+		}
+	} else {
+		// Prefix and a small message go out in one write.
+		w := bufio.NewWriterSize(f, 64<<10)
+		w.Write(prefix)
 		var m int64
-		m, err = io.Copy(f, body)
-		size += m
+		m, err = io.Copy(w, body)
+		size = int64(len(prefix)) + m
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
 	}
 	if err == nil {
 		err = f.Sync()
@@ -135,6 +149,26 @@ func writeAndClose(f *os.File, prefix []byte, body io.Reader) (int64, error) {
 		err = cerr
 	}
 	return size, err
+}
+
+// moveNoReplace renames tmp/X to new/X without ever replacing an existing
+// file: renameat2(RENAME_NOREPLACE) does in one step what qmail's link and
+// unlink do in two. File systems without it fall back to link and unlink.
+// Failing to unlink tmp/X after the link does not undo the delivery
+// (qmail's tryunlinktmp ignores it too); CleanTmp collects the leftover.
+func moveNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if err == unix.EINVAL || err == unix.ENOSYS {
+		if err := os.Link(from, to); err != nil {
+			return err
+		}
+		removeTmp(from)
+		return nil
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
 }
 
 // removeTmp unlinks a tmp/ file on a path where the delivery has already

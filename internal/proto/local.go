@@ -67,7 +67,8 @@ func DecodeReport(d *ipc.Decoder) (Report, error) {
 	return m, nil
 }
 
-// Local is what the spawner hands a delivery process with the message file:
+// Local is what the spawner hands a delivery process with a pipe carrying
+// the message content:
 // qmail-local's arguments (user home local dash ext domain sender).
 type Local struct {
 	Seq    uint64
@@ -78,16 +79,17 @@ type Local struct {
 	Ext    string
 	Domain string
 	Sender string
+	Size   int64 // content bytes the pipe will deliver; fewer means the copy failed
 }
 
 func (m Local) Packet(buf []byte) []byte {
 	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
-		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Body()
+		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).Body()
 }
 
 func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
-		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr)}
+		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int()}
 	if err := d.End(); err != nil {
 		return m, err
 	}
@@ -98,6 +100,9 @@ func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	}
 	if m.Dash != "" && m.Dash != "-" {
 		return m, fmt.Errorf("%w: dash %q", ErrBadField, m.Dash)
+	}
+	if m.Size < 0 {
+		return m, fmt.Errorf("%w: size %d", ErrBadField, m.Size)
 	}
 	if len(m.Home) == 0 || m.Home[0] != '/' {
 		return m, fmt.Errorf("%w: home %q is not absolute", ErrBadField, m.Home)

@@ -158,11 +158,7 @@ out:
 
 // snapshotMsg reads a message's envelope and state log from disk.
 func (s *Server) snapshotMsg(id string) ([]byte, error) {
-	b, err := os.ReadFile(s.Layout.Env(id))
-	if err != nil {
-		return nil, err
-	}
-	env, err := UnmarshalEnvelope(b)
+	env, err := ReadEnvelope(s.Layout.Msg(id))
 	if err != nil {
 		return nil, err
 	}

@@ -1,52 +1,117 @@
 package queue
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 
 	"goqmail/internal/ipc"
 	"goqmail/internal/proto"
 )
 
-// Envelope is the commit record of a message: who sent it, to whom, when.
+// A message file holds one queued message: a fixed header, the envelope,
+// then the content exactly as it will be delivered.
+//
+//	offset 0   "GQM1"                  magic and format version
+//	offset 4   uint32 big-endian L     envelope length
+//	offset 8   envelope (L bytes)      an ipc frame body: birth, uid, pid, sender, recipients
+//	offset 8+L content                 LF line ends, our Received line first
+//
+// One file per message means one fsync and one rename per commit. Delivery
+// processes never get this file: the spawner copies the content range into
+// a pipe (splice), so a recipient cannot read the envelope (other
+// recipients, Bcc) of a message it received.
+const (
+	msgMagic         = "GQM1"
+	headerLen        = 8
+	maxEnvelope      = 16 << 20
+	tEnv        byte = 'E'
+)
+
+// Envelope is who sent a message, to whom and when.
 type Envelope struct {
-	Birth  int64 // unix seconds at commit
+	Birth  int64 // unix seconds when the queue accepted the message
 	UID    int64 // submitter's uid (SO_PEERCRED)
 	PID    int64 // submitter's pid
-	Size   int64 // content bytes
+	Size   int64 // content bytes (derived from the file size, not stored)
 	Sender string
 	Rcpts  []string
 }
 
-const envMagic = "GQENV1\n"
-const tEnv byte = 'E'
-
-// Marshal encodes the envelope file: a magic line and one ipc frame body.
-func (e *Envelope) Marshal() []byte {
-	enc := ipc.New(tEnv, []byte(nil)).Int(e.Birth).Int(e.UID).Int(e.PID).Int(e.Size).String(e.Sender).Uint(uint64(len(e.Rcpts)))
+// MarshalHeader encodes the header and envelope that start a message file.
+func (e *Envelope) MarshalHeader() []byte {
+	enc := ipc.New(tEnv, nil).Int(e.Birth).Int(e.UID).Int(e.PID).String(e.Sender).Uint(uint64(len(e.Rcpts)))
 	for _, r := range e.Rcpts {
 		enc.String(r)
 	}
-	return append([]byte(envMagic), enc.Body()...)
+	body := enc.Body()
+	out := make([]byte, 0, headerLen+len(body))
+	out = append(out, msgMagic...)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
+	return append(out, body...)
 }
 
-// UnmarshalEnvelope decodes an envelope file strictly.
-func UnmarshalEnvelope(b []byte) (*Envelope, error) {
-	if !bytes.HasPrefix(b, []byte(envMagic)) {
-		return nil, errors.New("envelope: bad magic")
+// ContentOffset reads a message file's header and returns where the content
+// starts and the envelope length. It checks everything it reads against the
+// file's size: the local spawner (root) uses it on files the queue wrote.
+func ContentOffset(f *os.File) (offset int64, envLen int, err error) {
+	var h [headerLen]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return 0, 0, fmt.Errorf("message header: %w", err)
 	}
-	typ, d, err := ipc.NewDecoder(b[len(envMagic):])
+	if string(h[:4]) != msgMagic {
+		return 0, 0, errors.New("message header: bad magic")
+	}
+	n := binary.BigEndian.Uint32(h[4:])
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	if n > maxEnvelope || int64(headerLen)+int64(n) > st.Size() {
+		return 0, 0, fmt.Errorf("message header: envelope length %d does not fit the file", n)
+	}
+	return int64(headerLen) + int64(n), int(n), nil
+}
+
+// ReadEnvelope reads and strictly decodes a message file's envelope.
+func ReadEnvelope(path string) (*Envelope, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	off, n, err := ContentOffset(f)
+	if err != nil {
+		return nil, err
+	}
+	body := make([]byte, n)
+	if _, err := f.ReadAt(body, headerLen); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	e, err := unmarshalEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	e.Size = st.Size() - off
+	return e, nil
+}
+
+func unmarshalEnvelope(body []byte) (*Envelope, error) {
+	typ, d, err := ipc.NewDecoder(body)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
 	if typ != tEnv {
 		return nil, fmt.Errorf("envelope: frame type %d", typ)
 	}
-	e := &Envelope{Birth: d.Int(), UID: d.Int(), PID: d.Int(), Size: d.Int(), Sender: d.String(proto.MaxAddr)}
+	e := &Envelope{Birth: d.Int(), UID: d.Int(), PID: d.Int(), Sender: d.String(proto.MaxAddr)}
 	n := d.UintMax(proto.MaxRcpts)
 	for i := uint64(0); i < n && d.Err() == nil; i++ {
 		e.Rcpts = append(e.Rcpts, d.String(proto.MaxAddr))
@@ -62,7 +127,7 @@ func UnmarshalEnvelope(b []byte) (*Envelope, error) {
 	}
 	for _, r := range e.Rcpts {
 		if err := proto.CheckAddr(r); err != nil || r == "" {
-			return nil, fmt.Errorf("envelope: bad recipient")
+			return nil, errors.New("envelope: bad recipient")
 		}
 	}
 	return e, nil

@@ -16,29 +16,24 @@ import (
 
 // Directory names under the queue root.
 const (
-	DirTmp = "tmp" // messages being received: <id> (content) and <id>.env
-	DirMsg = "msg" // committed messages: <id>, <id>.env (the commit record), <id>.state
+	DirTmp = "tmp" // messages being received: <id>
+	DirMsg = "msg" // committed messages: <id> (envelope and content), <id>.state
 	DirBad = "bad" // messages recovery could not read, kept for the admin
 )
 
-// Suffixes of the files beside a message's content file.
-const (
-	SufEnv   = ".env"
-	SufState = ".state"
-)
+// SufState is the suffix of a message's delivery state log.
+const SufState = ".state"
 
 // Layout names the files of a queue rooted at Root.
 type Layout struct{ Root string }
 
-func (l Layout) Tmp(id string) string      { return filepath.Join(l.Root, DirTmp, id) }
-func (l Layout) TmpEnv(id string) string   { return filepath.Join(l.Root, DirTmp, id+SufEnv) }
-func (l Layout) Content(id string) string  { return filepath.Join(l.Root, DirMsg, id) }
-func (l Layout) Env(id string) string      { return filepath.Join(l.Root, DirMsg, id+SufEnv) }
-func (l Layout) State(id string) string    { return filepath.Join(l.Root, DirMsg, id+SufState) }
-func (l Layout) MsgDir() string            { return filepath.Join(l.Root, DirMsg) }
-func (l Layout) TmpDir() string            { return filepath.Join(l.Root, DirTmp) }
-func (l Layout) BadDir() string            { return filepath.Join(l.Root, DirBad) }
-func (l Layout) Bad(name string) string    { return filepath.Join(l.Root, DirBad, name) }
+func (l Layout) Tmp(id string) string       { return filepath.Join(l.Root, DirTmp, id) }
+func (l Layout) Msg(id string) string       { return filepath.Join(l.Root, DirMsg, id) }
+func (l Layout) State(id string) string     { return filepath.Join(l.Root, DirMsg, id+SufState) }
+func (l Layout) MsgDir() string             { return filepath.Join(l.Root, DirMsg) }
+func (l Layout) TmpDir() string             { return filepath.Join(l.Root, DirTmp) }
+func (l Layout) BadDir() string             { return filepath.Join(l.Root, DirBad) }
+func (l Layout) Bad(name string) string     { return filepath.Join(l.Root, DirBad, name) }
 func (l Layout) MsgFile(name string) string { return filepath.Join(l.Root, DirMsg, name) }
 
 // Make creates the queue directories (mode 0700: only the queue's uid
@@ -53,14 +48,11 @@ func (l Layout) Make() error {
 }
 
 // SplitName splits a file name in msg/ into the message id and its suffix
-// ("", SufEnv or SufState). ok is false for names that are none of these.
+// ("" or SufState). ok is false for any other name.
 func SplitName(name string) (id, suffix string, ok bool) {
 	id = name
-	for _, s := range []string{SufEnv, SufState} {
-		if strings.HasSuffix(name, s) {
-			id, suffix = strings.TrimSuffix(name, s), s
-			break
-		}
+	if strings.HasSuffix(name, SufState) {
+		id, suffix = strings.TrimSuffix(name, SufState), SufState
 	}
 	if !validID(id) {
 		return "", "", false

@@ -75,16 +75,22 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	if !res.OK {
 		t.Fatalf("commit refused: %+v\n%s", res, q.logs)
 	}
-	content, err := os.ReadFile(q.s.Layout.Content(res.ID))
-	if err != nil || string(content) != "Subject: x\n\nhi\n" {
-		t.Fatalf("content %q, %v", content, err)
-	}
-	eb, err := os.ReadFile(q.s.Layout.Env(res.ID))
+	f, err := os.Open(q.s.Layout.Msg(res.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := UnmarshalEnvelope(eb)
-	if err != nil || env.Sender != "a@example.org" || len(env.Rcpts) != 2 || env.Size != int64(len(content)) || env.UID != int64(os.Getuid()) {
+	off, _, err := ContentOffset(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := make([]byte, 100)
+	n, _ := f.ReadAt(content, off)
+	f.Close()
+	if string(content[:n]) != "Subject: x\n\nhi\n" {
+		t.Fatalf("content %q", content[:n])
+	}
+	env, err := ReadEnvelope(q.s.Layout.Msg(res.ID))
+	if err != nil || env.Sender != "a@example.org" || len(env.Rcpts) != 2 || env.Size != int64(n) || env.UID != int64(os.Getuid()) {
 		t.Fatalf("envelope %+v, %v", env, err)
 	}
 	if ents, _ := os.ReadDir(q.s.Layout.TmpDir()); len(ents) != 0 {
@@ -129,7 +135,7 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, errState := os.Stat(q.s.Layout.State(res.ID))
-		_, errGone := os.Stat(q.s.Layout.Env(res2.ID))
+		_, errGone := os.Stat(q.s.Layout.Msg(res2.ID))
 		if errState == nil && os.IsNotExist(errGone) {
 			break
 		}
@@ -142,9 +148,6 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	recs, torn := ParseState(sb)
 	if torn || len(recs) != 1 || recs[0].Index != 1 || recs[0].State != proto.StateDone {
 		t.Fatalf("state log %+v torn=%v", recs, torn)
-	}
-	if _, err := os.Stat(q.s.Layout.Content(res2.ID)); !os.IsNotExist(err) {
-		t.Fatal("done message content still present")
 	}
 }
 
@@ -172,21 +175,19 @@ func TestRecoverEachCrashState(t *testing.T) {
 	root := t.TempDir()
 	l := Layout{Root: root}
 	l.Make()
-	env := (&Envelope{Birth: 1, Sender: "s@x", Rcpts: []string{"r@x"}}).Marshal()
+	msgFile := append((&Envelope{Birth: 1, Sender: "s@x", Rcpts: []string{"r@x"}}).MarshalHeader(), "body\n"...)
 	write := func(p string, b []byte) {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const live, envOnly, contentOnly, stateOnly, badEnv = "0000000000000001", "0000000000000002", "0000000000000003", "0000000000000004", "0000000000000005"
+	const live, stateOnly, badHeader, truncated = "0000000000000001", "0000000000000004", "0000000000000005", "0000000000000006"
 	write(l.Tmp("0000000000000009"), []byte("partial"))
-	write(l.Content(live), []byte("x\n"))
-	write(l.Env(live), env)
-	write(l.Env(envOnly), env)
-	write(l.Content(contentOnly), []byte("x\n"))
+	write(l.Msg(live), msgFile)
+	write(l.State(live), nil)
 	write(l.State(stateOnly), nil)
-	write(l.Content(badEnv), []byte("x\n"))
-	write(l.Env(badEnv), []byte("garbage"))
+	write(l.Msg(badHeader), []byte("garbage"))
+	write(l.Msg(truncated), msgFile[:10])
 	write(l.MsgFile("README"), nil)
 
 	var logs bytes.Buffer
@@ -198,16 +199,15 @@ func TestRecoverEachCrashState(t *testing.T) {
 	if len(ids) != 1 || ids[0] != live {
 		t.Fatalf("recovered %v", ids)
 	}
-	for _, gone := range []string{l.Tmp("0000000000000009"), l.Env(envOnly), l.Content(contentOnly), l.State(stateOnly), l.Content(badEnv)} {
+	for _, gone := range []string{l.Tmp("0000000000000009"), l.State(stateOnly), l.Msg(badHeader), l.Msg(truncated)} {
 		if _, err := os.Stat(gone); !os.IsNotExist(err) {
 			t.Errorf("%s survived recovery", gone)
 		}
 	}
-	if _, err := os.Stat(l.Bad(badEnv + SufEnv)); err != nil {
-		t.Errorf("unreadable envelope not quarantined: %v", err)
-	}
-	if _, err := os.Stat(l.MsgFile("README")); err != nil {
-		t.Error("unknown file removed")
+	for _, kept := range []string{l.Bad(badHeader), l.Bad(truncated), l.State(live), l.MsgFile("README")} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("%s: %v", kept, err)
+		}
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"goqmail/internal/dirsync"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/proto"
-	"golang.org/x/sys/unix"
 )
 
 // Server is the queue process's state.
@@ -106,9 +106,10 @@ func (s *Server) Wait(timeout time.Duration) {
 // incoming is a message being received on a submit connection.
 type incoming struct {
 	id      string
-	content *os.File
+	file    *os.File
 	env     Envelope
-	err     error // first write error: reported at commit
+	started bool  // header and envelope written; recipients are closed
+	err     error // first error: reported at commit
 	perm    bool  // the error is permanent (bad envelope)
 }
 
@@ -150,8 +151,8 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 			msg = s.begin(b.Sender, cred)
 		case proto.TRcpt:
 			rc, err := proto.DecodeRcpt(d)
-			if err != nil || msg == nil {
-				s.Log.Printf("warning: submit from uid %d: bad recipient frame: %v", cred.UID, err)
+			if err != nil || msg == nil || msg.started {
+				s.Log.Printf("warning: submit from uid %d: bad recipient frame (%v)", cred.UID, err)
 				return
 			}
 			if len(msg.env.Rcpts) >= proto.MaxRcpts {
@@ -162,14 +163,10 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 		case proto.TData:
 			chunk, err := proto.DecodeData(d)
 			if err != nil || msg == nil {
-				s.Log.Printf("warning: submit from uid %d: bad data frame: %v", cred.UID, err)
+				s.Log.Printf("warning: submit from uid %d: bad data frame (%v)", cred.UID, err)
 				return
 			}
-			if msg.err == nil {
-				_, werr := msg.content.Write(chunk)
-				msg.fail(werr, false)
-				msg.env.Size += int64(len(chunk))
-			}
+			s.write(msg, chunk)
 		case proto.TCommit:
 			if d.End() != nil || msg == nil {
 				return
@@ -202,29 +199,50 @@ func (m *incoming) fail(err error, perm bool) {
 }
 
 func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
-	m := &incoming{id: s.newID(), env: Envelope{Sender: sender, UID: int64(cred.UID), PID: int64(cred.PID)}}
+	m := &incoming{id: s.newID(), env: Envelope{Sender: sender, UID: int64(cred.UID), PID: int64(cred.PID), Birth: s.Now().Unix()}}
 	f, err := os.OpenFile(s.Layout.Tmp(m.id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		m.fail(fmt.Errorf("create message file: %w", err), false)
 		return m
 	}
-	m.content = f
+	m.file = f
 	return m
 }
 
+// write appends content; the first write puts the header and envelope in
+// front, after which no more recipients may come.
+func (s *Server) write(m *incoming, p []byte) {
+	if m.err != nil {
+		return
+	}
+	m.env.Size += int64(len(p))
+	if !m.started {
+		m.started = true
+		if len(m.env.Rcpts) == 0 {
+			m.fail(errors.New("no recipients"), true)
+			return
+		}
+		p = append(m.env.MarshalHeader(), p...) // one write for a small message
+	}
+	if len(p) == 0 {
+		return
+	}
+	_, err := m.file.Write(p)
+	m.fail(err, false)
+}
+
 func (s *Server) discard(m *incoming) {
-	if m.content != nil {
-		m.content.Close()
+	if m.file != nil {
+		m.file.Close()
 		os.Remove(s.Layout.Tmp(m.id))
 	}
-	os.Remove(s.Layout.TmpEnv(m.id))
 }
 
 // commit makes a received message durable and returns the answer for the
 // client. The sequence (docs/queue.md):
 //
-//  1. tmp/ID holds the content; write tmp/ID.env; fsync both.
-//  2. rename tmp/ID -> msg/ID, then tmp/ID.env -> msg/ID.env (the commit record).
+//  1. tmp/ID holds header, envelope and content: fsync it.
+//  2. rename tmp/ID -> msg/ID: the commit point.
 //  3. fsync msg/, shared with every commit running at the same time.
 //  4. only then answer OK, and tell send.
 func (s *Server) commit(m *incoming) proto.Result {
@@ -237,51 +255,27 @@ func (s *Server) commit(m *incoming) proto.Result {
 		}
 		return proto.Result{Temporary: !perm, Text: text}
 	}
+	s.write(m, nil) // a message without content still gets its header
 	if m.err != nil {
 		return fail(m.err, m.perm)
 	}
-	if len(m.env.Rcpts) == 0 {
-		return fail(errors.New("no recipients"), true)
-	}
-	m.env.Birth = s.Now().Unix()
-	envPath := s.Layout.TmpEnv(m.id)
-	ef, err := os.OpenFile(envPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fail(err, false)
-	}
-	_, err = ef.Write(m.env.Marshal())
-	if err != nil {
-		ef.Close()
-		return fail(err, false)
-	}
-	// The two file fsyncs run in parallel; the kernel's journal merges them.
-	envSynced := make(chan error, 1)
-	go func() { envSynced <- ef.Sync() }()
-	err = m.content.Sync()
-	if eerr := <-envSynced; err == nil {
-		err = eerr
-	}
-	if cerr := ef.Close(); err == nil {
+	err := m.file.Sync()
+	if cerr := m.file.Close(); err == nil {
 		err = cerr
 	}
-	if cerr := m.content.Close(); err == nil {
-		err = cerr
-	}
-	m.content = nil
+	m.file = nil
 	if err != nil {
+		os.Remove(s.Layout.Tmp(m.id))
 		return fail(err, false)
 	}
-	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Content(m.id)); err != nil {
-		return fail(err, false)
-	}
-	if err := renameNoReplace(envPath, s.Layout.Env(m.id)); err != nil {
-		os.Remove(s.Layout.Content(m.id))
+	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id)); err != nil {
+		os.Remove(s.Layout.Tmp(m.id))
 		return fail(err, false)
 	}
 	if err := s.syncer.Sync(s.Layout.MsgDir()); err != nil {
-		// Whether the rename reached the disk is unknown; keep the files
-		// (a later restart delivers them) but refuse: the client retries,
-		// which at worst makes a duplicate, never a loss.
+		// Whether the rename reached the disk is unknown; keep the file (a
+		// later restart delivers it) but refuse: the client retries, which
+		// at worst makes a duplicate, never a loss.
 		s.Log.Printf("alert: fsync of queue directory failed: %v", err)
 		return proto.Result{Temporary: true, Text: "qq fsync failed (#4.3.0)"}
 	}
@@ -320,4 +314,3 @@ func encodeMsg(id string, env *Envelope, states []proto.RcptState) []byte {
 	}
 	return append(out, proto.EncodeMsgEnd(nil)...)
 }
-

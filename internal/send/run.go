@@ -25,11 +25,11 @@ type Process struct {
 }
 
 type queueEvent struct {
-	msg    proto.Msg
-	rcpts  []proto.RcptState
-	live   bool
+	msg     proto.Msg
+	rcpts   []proto.RcptState
+	live    bool
 	snapEnd bool
-	err    error
+	err     error
 }
 
 // output implements Output over the two connections.

@@ -106,7 +106,10 @@ func (s *Supervisor) Run() error {
 			}
 			if err := s.start(ev.svc); err != nil {
 				s.Log.Printf("alert: cannot restart %s: %v; retrying", ev.svc.Name, err)
-				go func(ev exitEvent) { time.Sleep(5 * time.Second); s.exited <- exitEvent{svc: ev.svc, err: err, started: time.Now()} }(ev)
+				go func(ev exitEvent) {
+					time.Sleep(5 * time.Second)
+					s.exited <- exitEvent{svc: ev.svc, err: err, started: time.Now()}
+				}(ev)
 			}
 		case sig := <-sigs:
 			switch sig {
@@ -148,6 +151,12 @@ func (s *Supervisor) resolveAccounts() error {
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"GOQMAIL_SEND_UID=" + uidOf(accounts.Send),
 		"GOQMAIL_QUEUE_UID=" + uidOf(accounts.Queue),
+	}
+	// Go runtime tuning set by the administrator reaches every program.
+	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
+		if val, ok := os.LookupEnv(v); ok {
+			s.env = append(s.env, v+"="+val)
+		}
 	}
 	return nil
 }
