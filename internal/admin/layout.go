@@ -30,6 +30,7 @@ var Layout = []Entry{
 	{Path: "queue/tmp", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/msg", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/free", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	// The two root programs are readable and runnable by root only.
 	{Path: "bin/goqmaild", Mode: 0o700},
 	{Path: "bin/goqmail-lspawn", Mode: 0o700},

@@ -195,6 +195,9 @@ func (s *Server) update(u proto.Update) {
 		return
 	}
 	rec := StateRecord{Index: u.Index, State: u.State, RetryAt: u.RetryAt, Text: proto.CleanText(u.Text)}
+	s.mu.Lock()
+	s.withState[u.ID] = true
+	s.mu.Unlock()
 	if err := AppendState(s.Layout.State(u.ID), rec); err != nil {
 		// Losing a state record repeats a delivery at worst.
 		s.Log.Printf("warning: msg %s: %v", u.ID, err)
@@ -206,10 +209,19 @@ func (s *Server) remove(id string) {
 		s.Log.Printf("warning: ctl: done for unknown msg %s", id)
 		return
 	}
-	if err := removeAll(s.Layout, id); err != nil {
+	s.mu.Lock()
+	hasState := s.withState[id]
+	size := s.ids[id]
+	delete(s.ids, id)
+	delete(s.withState, id)
+	s.mu.Unlock()
+	// The message file goes first: once it is gone the message is.
+	if err := s.recycle(s.Layout.Msg(id), size); err != nil {
 		s.Log.Printf("warning: msg %s: remove: %v", id, err)
 	}
-	s.mu.Lock()
-	delete(s.ids, id)
-	s.mu.Unlock()
+	if hasState {
+		if err := os.Remove(s.Layout.State(id)); err != nil && !os.IsNotExist(err) {
+			s.Log.Printf("warning: msg %s: remove state: %v", id, err)
+		}
+	}
 }

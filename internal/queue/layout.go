@@ -16,9 +16,10 @@ import (
 
 // Directory names under the queue root.
 const (
-	DirTmp = "tmp" // messages being received: <id>
-	DirMsg = "msg" // committed messages: <id> (envelope and content), <id>.state
-	DirBad = "bad" // messages recovery could not read, kept for the admin
+	DirTmp  = "tmp"  // messages being received: <id>
+	DirMsg  = "msg"  // committed messages: <id> (envelope and content), <id>.state
+	DirBad  = "bad"  // messages recovery could not read, kept for the admin
+	DirFree = "free" // finished message files kept for reuse (recycle.go)
 )
 
 // SufState is the suffix of a message's delivery state log.
@@ -30,6 +31,8 @@ type Layout struct{ Root string }
 func (l Layout) Tmp(id string) string       { return filepath.Join(l.Root, DirTmp, id) }
 func (l Layout) Msg(id string) string       { return filepath.Join(l.Root, DirMsg, id) }
 func (l Layout) State(id string) string     { return filepath.Join(l.Root, DirMsg, id+SufState) }
+func (l Layout) Free(name string) string    { return filepath.Join(l.Root, DirFree, name) }
+func (l Layout) FreeDir() string            { return filepath.Join(l.Root, DirFree) }
 func (l Layout) MsgDir() string             { return filepath.Join(l.Root, DirMsg) }
 func (l Layout) TmpDir() string             { return filepath.Join(l.Root, DirTmp) }
 func (l Layout) BadDir() string             { return filepath.Join(l.Root, DirBad) }
@@ -39,7 +42,7 @@ func (l Layout) MsgFile(name string) string { return filepath.Join(l.Root, DirMs
 // Make creates the queue directories (mode 0700: only the queue's uid
 // enters them; the root spawner opens message files by name).
 func (l Layout) Make() error {
-	for _, d := range []string{l.Root, l.TmpDir(), l.MsgDir(), l.BadDir()} {
+	for _, d := range []string{l.Root, l.TmpDir(), l.MsgDir(), l.BadDir(), l.FreeDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("make queue directory: %w", err)
 		}

@@ -21,11 +21,18 @@ func (s *Server) Recover() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
+	if err := s.loadFree(); err != nil {
+		return nil, err
+	}
 	for _, e := range tmp {
-		if err := os.Remove(l.Tmp(e.Name())); err != nil && !os.IsNotExist(err) {
+		var size int64
+		if info, err := e.Info(); err == nil {
+			size = info.Size()
+		}
+		if err := s.recycle(l.Tmp(e.Name()), size); err != nil {
 			return nil, fmt.Errorf("recover: %w", err)
 		}
-		s.Log.Printf("recover: removed uncommitted tmp/%s", e.Name())
+		s.Log.Printf("recover: dropped uncommitted tmp/%s", e.Name())
 	}
 	ents, err := os.ReadDir(l.MsgDir())
 	if err != nil {
@@ -45,6 +52,7 @@ func (s *Server) Recover() ([]string, error) {
 		}
 	}
 	var ids []string
+	s.withState = map[string]bool{}
 	for id, hasMsg := range found {
 		if !hasMsg {
 			// A state log without its message: a crash while removing a
@@ -62,6 +70,9 @@ func (s *Server) Recover() ([]string, error) {
 			continue
 		}
 		ids = append(ids, id)
+		if _, err := os.Stat(l.State(id)); err == nil {
+			s.withState[id] = true
+		}
 	}
 	sort.Strings(ids)
 	return ids, nil

@@ -27,9 +27,12 @@ type Server struct {
 	idBase uint64
 	idSeq  atomic.Uint64
 
-	mu  sync.Mutex
-	ids map[string]struct{} // committed, not yet removed
-	sub *subscriber         // the connected send, if any
+	free freePool
+
+	mu        sync.Mutex
+	ids       map[string]int64 // committed, not yet removed: file size
+	withState map[string]bool  // messages that have a state log
+	sub       *subscriber      // the connected send, if any
 
 	conns sync.WaitGroup
 }
@@ -43,9 +46,13 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ids = make(map[string]struct{}, len(ids))
+	s.ids = make(map[string]int64, len(ids))
 	for _, id := range ids {
-		s.ids[id] = struct{}{}
+		var size int64
+		if st, err := os.Stat(s.Layout.Msg(id)); err == nil {
+			size = st.Size()
+		}
+		s.ids[id] = size
 	}
 	// Ids are the start time in nanoseconds plus a counter: unique across
 	// restarts (a restart takes longer than the ids issued per nanosecond),
@@ -109,6 +116,7 @@ type incoming struct {
 	file    *os.File
 	env     Envelope
 	started bool  // header and envelope written; recipients are closed
+	written int64 // bytes written: the file may be a reused one, longer than this
 	err     error // first error: reported at commit
 	perm    bool  // the error is permanent (bad envelope)
 }
@@ -200,7 +208,7 @@ func (m *incoming) fail(err error, perm bool) {
 
 func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
 	m := &incoming{id: s.newID(), env: Envelope{Sender: sender, UID: int64(cred.UID), PID: int64(cred.PID), Birth: s.Now().Unix()}}
-	f, err := os.OpenFile(s.Layout.Tmp(m.id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := s.createMessageFile(m.id)
 	if err != nil {
 		m.fail(fmt.Errorf("create message file: %w", err), false)
 		return m
@@ -227,21 +235,24 @@ func (s *Server) write(m *incoming, p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	_, err := m.file.Write(p)
+	n, err := m.file.Write(p)
+	m.written += int64(n)
 	m.fail(err, false)
 }
 
 func (s *Server) discard(m *incoming) {
 	if m.file != nil {
 		m.file.Close()
-		os.Remove(s.Layout.Tmp(m.id))
+		m.file = nil
+		s.recycle(s.Layout.Tmp(m.id), m.written)
 	}
 }
 
 // commit makes a received message durable and returns the answer for the
 // client. The sequence (docs/queue.md):
 //
-//  1. tmp/ID holds header, envelope and content: fsync it.
+//  1. tmp/ID holds header, envelope and content: cut it to that length (it
+//     may be a reused file) and fsync it.
 //  2. rename tmp/ID -> msg/ID: the commit point.
 //  3. fsync msg/, shared with every commit running at the same time.
 //  4. only then answer OK, and tell send.
@@ -259,7 +270,10 @@ func (s *Server) commit(m *incoming) proto.Result {
 	if m.err != nil {
 		return fail(m.err, m.perm)
 	}
-	err := m.file.Sync()
+	err := m.file.Truncate(m.written)
+	if err == nil {
+		err = m.file.Sync()
+	}
 	if cerr := m.file.Close(); err == nil {
 		err = cerr
 	}
@@ -279,7 +293,7 @@ func (s *Server) commit(m *incoming) proto.Result {
 		s.Log.Printf("alert: fsync of queue directory failed: %v", err)
 		return proto.Result{Temporary: true, Text: "qq fsync failed (#4.3.0)"}
 	}
-	s.announce(m.id, &m.env)
+	s.announce(m.id, &m.env, m.written)
 	return proto.Result{OK: true, ID: m.id}
 }
 
@@ -291,10 +305,10 @@ func renameNoReplace(from, to string) error {
 }
 
 // announce adds a committed message to the index and queues it for send.
-func (s *Server) announce(id string, env *Envelope) {
+func (s *Server) announce(id string, env *Envelope, size int64) {
 	frames := encodeMsg(id, env, nil)
 	s.mu.Lock()
-	s.ids[id] = struct{}{}
+	s.ids[id] = size
 	sub := s.sub
 	s.mu.Unlock()
 	if sub != nil {
