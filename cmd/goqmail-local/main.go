@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 
+	"goqmail/internal/durable"
 	"goqmail/internal/local"
 	"goqmail/internal/logline"
 )
@@ -20,7 +21,12 @@ func main() {
 		log.Printf("alert: refusing to deliver as root")
 		os.Exit(111)
 	}
-	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log}
+	mode, err := durable.ParseMode(os.Getenv("GOQMAIL_SYNCMODE"))
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log, Mode: mode}
 	if err := w.Run(); err != nil {
 		log.Printf("warning: %v", err)
 		os.Exit(111)

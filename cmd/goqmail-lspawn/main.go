@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"goqmail/internal/assign"
+	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/lspawn"
@@ -32,6 +33,11 @@ func main() {
 		os.Exit(111)
 	}
 	asRoot := os.Geteuid() == 0
+	snap, err := control.Load(filepath.Join(root, "control"))
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
 	single := -1
 	if !asRoot {
 		single = os.Getuid()
@@ -47,6 +53,7 @@ func main() {
 		SendUID:     ipc.EnvUID("GOQMAIL_SEND_UID"),
 		LocalBinary: filepath.Join(filepath.Dir(exe), "goqmail-local"),
 		Root:        asRoot,
+		SyncMode:    snap.Line(control.SyncMode),
 		Log:         log,
 	}
 	ln, err := ipc.InheritedListener(3, "lspawn")

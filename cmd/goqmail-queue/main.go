@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"goqmail/internal/control"
+	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/queue"
@@ -25,10 +27,21 @@ func main() {
 		os.Exit(100)
 	}
 	syscall.Umask(0o077)
+	snap, err := control.Load(filepath.Join(os.Args[1], "control"))
+	if err != nil {
+		log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
+	mode, err := durable.ParseMode(snap.Line(control.SyncMode))
+	if err != nil {
+		log.Printf("alert: control/syncmode: %v", err)
+		os.Exit(111)
+	}
 	s := &queue.Server{
 		Layout:  queue.Layout{Root: filepath.Join(os.Args[1], "queue")},
 		Log:     log,
 		SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"),
+		Durable: durable.Syncer{Mode: mode},
 	}
 	if err := s.Start(); err != nil {
 		log.Printf("alert: %v", err)

@@ -71,6 +71,8 @@ var (
 		Meaning: "seconds an SMTP session may last in all before it is ended with 421 4.4.2."}
 	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"},
 		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
+	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"},
+		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged: `fsync` (fsync the file, rename, fsync the directory; directory fsyncs shared) or `syncfs` (rename, then one syncfs(2) of the file system shared by every concurrent commit, then each file's own write-back error checked with sync_file_range(2)); `auto` = syncfs on Linux 5.8 or newer, else fsync. syncfs also writes other programs' dirty data on that file system: give the queue its own file system, or choose fsync. See docs/queue.md."}
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"},
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -79,5 +81,5 @@ var (
 var All = []*Setting{
 	Me, Locals, RcptHosts, LocalIPHost, EnvNoAtHost, SMTPGreeting,
 	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, ConcurrencyIncoming,
-	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SMTPListen, TCPRules,
+	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SyncMode, SMTPListen, TCPRules,
 }

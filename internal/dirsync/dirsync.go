@@ -51,7 +51,15 @@ func (s *Syncer) state(dir string) *dirState {
 // completed, and returns that fsync's error. Changes the caller made to dir
 // before calling Sync are then on stable storage.
 func (s *Syncer) Sync(dir string) error {
-	d := s.state(dir)
+	return s.Do(dir, func() error { return fsyncDir(dir) })
+}
+
+// Do is the group commit itself: it returns once a run of fn for key that
+// started after this call began has finished, with that run's error.
+// Callers arriving while a run is going on share the next one. All callers
+// for one key must pass an fn with the same effect.
+func (s *Syncer) Do(key string, fn func() error) error {
+	d := s.state(key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	// A sync already running may have started before our change: we need
@@ -63,7 +71,7 @@ func (s *Syncer) Sync(dir string) error {
 			d.started = want
 			d.running = true
 			d.mu.Unlock()
-			err := fsyncDir(dir)
+			err := fn()
 			d.mu.Lock()
 			d.running = false
 			d.done = want

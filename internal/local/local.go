@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 
+	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/maildir"
@@ -29,6 +30,7 @@ import (
 type Worker struct {
 	Sock *os.File
 	Log  *logline.Logger
+	Mode durable.Mode
 
 	deliverer maildir.Deliverer
 	sendMu    sync.Mutex
@@ -39,6 +41,7 @@ type Worker struct {
 func (w *Worker) Run() error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	w.deliverer.Sync.Mode = w.Mode
 	buf := make([]byte, 64<<10)
 	for {
 		body, files, err := ipc.RecvPacket(int(w.Sock.Fd()), buf, 1)

@@ -25,6 +25,7 @@ type Spawner struct {
 	SendUID     int    // only this uid may connect; -1: any
 	LocalBinary string // path of goqmail-local
 	Root        bool   // running as root: start workers under the target's uid
+	SyncMode    string // control/syncmode, passed to the delivery processes
 	Log         *logline.Logger
 	IdleTimeout time.Duration
 

@@ -38,7 +38,12 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.Stderr = os.Stderr
 	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	// The delivery process, like the spawner, lives in blocking system
+	// calls; it inherits the spawner's GOMAXPROCS (see supervise.Service).
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_SYNCMODE=" + s.SyncMode}
+	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
+	}
 	if s.Root {
 		if key.uid == 0 {
 			return nil, ErrRoot

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"goqmail/internal/dirsync"
+	"goqmail/internal/durable"
 )
 
 // maxCreateTries bounds the retries after EEXIST in tmp/. Each retry has a
@@ -34,7 +34,10 @@ type Deliverer struct {
 	// Empty means os.Hostname(). '/', ':' and ',' are escaped.
 	Host string
 
-	syncer     dirsync.Syncer
+	// Sync makes each file and its name in new/ durable (fsync or syncfs,
+	// internal/durable), shared among concurrent deliveries.
+	Sync durable.Syncer
+
 	deliveries atomic.Uint64 // the spec's Q: deliveries by this process
 
 	once    sync.Once
@@ -53,11 +56,12 @@ type Deliverer struct {
 //
 // It follows qmail-local's maildir_child (nq106:qmail-local.c): create
 // tmp/X exclusively (a fresh name on EEXIST, as notqmail does), write,
-// fsync, close, link tmp/X to new/X (link never overwrites), unlink tmp/X.
-// It then fsyncs new/ (shared with concurrent callers through the
-// Syncer), because on Linux the new directory entry is not durable until
-// its directory is; qmail relied on synchronous BSD metadata instead.
-// Only then is the delivery reported.
+// make it durable, move tmp/X to new/X without ever overwriting (qmail's
+// link and unlink, in one renameat2). It then makes the name in new/
+// durable, shared with concurrent callers through Sync, because on Linux
+// a new directory entry is not durable until its directory is; qmail
+// relied on synchronous BSD metadata instead. Only then is the delivery
+// reported.
 //
 // Missing tmp/ or new/ is an error: like qmail-local, delivery never
 // creates a maildir. On error nothing is left in tmp/ and the caller
@@ -74,8 +78,12 @@ func (d *Deliverer) Deliver(maildir string, prefix []byte, body io.Reader) (stri
 		return "", err
 	}
 	tmpPath := filepath.Join(tmpDir, name)
-	size, err := writeAndClose(f, prefix, body)
+	size, err := write(f, prefix, body)
+	if err == nil {
+		err = d.Sync.File(f)
+	}
 	if err != nil {
+		f.Close()
 		removeTmp(tmpPath)
 		return "", fmt.Errorf("maildir: write tmp/%s: %w", name, err)
 	}
@@ -84,11 +92,16 @@ func (d *Deliverer) Deliver(maildir string, prefix []byte, body io.Reader) (stri
 	newDir := filepath.Join(maildir, "new")
 	newPath := filepath.Join(newDir, final)
 	if err := moveNoReplace(tmpPath, newPath); err != nil {
+		f.Close()
 		removeTmp(tmpPath)
 		return "", fmt.Errorf("maildir: move tmp/%s into new/: %w", name, err)
 	}
-
-	if err := d.syncer.Sync(newDir); err != nil {
+	err = d.Sync.Name(newDir, f)
+	// Close can report a failed write-back on NFS ("NFS dorks", qmail-local).
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		_ = os.Remove(newPath)
 		return "", fmt.Errorf("maildir: make new/%s durable: %w", final, err)
 	}
@@ -114,41 +127,29 @@ func (d *Deliverer) createTmp(tmpDir string) (*os.File, string, error) {
 	}
 }
 
-// writeAndClose writes prefix and body to f, fsyncs and closes it, and
-// returns the number of bytes written. Every step's error counts: close
-// can report a failed write-back on NFS ("NFS dorks", qmail-local). The
-// byte count comes from the writes themselves, not from a wrapper around
-// body, so that io.Copy can still hand an *os.File to copy_file_range.
-func writeAndClose(f *os.File, prefix []byte, body io.Reader) (int64, error) {
-	var size int64
-	var err error
+// write writes prefix and body to f and returns the number of bytes
+// written. The byte count comes from the writes themselves, not from a
+// wrapper around body, so that io.Copy can still hand an *os.File to
+// copy_file_range.
+func write(f *os.File, prefix []byte, body io.Reader) (int64, error) {
 	if bf, ok := body.(*os.File); ok {
-		var n int
-		n, err = f.Write(prefix)
-		size = int64(n)
+		n, err := f.Write(prefix)
+		size := int64(n)
 		if err == nil {
 			var m int64
 			m, err = io.Copy(f, bf) // copy_file_range where possible
 			size += m
 		}
-	} else {
-		// Prefix and a small message go out in one write.
-		w := bufio.NewWriterSize(f, 64<<10)
-		w.Write(prefix)
-		var m int64
-		m, err = io.Copy(w, body)
-		size = int64(len(prefix)) + m
-		if ferr := w.Flush(); err == nil {
-			err = ferr
-		}
+		return size, err
 	}
-	if err == nil {
-		err = f.Sync()
+	// Prefix and a small message go out in one write.
+	w := bufio.NewWriterSize(f, 64<<10)
+	w.Write(prefix)
+	m, err := io.Copy(w, body)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return size, err
+	return int64(len(prefix)) + m, err
 }
 
 // moveNoReplace renames tmp/X to new/X without ever replacing an existing

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"goqmail/internal/dirsync"
+	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/proto"
@@ -23,9 +23,9 @@ type Server struct {
 	SendUID int // only this uid may use the ctl socket (-1: any, for single-user mode)
 	Now     func() time.Time
 
-	syncer dirsync.Syncer
-	idBase uint64
-	idSeq  atomic.Uint64
+	Durable durable.Syncer
+	idBase  uint64
+	idSeq   atomic.Uint64
 
 	free freePool
 
@@ -58,7 +58,7 @@ func (s *Server) Start() error {
 	// restarts (a restart takes longer than the ids issued per nanosecond),
 	// sortable by arrival, and never reused (commit refuses to overwrite).
 	s.idBase = uint64(s.Now().UnixNano())
-	s.Log.Printf("status: queue holds %d messages", len(ids))
+	s.Log.Printf("status: queue holds %d messages; files made durable with %s", len(ids), s.Durable.Mode)
 	return nil
 }
 
@@ -252,9 +252,11 @@ func (s *Server) discard(m *incoming) {
 // client. The sequence (docs/queue.md):
 //
 //  1. tmp/ID holds header, envelope and content: cut it to that length (it
-//     may be a reused file) and fsync it.
+//     may be a reused file); in fsync mode, fsync it.
 //  2. rename tmp/ID -> msg/ID: the commit point.
-//  3. fsync msg/, shared with every commit running at the same time.
+//  3. make it durable, shared with every commit running at the same time:
+//     fsync msg/ (fsync mode), or one syncfs and this file's own error
+//     check (syncfs mode; internal/durable).
 //  4. only then answer OK, and tell send.
 func (s *Server) commit(m *incoming) proto.Result {
 	fail := func(err error, perm bool) proto.Result {
@@ -272,26 +274,27 @@ func (s *Server) commit(m *incoming) proto.Result {
 	}
 	err := m.file.Truncate(m.written)
 	if err == nil {
-		err = m.file.Sync()
+		err = s.Durable.File(m.file)
 	}
-	if cerr := m.file.Close(); err == nil {
+	if err == nil {
+		err = renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+	}
+	if err != nil {
+		return fail(err, false) // discard recycles tmp/ID
+	}
+	f := m.file
+	m.file = nil
+	err = s.Durable.Name(s.Layout.MsgDir(), f)
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	m.file = nil
 	if err != nil {
-		os.Remove(s.Layout.Tmp(m.id))
-		return fail(err, false)
-	}
-	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id)); err != nil {
-		os.Remove(s.Layout.Tmp(m.id))
-		return fail(err, false)
-	}
-	if err := s.syncer.Sync(s.Layout.MsgDir()); err != nil {
-		// Whether the rename reached the disk is unknown; keep the file (a
-		// later restart delivers it) but refuse: the client retries, which
-		// at worst makes a duplicate, never a loss.
-		s.Log.Printf("alert: fsync of queue directory failed: %v", err)
-		return proto.Result{Temporary: true, Text: "qq fsync failed (#4.3.0)"}
+		// Whether the message reached the disk is unknown. Refuse (the
+		// client retries, at worst a duplicate) and remove it: a file that
+		// failed to write must not be delivered later.
+		s.Log.Printf("alert: making msg %s durable failed: %v", m.id, err)
+		os.Remove(s.Layout.Msg(m.id))
+		return proto.Result{Temporary: true, Text: "qq write error or disk full (#4.3.0)"}
 	}
 	s.announce(m.id, &m.env, m.written)
 	return proto.Result{OK: true, ID: m.id}

@@ -225,6 +225,9 @@ func (s *Supervisor) start(svc *Service) error {
 	}
 	// Like systemd's LISTEN_FDS: the program takes exactly these.
 	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_FDS="+strconv.Itoa(nfds))
+	if _, set := os.LookupEnv("GOMAXPROCS"); svc.OneProc && !set {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if s.asRoot && svc.Account != nil {
 		ids := s.ids[svc.Account.Name]

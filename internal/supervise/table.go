@@ -25,6 +25,12 @@ type Service struct {
 	Binary  string
 	Account *accounts.Account // nil: stays root (the local spawner)
 	Sockets []string          // passed as fds 3, 4, ... in this order; "smtp" expands to every SMTP listener
+	// OneProc runs the program with GOMAXPROCS=1 unless the administrator
+	// set GOMAXPROCS: these programs spend their time in blocking system
+	// calls (fsync, rename, process starts) and one scheduler thread avoids
+	// handing work between threads on every one of them (measured in
+	// docs/bench.md). smtpd keeps every core for its sessions.
+	OneProc bool
 }
 
 // Which process may talk to which is declared here and nowhere else
@@ -36,8 +42,8 @@ var Sockets = []Socket{
 }
 
 var Services = []Service{
-	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}},
-	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}},
-	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send},
+	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
+	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
+	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, OneProc: true},
 	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp"}},
 }
