@@ -4,7 +4,7 @@ BIN := bin
 PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd
 DEMO ?= demo
 
-.PHONY: build run test crash bench clean
+.PHONY: build run test fuzz crash bench clean
 
 build:
 	@mkdir -p $(BIN)
@@ -21,6 +21,11 @@ run: build
 test: build
 	$(GO) vet ./...
 	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	FUZZTIME=3s ./scripts/fuzz-brief.sh
+
+# Longer fuzzing of every parser that sees the network: make fuzz FUZZTIME=10m
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),1m) ./scripts/fuzz-brief.sh
 
 # Crash campaign (docs/crash.md): thousands of messages, dozens of SIGKILLs.
 crash: build

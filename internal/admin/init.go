@@ -52,6 +52,9 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 	}
 	asRoot := os.Geteuid() == 0
 	if asRoot {
+		if err := reachable(abs); err != nil {
+			return err
+		}
 		if err := EnsureAccounts(out, append(accounts.All, accounts.Demo)...); err != nil {
 			return err
 		}
@@ -115,4 +118,19 @@ func chownTree(dir string, uid, gid int) error {
 		}
 		return os.Lchown(path, uid, gid)
 	})
+}
+
+// reachable checks that goqmail's accounts can reach dir: every existing
+// directory on the way must let others pass (o+x), or the queue and the
+// delivery processes fail with "permission denied" later.
+func reachable(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil && st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (mode %#o) does not let other users through, and goqmail's accounts must reach %s: chmod o+x %s, or choose another directory", d, st.Mode().Perm(), dir, d)
+		}
+		if d == "/" || d == "." {
+			return nil
+		}
+	}
 }

@@ -15,8 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
-	"goqmail/internal/address"
 	"goqmail/internal/assign"
 )
 
@@ -45,7 +45,7 @@ type Resolver struct {
 // Resolve maps an address to its delivery target. A temporary error defers
 // the delivery: never bounce because a file or directory was unreadable.
 func (r *Resolver) Resolve(rcpt string) (Target, error) {
-	local, domain := address.Split(rcpt)
+	local, domain := splitAddr(rcpt)
 	t := Target{Local: local, Domain: domain}
 	table, err := r.Assign.Table()
 	if err != nil {
@@ -94,4 +94,14 @@ func openMessage(path string, queueUID int) (*os.File, error) {
 		return nil, fmt.Errorf("%s is not owned by the queue's uid %d", path, queueUID)
 	}
 	return f, nil
+}
+
+// splitAddr splits an envelope address at its last '@', the rule of
+// address.Split; the spawner runs as root and does not link the SMTP
+// address parser (internal/layering checks that).
+func splitAddr(s string) (local, domain string) {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
 }

@@ -1,0 +1,78 @@
+// Package layering holds the test that keeps goqmail's package graph in
+// the shape DESIGN.md describes: three tiers, lower tiers never importing
+// higher ones, and root programs that link no parser they do not need
+// (the idea of tailscale's cmd/tailscaled/deps_test.go).
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// tiers assigns every internal package to a tier: 1 generic helpers with no
+// mail knowledge, 2 shared mail code, 3 one package per program's logic.
+var tiers = map[string]int{
+	"ipc": 1, "dirsync": 1, "durable": 1, "atomicfile": 1, "logline": 1,
+	"address": 2, "smtp": 2, "control": 2, "proto": 2, "tcprules": 2, "assign": 2, "maildir": 2, "accounts": 2, "queue": 2,
+	"policy": 3, "smtpd": 3, "send": 3, "lspawn": 3, "local": 3, "supervise": 3, "admin": 3, "layering": 3,
+}
+
+// rootForbidden are packages the two root programs must not link: network
+// protocol and content parsers.
+var rootForbidden = []string{
+	"goqmail/internal/smtp", "goqmail/internal/smtpd", "goqmail/internal/address", "goqmail/internal/tcprules",
+	"goqmail/internal/policy", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
+	"mime", "mime/multipart", "html", "html/template", "text/template",
+}
+
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
+}
+
+func TestTiers(t *testing.T) {
+	for _, line := range goList(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "goqmail/...") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if strings.HasPrefix(pkg, "goqmail/cmd/") || strings.HasPrefix(pkg, "goqmail/scripts/") || strings.HasPrefix(pkg, "goqmail/test/") {
+			continue
+		}
+		name := strings.TrimPrefix(pkg, "goqmail/internal/")
+		tier, ok := tiers[name]
+		if !ok {
+			t.Errorf("%s has no tier: add it to the table in this test (and to DESIGN's layout)", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "goqmail/cmd/") {
+				t.Errorf("%s imports a command: %s", pkg, imp)
+			}
+			if !strings.HasPrefix(imp, "goqmail/internal/") {
+				continue
+			}
+			it := tiers[strings.TrimPrefix(imp, "goqmail/internal/")]
+			if it > tier {
+				t.Errorf("%s (tier %d) imports %s (tier %d): lower tiers never import higher ones", pkg, tier, imp, it)
+			}
+		}
+	}
+}
+
+func TestRootProgramsLinkNoParsers(t *testing.T) {
+	for _, cmd := range []string{"goqmail/cmd/goqmaild", "goqmail/cmd/goqmail-lspawn"} {
+		deps := map[string]bool{}
+		for _, d := range goList(t, "-deps", cmd) {
+			deps[d] = true
+		}
+		for _, bad := range rootForbidden {
+			if deps[bad] {
+				t.Errorf("%s runs as root and must not link %s", cmd, bad)
+			}
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package lspawn
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"goqmail/internal/assign"
+	"goqmail/internal/queue"
+)
+
+type fakeSystem map[string]assign.PasswdEntry
+
+func (f fakeSystem) LookupUser(name string) (assign.PasswdEntry, bool, error) {
+	e, ok := f[name]
+	return e, ok, nil
+}
+
+func (f fakeSystem) HomeOwner(home string) (int, error) {
+	for _, e := range f {
+		if e.Home == home {
+			return e.UID, nil
+		}
+	}
+	return 0, fs.ErrNotExist
+}
+
+func writeAssign(t *testing.T, content string) *assign.File {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "assign")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &assign.File{Path: p}
+}
+
+func TestResolve(t *testing.T) {
+	sys := fakeSystem{
+		"joe":  {Name: "joe", UID: 1001, GID: 100, Home: "/home/joe"},
+		"root": {Name: "root", UID: 0, GID: 0, Home: "/root"},
+	}
+	r := &Resolver{Assign: writeAssign(t, "=demo:demo:1500:1500:/srv/demo:::\n.\n"), System: sys, SingleUID: -1}
+	for _, tc := range []struct {
+		rcpt    string
+		uid     int
+		ext     string
+		wantErr error
+	}{
+		{"demo@example.test", 1500, "", nil},
+		{"joe@example.test", 1001, "", nil},
+		{"joe-list@example.test", 1001, "list", nil},
+		{"nobody-here@example.test", 0, "", ErrNoMailbox},
+		{"a@b@example.test", 0, "", ErrNoMailbox},
+	} {
+		got, err := r.Resolve(tc.rcpt)
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: err %v, want %v", tc.rcpt, err, tc.wantErr)
+			continue
+		}
+		if err == nil && (got.UID != tc.uid || got.Ext != tc.ext) {
+			t.Errorf("%s: %+v", tc.rcpt, got)
+		}
+	}
+	// A users/assign line for uid 0 makes the file unusable: deliveries
+	// defer rather than fall through to passwd.
+	bad := &Resolver{Assign: writeAssign(t, "=toor:root:0:0:/root:::\n.\n"), System: sys, SingleUID: -1}
+	if _, err := bad.Resolve("joe@example.test"); err == nil || errors.Is(err, ErrNoMailbox) {
+		t.Errorf("bad users/assign: %v, want a temporary error", err)
+	}
+	single := &Resolver{Assign: writeAssign(t, ".\n"), System: sys, SingleUID: 1002}
+	if _, err := single.Resolve("joe@example.test"); !errors.Is(err, ErrNoMailbox) {
+		t.Errorf("single-user mode delivered to another uid: %v", err)
+	}
+}
+
+func TestResolveRefusesRoot(t *testing.T) {
+	sys := fakeSystem{}
+	r := &Resolver{Assign: writeAssign(t, "=x:x:7:7:/h:::\n.\n"), System: sys, SingleUID: -1}
+	r.Assign = &assign.File{Path: filepath.Join(t.TempDir(), "missing")}
+	sys["admin"] = assign.PasswdEntry{Name: "admin", UID: 0, Home: "/root"}
+	if _, err := r.Resolve("admin@x"); !errors.Is(err, ErrNoMailbox) {
+		// qmail-getpw never returns uid 0 accounts; with no match it is "no mailbox".
+		t.Errorf("uid 0 account: %v", err)
+	}
+}
+
+func TestOpenMessageChecks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m")
+	os.WriteFile(p, []byte("x"), 0o600)
+	if _, err := openMessage(p, os.Getuid()+1); err == nil {
+		t.Error("opened a message file owned by another uid")
+	}
+	f, err := openMessage(p, os.Getuid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	link := filepath.Join(dir, "l")
+	os.Symlink(p, link)
+	if _, err := openMessage(link, -1); err == nil {
+		t.Error("followed a symbolic link")
+	}
+	if _, err := openMessage(dir, -1); err == nil {
+		t.Error("opened a directory")
+	}
+}
+
+func TestContentPipeCopiesOnlyContent(t *testing.T) {
+	env := &queue.Envelope{Sender: "secret-sender@x", Rcpts: []string{"bcc-victim@y"}}
+	content := make([]byte, 300<<10) // larger than a pipe buffer
+	for i := range content {
+		content[i] = byte('a' + i%26)
+	}
+	p := filepath.Join(t.TempDir(), "msg")
+	os.WriteFile(p, append(env.MarshalHeader(), content...), 0o600)
+	msg, _ := os.Open(p)
+	off, _, err := queue.ContentOffset(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, done, err := contentPipe(msg, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || <-done != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(content) {
+		t.Fatalf("pipe delivered %d bytes, want the %d content bytes exactly", len(got), len(content))
+	}
+}

@@ -1,0 +1,633 @@
+package smtpd
+
+// Golden SMTP dialogs (Postfix's smtpd_check.in/.ref, chasquid's .cmy
+// scripts): every testdata/dialogs/*.txt is one scenario, played against a
+// real Server on a TCP socket on 127.0.0.1, submitting to a real
+// queue.Server, with the configuration read by LoadConfig from a control/
+// directory the scenario fills.
+//
+// Script format, one directive per line; blank lines and lines starting
+// with '#' are ignored. Text after a directive is taken from the single
+// space that follows it to the end of the line, trailing spaces included.
+//
+//	control NAME VALUE  write control/NAME as VALUE plus a newline; "\n" in
+//	                    VALUE is a line break. Before the session only. The
+//	                    harness writes "me mail.example.org" and "rcpthosts
+//	                    example.org" unless the script sets or removes them.
+//	nocontrol NAME      remove control/NAME.
+//	tcprules RULE       append RULE as a line of control/tcp.smtp.
+//	C: TEXT             send TEXT and CRLF; TEXT is literal.
+//	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
+//	                    \xHH, and \(N*TEXT) for TEXT repeated N times.
+//	                    Consecutive C: and C> lines go out in one write, so
+//	                    they reach the server together: that is pipelining.
+//	                    To wait for replies in between, put S: lines there.
+//	S: LINE             the next reply line is exactly LINE (CRLF stripped).
+//	S~ GLOB             the next reply line matches GLOB: '*' is any run of
+//	                    bytes, everything else literal (queue ids, times).
+//	CLOSED              the server closes the connection now, with nothing
+//	                    more to read.
+//	OPEN                the connection is still open and nothing more came.
+//	                    Every script ends with CLOSED or OPEN (then only
+//	                    queue checks may follow).
+//	QUEUED N            exactly N messages are committed in queue/msg.
+//	ENVELOPE sender=<S> rcpts=R1,R2
+//	                    the newest committed message has this envelope
+//	                    (queue.ReadEnvelope; <> is the null sender).
+//	MSG: LINE           the next line of the newest message's content
+//	                    (as queued: LF line ends, dots unstuffed).
+//	MSG~ GLOB           likewise, matching GLOB.
+//	MSGEND              the newest message's content has no more lines.
+//	REPEAT N ... END    the lines in between, N times (no nesting).
+//
+// Checked for every scenario besides its own directives: each reply line
+// is a well-formed reply whose enhanced status code (RFC 3463) has the
+// class of its basic code; only the greeting, the HELO/EHLO reply and 354
+// may go without one (RFC 2034 section 3). After the session queue/tmp
+// must be empty: nothing refused or aborted is left behind.
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"goqmail/internal/logline"
+	"goqmail/internal/queue"
+)
+
+// Waits of the harness. A reply may take as long as the server's shortest
+// timeout in the scripts (timeoutsmtpd 1) plus slack; silence is judged
+// after a short quiet period, which is enough on loopback.
+const (
+	dialogReplyWait = 5 * time.Second
+	dialogQuietWait = 150 * time.Millisecond
+)
+
+func TestDialogs(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "dialogs", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no dialog scripts in testdata/dialogs")
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txt")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			steps, err := parseDialog(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runDialog(t, file, steps)
+		})
+	}
+}
+
+// dialogStep is one directive with its place in the script.
+type dialogStep struct {
+	line int
+	verb string // "control", "C:", "S~", "QUEUED", ...
+	arg  string
+}
+
+func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
+
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+	"QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
+
+// parseDialog reads a script and expands REPEAT blocks.
+func parseDialog(file string) ([]dialogStep, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var steps []dialogStep
+	repeat := -1 // index in steps where the open REPEAT block starts
+	count := 0
+	for i, text := range strings.Split(string(data), "\n") {
+		text = strings.TrimSuffix(text, "\r")
+		if strings.TrimSpace(text) == "" || text[0] == '#' {
+			continue
+		}
+		st, err := parseDialogLine(i+1, text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		switch st.verb {
+		case "REPEAT":
+			if repeat >= 0 {
+				return nil, fmt.Errorf("%s: %v: nested REPEAT", file, st)
+			}
+			count, err = strconv.Atoi(st.arg)
+			if err != nil || count < 1 {
+				return nil, fmt.Errorf("%s: %v: want a count", file, st)
+			}
+			repeat = len(steps)
+		case "END":
+			if repeat < 0 {
+				return nil, fmt.Errorf("%s: %v: END without REPEAT", file, st)
+			}
+			block := slices.Clone(steps[repeat:])
+			for range count - 1 {
+				steps = append(steps, block...)
+			}
+			repeat = -1
+		default:
+			steps = append(steps, st)
+		}
+	}
+	if repeat >= 0 {
+		return nil, fmt.Errorf("%s: REPEAT without END", file)
+	}
+	return steps, nil
+}
+
+func parseDialogLine(n int, text string) (dialogStep, error) {
+	for _, v := range dialogVerbs {
+		rest, ok := strings.CutPrefix(text, v)
+		if !ok || rest != "" && rest[0] != ' ' {
+			continue
+		}
+		return dialogStep{line: n, verb: v, arg: strings.TrimPrefix(rest, " ")}, nil
+	}
+	return dialogStep{}, fmt.Errorf("line %d: unknown directive %q", n, text)
+}
+
+// dialogUnescape decodes the escapes of C> lines.
+func dialogUnescape(s string) ([]byte, error) {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, errors.New("backslash at end of line")
+		}
+		i++
+		switch s[i] {
+		case 'r':
+			b = append(b, '\r')
+		case 'n':
+			b = append(b, '\n')
+		case 't':
+			b = append(b, '\t')
+		case '\\':
+			b = append(b, '\\')
+		case 'x':
+			if i+2 >= len(s) {
+				return nil, errors.New(`\x needs two hex digits`)
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf(`bad \x escape: %w`, err)
+			}
+			b = append(b, byte(v))
+			i += 2
+		case '(':
+			end := strings.IndexByte(s[i:], ')')
+			num, text, ok := strings.Cut(s[i+1:i+max(end, 0)], "*")
+			n, err := strconv.Atoi(num)
+			if end < 0 || !ok || err != nil || n < 0 {
+				return nil, errors.New(`want \(N*TEXT)`)
+			}
+			b = append(b, strings.Repeat(text, n)...)
+			i += end
+		default:
+			return nil, fmt.Errorf(`unknown escape \%c`, s[i])
+		}
+	}
+	return b, nil
+}
+
+// dialogGlob matches s against pattern, where '*' is any run of bytes.
+func dialogGlob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
+
+// dialogEnv is one scenario's server side.
+type dialogEnv struct {
+	root    string
+	control string
+	layout  queue.Layout
+	srv     *Server
+	cfg     *Config
+	logs    *dialogLog
+}
+
+// dialogLog collects the log lines of both servers for failure messages.
+type dialogLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *dialogLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *dialogLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// dialogSetup makes the scenario directory and writes its control files.
+// The directory is short on purpose: a Unix socket path has 108 bytes.
+func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
+	root, err := os.MkdirTemp("", "smtpd-dialog-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	env := &dialogEnv{root: root, control: filepath.Join(root, "control"),
+		layout: queue.Layout{Root: filepath.Join(root, "queue")}, logs: &dialogLog{}}
+	if err := os.Mkdir(env.control, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, value string) {
+		if err := os.WriteFile(filepath.Join(env.control, name), []byte(value), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("me", "mail.example.org\n")
+	write("rcpthosts", "example.org\n")
+	var rules strings.Builder
+	for _, st := range steps {
+		switch st.verb {
+		case "control":
+			name, value, _ := strings.Cut(st.arg, " ")
+			if name == "" || strings.ContainsAny(name, "/.") && name != "tcp.smtp" {
+				t.Fatalf("%v: bad control name", st)
+			}
+			write(name, strings.ReplaceAll(value, `\n`, "\n")+"\n")
+		case "nocontrol":
+			if err := os.Remove(filepath.Join(env.control, st.arg)); err != nil {
+				t.Fatalf("%v: %v", st, err)
+			}
+		case "tcprules":
+			rules.WriteString(st.arg + "\n")
+		}
+	}
+	if rules.Len() > 0 {
+		write("tcp.smtp", rules.String())
+	}
+	return env
+}
+
+// dialogStart starts the queue and the SMTP server and returns the SMTP
+// address.
+func (env *dialogEnv) start(t *testing.T) string {
+	cfg, _, err := LoadConfig(env.control)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	env.cfg = cfg
+	q := &queue.Server{Layout: env.layout, Log: logline.NewTo(env.logs, "queue"), SendUID: -1}
+	if err := q.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(env.root, "submit.sock")
+	qln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go q.ServeSubmit(qln)
+	t.Cleanup(func() { qln.Close(); q.Wait(time.Second) })
+
+	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
+	env.srv.SetConfig(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go env.srv.Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// waitSessions waits for every SMTP session to end.
+func (env *dialogEnv) waitSessions() bool {
+	done := make(chan struct{})
+	go func() { env.srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(dialogReplyWait):
+		return false
+	}
+}
+
+// messages returns the ids of the committed messages, oldest first (ids
+// grow with arrival).
+func (env *dialogEnv) messages() ([]string, error) {
+	ents, err := os.ReadDir(env.layout.MsgDir())
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if id, suf, ok := queue.SplitName(e.Name()); ok && suf == "" {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// content returns the newest message's id and content lines.
+func (env *dialogEnv) content() (string, []string, error) {
+	ids, err := env.messages()
+	if err != nil || len(ids) == 0 {
+		return "", nil, fmt.Errorf("no queued message (%v)", err)
+	}
+	id := ids[len(ids)-1]
+	f, err := os.Open(env.layout.Msg(id))
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	off, _, err := queue.ContentOffset(f)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return "", nil, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		return "", nil, fmt.Errorf("msg %s: content does not end with a line end: %q", id, b)
+	}
+	return id, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), nil
+}
+
+// dialogClient is the test's side of one session.
+type dialogClient struct {
+	t          *testing.T
+	file       string
+	conn       net.Conn
+	br         *bufio.Reader
+	pending    []byte
+	transcript []string
+	env        *dialogEnv
+
+	replies  int  // complete replies read
+	inReply  bool // the last line read was a continuation line
+	exempt   bool // the current reply may go without enhanced codes
+	code     string
+	msgID    string
+	msgLines []string
+	msgPos   int
+}
+
+// dialogEnhanced is a reply line with an enhanced status code of the same
+// class (RFC 3463 section 2: class.subject.detail, 1 to 3 digits each).
+var dialogEnhanced = regexp.MustCompile(`^([245])\d\d[ -]([245])\.\d{1,3}\.\d{1,3}( |$)`)
+
+func (c *dialogClient) fail(st dialogStep, format string, args ...any) {
+	c.t.Helper()
+	c.t.Fatalf("%s:%d: %s %s: %s\n--- transcript\n%s\n--- log\n%s", c.file, st.line, st.verb, st.arg,
+		fmt.Sprintf(format, args...), strings.Join(c.transcript, "\n"), c.env.logs)
+}
+
+func (c *dialogClient) send(st dialogStep) {
+	if len(c.pending) == 0 {
+		return
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(dialogReplyWait))
+	if _, err := c.conn.Write(c.pending); err != nil {
+		c.fail(st, "write: %v", err)
+	}
+	c.pending = c.pending[:0]
+}
+
+// readReply reads one reply line and checks its form, which every scenario
+// gets for free.
+func (c *dialogClient) readReply(st dialogStep) string {
+	c.conn.SetReadDeadline(time.Now().Add(dialogReplyWait))
+	line, err := c.br.ReadString('\n')
+	if err != nil {
+		c.fail(st, "reading reply: %v (partial %q)", err, line)
+	}
+	c.transcript = append(c.transcript, "S: "+strings.TrimRight(line, "\r\n"))
+	text, ok := strings.CutSuffix(line, "\r\n")
+	if !ok || strings.ContainsRune(text, '\r') {
+		c.fail(st, "reply line %q does not end with one CRLF", line)
+	}
+	if len(text) < 3 || text[0] < '2' || text[0] > '5' || strings.Trim(text[:3], "0123456789") != "" ||
+		len(text) > 3 && text[3] != ' ' && text[3] != '-' {
+		c.fail(st, "malformed reply line %q", text)
+	}
+	if !c.inReply {
+		c.code = text[:3]
+		first := strings.TrimLeft(text[3:], " -")
+		greeting := c.replies == 0 && c.code == "220"
+		hello := c.code == "250" && first == c.env.cfg.Greeting
+		c.exempt = greeting || hello || c.code == "354"
+	} else if text[:3] != c.code {
+		c.fail(st, "reply line %q continues a %s reply", text, c.code)
+	}
+	if !c.exempt {
+		if m := dialogEnhanced.FindStringSubmatch(text); m == nil || m[1] != m[2] {
+			c.fail(st, "reply line %q has no enhanced status code of its class", text)
+		}
+	}
+	c.inReply = len(text) > 3 && text[3] == '-'
+	if !c.inReply {
+		c.replies++
+	}
+	return text
+}
+
+// closed reports whether the server has closed the connection, reading
+// nothing more.
+func (c *dialogClient) expectClosed(st dialogStep) {
+	c.conn.SetReadDeadline(time.Now().Add(dialogReplyWait))
+	b, err := io.ReadAll(c.br)
+	if len(b) > 0 {
+		c.fail(st, "want the connection closed, got %q", b)
+	}
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		c.fail(st, "want the connection closed: %v", err)
+	}
+}
+
+func (c *dialogClient) expectOpen(st dialogStep) {
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		c.fail(st, "unexpected data %q", b)
+	}
+	c.conn.SetReadDeadline(time.Now().Add(dialogQuietWait))
+	var b [512]byte
+	n, err := c.conn.Read(b[:])
+	var ne net.Error
+	if n > 0 || !errors.As(err, &ne) || !ne.Timeout() {
+		c.fail(st, "want the connection open and quiet, got %q, %v", b[:n], err)
+	}
+}
+
+func (c *dialogClient) checkEnvelope(st dialogStep) {
+	sender, rcpts, ok := strings.Cut(strings.TrimPrefix(st.arg, "sender=<"), "> rcpts=")
+	if !ok || !strings.HasPrefix(st.arg, "sender=<") {
+		c.fail(st, "want ENVELOPE sender=<S> rcpts=R1,R2")
+	}
+	ids, err := c.env.messages()
+	if err != nil || len(ids) == 0 {
+		c.fail(st, "no queued message (%v)", err)
+	}
+	e, err := queue.ReadEnvelope(c.env.layout.Msg(ids[len(ids)-1]))
+	if err != nil {
+		c.fail(st, "%v", err)
+	}
+	if e.Sender != sender || strings.Join(e.Rcpts, ",") != rcpts {
+		c.fail(st, "envelope is sender=<%s> rcpts=%s", e.Sender, strings.Join(e.Rcpts, ","))
+	}
+}
+
+// nextMsgLine returns the next content line of the newest message; a
+// newer message than the last one looked at starts again at its top.
+func (c *dialogClient) nextMsgLine(st dialogStep) (string, bool) {
+	id, lines, err := c.env.content()
+	if err != nil {
+		c.fail(st, "%v", err)
+	}
+	if id != c.msgID {
+		c.msgID, c.msgLines, c.msgPos = id, lines, 0
+	}
+	if c.msgPos >= len(c.msgLines) {
+		return "", false
+	}
+	c.msgPos++
+	return c.msgLines[c.msgPos-1], true
+}
+
+func runDialog(t *testing.T, file string, steps []dialogStep) {
+	env := dialogSetup(t, steps)
+	addr := env.start(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &dialogClient{t: t, file: file, conn: conn, br: bufio.NewReader(conn), env: env}
+	sessionOver := false
+	for _, st := range steps {
+		switch st.verb {
+		case "control", "nocontrol", "tcprules":
+			if len(c.transcript) > 0 {
+				c.fail(st, "control files are set before the session")
+			}
+			continue
+		case "C:", "C>":
+			if sessionOver {
+				c.fail(st, "the session has ended")
+			}
+			b := []byte(st.arg + "\r\n")
+			if st.verb == "C>" {
+				if b, err = dialogUnescape(st.arg); err != nil {
+					c.fail(st, "%v", err)
+				}
+			}
+			c.pending = append(c.pending, b...)
+			c.transcript = append(c.transcript, st.verb+" "+strconv.Quote(string(b)))
+			continue
+		}
+		c.send(st)
+		switch st.verb {
+		case "S:", "S~":
+			if sessionOver {
+				c.fail(st, "the session has ended")
+			}
+			got := c.readReply(st)
+			if st.verb == "S:" && got != st.arg || st.verb == "S~" && !dialogGlob(st.arg, got) {
+				c.fail(st, "got reply %q", got)
+			}
+		case "CLOSED":
+			c.expectClosed(st)
+			sessionOver = true
+		case "OPEN":
+			c.expectOpen(st)
+			sessionOver = true
+		case "QUEUED":
+			ids, err := env.messages()
+			if err != nil {
+				c.fail(st, "%v", err)
+			}
+			if strconv.Itoa(len(ids)) != st.arg {
+				c.fail(st, "%d messages queued", len(ids))
+			}
+		case "ENVELOPE":
+			c.checkEnvelope(st)
+		case "MSG:", "MSG~":
+			got, ok := c.nextMsgLine(st)
+			if !ok {
+				c.fail(st, "message %s has no more lines", c.msgID)
+			}
+			if st.verb == "MSG:" && got != st.arg || st.verb == "MSG~" && !dialogGlob(st.arg, got) {
+				c.fail(st, "message %s line %d is %q", c.msgID, c.msgPos, got)
+			}
+		case "MSGEND":
+			if got, ok := c.nextMsgLine(st); ok {
+				c.fail(st, "message %s goes on with %q", c.msgID, got)
+			}
+		}
+	}
+	last := dialogStep{line: 0, verb: "(end of script)"}
+	if !sessionOver {
+		c.fail(last, "a script ends its session with CLOSED or OPEN")
+	}
+	conn.Close()
+	if !env.waitSessions() {
+		c.fail(last, "the session did not end after the client closed")
+	}
+	// The queue drops an aborted or half-sent message when it reads the
+	// abort or the end of the submit connection, just after the session.
+	deadline := time.Now().Add(dialogReplyWait)
+	for {
+		ents, err := os.ReadDir(env.layout.TmpDir())
+		if err != nil {
+			c.fail(last, "%v", err)
+		}
+		if len(ents) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.fail(last, "queue/tmp still holds %s", ents[0].Name())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

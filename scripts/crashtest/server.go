@@ -1,0 +1,219 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is one goqmaild we started, on a root directory of our own.
+type server struct {
+	bin     string
+	root    string
+	addr    string // SMTP address
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	logFile *os.File // goqmaild's stderr
+
+	markMu sync.Mutex
+	mark   *os.File // our own O_APPEND handle on the same log, for markers
+}
+
+// freePort finds a loopback port nobody listens on (listen on :0, close).
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// setupServer runs `goqmail init` in work/root and starts goqmaild on it,
+// its log (every program's stderr) in work/goqmaild.log.
+func setupServer(bin, work string) (*server, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("free port: %w", err)
+	}
+	s := &server{bin: bin, root: filepath.Join(work, "root"), addr: addr, logPath: filepath.Join(work, "goqmaild.log")}
+	mk := exec.Command(filepath.Join(bin, "goqmail"), "init", s.root)
+	mk.Env = append(os.Environ(), "GOQMAIL_LISTEN="+addr)
+	if out, err := mk.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("goqmail init: %w\n%s", err, out)
+	}
+	// Both handles append: every program writes a line per write(2) and so
+	// do we, so our kill markers fall between whole lines, in order.
+	s.logFile, err = os.OpenFile(s.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.mark, err = os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(filepath.Join(bin, "goqmaild"), s.root)
+	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start goqmaild: %w", err)
+	}
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	if err := s.waitReady(30 * time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady waits until SMTP answers and every program has a pid file.
+func (s *server) waitReady(patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err == nil {
+			c.Close()
+			ready := true
+			for _, p := range []string{"queue", "send", "lspawn", "smtpd"} {
+				if s.pid(p) == 0 {
+					ready = false
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("goqmaild exited during startup; see %s", s.logPath)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("goqmaild not ready after %v (last error %v); see %s", patience, err, s.logPath)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends goqmaild with SIGTERM (a clean stop of everything), killing it
+// if it does not stop in time. Safe to call more than once.
+func (s *server) stop() error {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(3 * time.Minute):
+		// Its children have SIGTERM as their parent-death signal.
+		s.cmd.Process.Kill()
+		<-s.exited
+		return errors.New("goqmaild did not stop within 3 minutes of SIGTERM; killed it")
+	}
+}
+
+// pid reads ROOT/run/NAME.pid and returns the pid if that process is alive,
+// a child of our goqmaild and the right program; 0 otherwise (not written
+// yet, or stale while the supervisor waits out its restart throttle).
+func (s *server) pid(name string) int {
+	b, err := os.ReadFile(filepath.Join(s.root, "run", name+".pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	comm, ppid, ok := procInfo(pid)
+	if !ok || ppid != s.cmd.Process.Pid || comm != "goqmail-"+name {
+		return 0
+	}
+	return pid
+}
+
+// locals lists the running delivery processes of our server: processes
+// named goqmail-local whose parent is our local spawner. Never anyone
+// else's, even if another goqmail runs on this machine.
+func (s *server) locals() []int {
+	spawner := s.pid("lspawn")
+	if spawner == 0 {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, ppid, ok := procInfo(pid); ok && comm == "goqmail-local" && ppid == spawner {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// procInfo reads a process's name and parent from /proc/PID/stat; a zombie
+// (state Z, already dead) counts as gone.
+func procInfo(pid int) (comm string, ppid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", 0, false
+	}
+	// pid (comm) state ppid ...; comm may hold spaces, so split at the last ')'.
+	st := string(b)
+	open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+	if open < 0 || end < open {
+		return "", 0, false
+	}
+	f := strings.Fields(st[end+1:])
+	if len(f) < 2 || f[0] == "Z" || f[0] == "X" {
+		return "", 0, false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	if err != nil {
+		return "", 0, false
+	}
+	return st[open+1 : end], ppid, true
+}
+
+// marker writes a line into goqmaild's log in its format, so the log shows
+// exactly where each kill fell among the programs' own lines.
+func (s *server) marker(format string, args ...any) {
+	line := time.Now().UTC().Format("2006-01-02T15:04:05.000000Z ") + markerProg + ": " + fmt.Sprintf(format, args...) + "\n"
+	s.markMu.Lock()
+	s.mark.WriteString(line)
+	s.markMu.Unlock()
+}
+
+const markerProg = "crashtest"
+
+// signalSend sends sig to the current send process.
+func (s *server) signalSend(sig syscall.Signal) bool {
+	pid := s.pid("send")
+	if pid == 0 {
+		return false
+	}
+	return syscall.Kill(pid, sig) == nil
+}

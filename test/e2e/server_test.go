@@ -1,0 +1,339 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is one goqmail root directory and, while started, its goqmaild.
+type Server struct {
+	t       *testing.T
+	Root    string // the goqmail directory made by `goqmail init`
+	Port    int
+	Addr    string // 127.0.0.1:Port
+	logPath string
+	logFile *os.File
+	cred    *syscall.Credential // run init and goqmaild as this user; nil: as the test
+
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when goqmaild has exited
+	waitErr error
+}
+
+// Options adjust a server before its first start.
+type Options struct {
+	Control map[string]string   // control file name -> content, written after init
+	Cred    *syscall.Credential // single-user mode as another account
+	NoStart bool
+}
+
+// Stop bounds: goqmaild's own stages wait up to 60 s each, far more than a
+// healthy stop needs; a test that sees more than this has found a hang.
+const (
+	startTimeout = 10 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// NewServer makes a goqmail directory with `goqmail init` on a free port,
+// applies opt.Control and starts goqmaild (unless opt.NoStart). Cleanup
+// stops it and prints its log if the test failed.
+func NewServer(t *testing.T, opt Options) *Server {
+	t.Helper()
+	base := t.TempDir()
+	// As root, goqmail's accounts must get through every parent (the
+	// brief's "permission denied" trap): t.TempDir makes 0700 directories.
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(base), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if opt.Cred != nil {
+		if err := os.Chown(base, int(opt.Cred.Uid), int(opt.Cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &Server{t: t, Root: filepath.Join(base, "root"), cred: opt.Cred}
+	s.Port = freePort(t)
+	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
+	s.logPath = filepath.Join(t.TempDir(), "goqmaild.log")
+	f, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logFile = f
+	t.Cleanup(func() {
+		if s.Running() {
+			s.Stop()
+		}
+		f.Close()
+		if t.Failed() {
+			t.Logf("goqmaild log (%s):\n%s", s.Root, s.Log())
+		}
+	})
+
+	mk := exec.Command(filepath.Join(binDir, "goqmail"), "init", s.Root)
+	mk.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_LISTEN=" + s.Addr}
+	mk.Dir = base
+	if opt.Cred != nil {
+		mk.SysProcAttr = &syscall.SysProcAttr{Credential: opt.Cred}
+	}
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("goqmail init %s: %v\n%s", s.Root, err, out)
+	}
+	for name, content := range opt.Control {
+		s.SetControl(name, content)
+	}
+	if !opt.NoStart {
+		s.Start()
+	}
+	return s
+}
+
+// freePort asks the kernel for a port nobody uses right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// SetControl writes control/NAME, readable by every goqmail account.
+func (s *Server) SetControl(name, content string) {
+	s.t.Helper()
+	path := filepath.Join(s.Root, "control", name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	if s.cred != nil {
+		if err := os.Chown(path, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// Start runs goqmaild ROOT and waits until smtpd greets.
+func (s *Server) Start() {
+	s.t.Helper()
+	if s.Running() {
+		s.t.Fatal("Start: goqmaild is already running")
+	}
+	cmd := exec.Command(filepath.Join(binDir, "goqmaild"), s.Root)
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cmd.Dir = "/"
+	// A file, not a pipe: Wait must not wait for descendants that keep the
+	// write end open, and the log survives restarts in one place.
+	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start goqmaild: %v", err)
+	}
+	s.cmd = cmd
+	s.done = make(chan struct{})
+	go func(done chan struct{}) {
+		s.waitErr = cmd.Wait()
+		close(done)
+	}(s.done)
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if err := greet(s.Addr); err == nil {
+			return
+		} else if time.Now().After(deadline) {
+			s.t.Fatalf("goqmaild on %s did not greet within %v: %v\nlog:\n%s", s.Addr, startTimeout, err, s.Log())
+		}
+		select {
+		case <-s.done:
+			s.t.Fatalf("goqmaild exited during start (%v)\nlog:\n%s", s.waitErr, s.Log())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// greet waits for smtpd's 220 and says QUIT: the port being bound (by the
+// supervisor) is not enough, smtpd itself must be serving.
+func greet(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "220 ") {
+		return fmt.Errorf("greeting %q", line)
+	}
+	fmt.Fprint(c, "QUIT\r\n")
+	return nil
+}
+
+// Running reports whether goqmaild was started and has not exited.
+func (s *Server) Running() bool {
+	if s.done == nil {
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Pid is goqmaild's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Signal sends sig to goqmaild.
+func (s *Server) Signal(sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("signal goqmaild: %v", err)
+	}
+}
+
+// Stop sends SIGTERM and waits for goqmaild to exit. It returns how long
+// the stop took and the exit error (nil for exit 0). A goqmaild that does
+// not stop within stopTimeout fails the test and is killed along with
+// every program it started.
+func (s *Server) Stop() (time.Duration, error) {
+	s.t.Helper()
+	start := time.Now()
+	pids := s.pidFiles()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		s.t.Errorf("SIGTERM goqmaild: %v", err)
+	}
+	select {
+	case <-s.done:
+		return time.Since(start), s.waitErr
+	case <-time.After(stopTimeout):
+	}
+	s.t.Errorf("goqmaild did not stop within %v of SIGTERM; killing it and its programs %v", stopTimeout, pids)
+	s.cmd.Process.Kill()
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	<-s.done
+	return time.Since(start), s.waitErr
+}
+
+// pidFiles reads ROOT/run/*.pid: service name -> pid.
+func (s *Server) pidFiles() map[string]int {
+	pids := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(s.Root, "run", "*.pid"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+		}
+	}
+	return pids
+}
+
+// Log returns everything goqmaild and its programs have logged so far.
+func (s *Server) Log() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(cannot read log: %v)", err)
+	}
+	return string(b)
+}
+
+// WaitLog waits until the log has at least n lines matching re and returns
+// those lines.
+func (s *Server) WaitLog(re string, n int, timeout time.Duration) []string {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(timeout)
+	for {
+		var hits []string
+		for _, l := range strings.Split(s.Log(), "\n") {
+			if rx.MatchString(l) {
+				hits = append(hits, l)
+			}
+		}
+		if len(hits) >= n {
+			return hits
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited %v for %d log lines matching %q, have %d", timeout, n, re, len(hits))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Maildir is the demo user's Maildir.
+func (s *Server) Maildir() string { return filepath.Join(s.Root, "home", "demo", "Maildir") }
+
+// MaildirNew lists the files in the demo Maildir's new/.
+func (s *Server) MaildirNew() []string {
+	s.t.Helper()
+	return listFiles(s.t, filepath.Join(s.Maildir(), "new"))
+}
+
+// WaitMaildir waits until the demo Maildir's new/ holds n files and returns
+// their paths. More than n fails at once: a duplicate delivery is a bug.
+func (s *Server) WaitMaildir(n int, timeout time.Duration) []string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		files := s.MaildirNew()
+		if len(files) > n {
+			s.t.Fatalf("Maildir new/ holds %d messages, expected %d: %v", len(files), n, files)
+		}
+		if len(files) == n {
+			return files
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited %v for %d messages in %s/new, have %d", timeout, n, s.Maildir(), len(files))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// QueueMessages lists the committed messages in queue/msg (16 hex digits;
+// the .state files beside them are not messages).
+func (s *Server) QueueMessages() []string {
+	s.t.Helper()
+	var ids []string
+	for _, f := range listFiles(s.t, filepath.Join(s.Root, "queue", "msg")) {
+		if queueID.MatchString(filepath.Base(f)) {
+			ids = append(ids, filepath.Base(f))
+		}
+	}
+	return ids
+}
+
+var queueID = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+// listFiles returns the paths of the entries of dir, sorted.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	return out
+}
