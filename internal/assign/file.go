@@ -39,6 +39,16 @@ type File struct {
 // Because the file tells a root process which uid to deliver as, it is
 // refused when it is not a regular file or is writable by group or others.
 func (f *File) Table() (*Table, error) {
+	// The common case, an unchanged file, costs one stat(2).
+	if info, err := os.Stat(f.Path); err == nil {
+		f.mu.Lock()
+		if f.info != nil && sameVersion(f.info, info) {
+			t, terr := f.table, f.err
+			f.mu.Unlock()
+			return t, terr
+		}
+		f.mu.Unlock()
+	}
 	fh, err := os.Open(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		f.remember(nil, nil, nil)

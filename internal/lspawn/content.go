@@ -7,40 +7,62 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxPipe is the largest pipe buffer asked for; Linux allows up to
+// /proc/sys/fs/pipe-max-size (1 MB by default) without privilege.
+const maxPipe = 1 << 20
+
 // contentPipe returns a pipe whose read end yields the content of a queued
 // message (the range after its envelope) and starts copying into it. The
 // copy is splice(2): the data moves inside the kernel and this root process
 // never looks at it. The delivery process gets only the read end, so the
 // envelope, which names every recipient, stays out of its reach.
-func contentPipe(msg *os.File, offset int64) (*os.File, <-chan error, error) {
+//
+// A message that fits the pipe buffer is copied before contentPipe returns,
+// so the delivery process never waits for this process to be scheduled;
+// a larger one is copied by a goroutine as the reader drains the pipe.
+func contentPipe(msg *os.File, offset, size int64) (*os.File, <-chan error, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipe: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() {
-		defer msg.Close()
-		defer w.Close()
-		off := offset
-		for {
-			n, err := unix.Splice(int(msg.Fd()), &off, int(w.Fd()), nil, 1<<20, unix.SPLICE_F_MOVE)
-			if err == unix.EINTR || err == unix.EAGAIN {
-				if err == unix.EAGAIN {
-					waitWritable(w)
-				}
-				continue
-			}
-			if err != nil {
-				done <- fmt.Errorf("splice: %w", err)
-				return
-			}
-			if n == 0 {
-				done <- nil
-				return
-			}
+	if size > 64<<10 && size <= maxPipe {
+		unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, int(size))
+	}
+	if size <= maxPipe {
+		if got, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0); err == nil && int64(got) >= size {
+			done <- spliceAll(msg, offset, w)
+			msg.Close()
+			w.Close()
+			return r, done, nil
 		}
+	}
+	go func() {
+		done <- spliceAll(msg, offset, w)
+		msg.Close()
+		w.Close()
 	}()
 	return r, done, nil
+}
+
+// spliceAll moves everything from offset to the end of msg into w.
+func spliceAll(msg *os.File, offset int64, w *os.File) error {
+	off := offset
+	for {
+		n, err := unix.Splice(int(msg.Fd()), &off, int(w.Fd()), nil, 1<<20, unix.SPLICE_F_MOVE)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			if err == unix.EAGAIN {
+				waitWritable(w)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("splice: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }
 
 // waitWritable blocks until the pipe has room (the write end is in

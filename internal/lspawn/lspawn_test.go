@@ -111,26 +111,29 @@ func TestOpenMessageChecks(t *testing.T) {
 
 func TestContentPipeCopiesOnlyContent(t *testing.T) {
 	env := &queue.Envelope{Sender: "secret-sender@x", Rcpts: []string{"bcc-victim@y"}}
-	content := make([]byte, 300<<10) // larger than a pipe buffer
-	for i := range content {
-		content[i] = byte('a' + i%26)
-	}
-	p := filepath.Join(t.TempDir(), "msg")
-	os.WriteFile(p, append(env.MarshalHeader(), content...), 0o600)
-	msg, _ := os.Open(p)
-	off, _, err := queue.ContentOffset(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, done, err := contentPipe(msg, off)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(r)
-	if err != nil || <-done != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(content) {
-		t.Fatalf("pipe delivered %d bytes, want the %d content bytes exactly", len(got), len(content))
+	// One size copied before contentPipe returns, one by the goroutine.
+	for _, size := range []int{300 << 10, 3 << 20} {
+		content := make([]byte, size)
+		for i := range content {
+			content[i] = byte('a' + i%26)
+		}
+		p := filepath.Join(t.TempDir(), "msg")
+		os.WriteFile(p, append(env.MarshalHeader(), content...), 0o600)
+		msg, _ := os.Open(p)
+		off, _, err := queue.ContentOffset(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, done, err := contentPipe(msg, off, int64(len(content)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || <-done != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(content) {
+			t.Fatalf("pipe delivered %d bytes, want the %d content bytes exactly", len(got), len(content))
+		}
 	}
 }

@@ -174,7 +174,7 @@ func (s *Spawner) openContent(id string) (*os.File, int64, error) {
 		msg.Close()
 		return nil, 0, err
 	}
-	r, done, err := contentPipe(msg, off)
+	r, done, err := contentPipe(msg, off, st.Size()-off)
 	if err != nil {
 		msg.Close()
 		return nil, 0, err

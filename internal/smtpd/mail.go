@@ -139,22 +139,24 @@ func (s *session) data() {
 		s.replyClose(replyShutdown)
 		return
 	}
-	if err := s.q.begin(tx.sender, tx.rcpts); err != nil {
+	q := s.srv.takeQueue()
+	defer s.srv.giveQueue(q)
+	if err := q.begin(tx.sender, tx.rcpts); err != nil {
 		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
-		s.q.close()
+		q.close()
 		s.reply(replyQueueTemp)
 		return
 	}
 	s.reply(replyStartData)
 	if s.flush() != nil {
-		s.q.abort()
+		q.abort()
 		s.closed = true
 		return
 	}
-	s.q.Write([]byte(receivedLine(s.helo, s.remote.Addr().String(), s.cfg.Me, s.esmtp, s.srv.Now())))
-	st, err := smtp.ReadData(s.br, &s.q, s.maxBytes())
+	q.Write([]byte(receivedLine(s.helo, s.remote.Addr().String(), s.cfg.Me, s.esmtp, s.srv.Now())))
+	st, err := smtp.ReadData(s.br, q, s.maxBytes())
 	if err != nil {
-		s.q.abort()
+		q.abort()
 		s.refused++
 		s.end = "connection lost during DATA"
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -174,13 +176,13 @@ func (s *session) data() {
 		refuse = &replyTooManyHops
 	}
 	if refuse != nil {
-		s.q.abort()
+		q.abort()
 		s.refused++
 		s.srv.Log.Printf("%s: refused message from <%s>: %s", s.remote, tx.sender, refuse.Text)
 		s.reply(*refuse)
 		return
 	}
-	res, err := s.q.commit(s.cfg.Timeout)
+	res, err := q.commit(s.cfg.Timeout)
 	switch {
 	case err != nil:
 		s.srv.Log.Printf("warning: %s: queue: %v", s.remote, err)

@@ -21,6 +21,8 @@ type Server struct {
 	Now          func() time.Time
 
 	cfg      atomic.Pointer[Config]
+	qpool    chan *queueConn // idle queue connections (submit.go)
+	once     sync.Once
 	sessions atomic.Int64
 	wg       sync.WaitGroup
 	closing  atomic.Bool
@@ -31,9 +33,7 @@ func (s *Server) SetConfig(c *Config) { s.cfg.Store(c) }
 
 // Serve accepts connections until ln is closed.
 func (s *Server) Serve(ln net.Listener) error {
-	if s.Now == nil {
-		s.Now = time.Now
-	}
+	s.init()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -69,17 +69,40 @@ func (s *Server) Shutdown(timeout time.Duration) {
 	}
 }
 
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		s.qpool = make(chan *queueConn, 64)
+	})
+}
+
+// Session buffers are reused: with one connection per message (the common
+// case for SMTP clients) allocating them anew costs more than the session.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
 func (s *Server) handle(c net.Conn) {
+	s.init()
 	cfg := s.cfg.Load()
 	n := s.sessions.Add(1)
 	defer s.sessions.Add(-1)
 	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now()}
 	sess.remote = addrPort(c.RemoteAddr())
 	sess.local = addrPort(c.LocalAddr())
-	sess.br = bufio.NewReaderSize(deadlineConn{sess}, 16<<10)
-	sess.bw = bufio.NewWriterSize(c, 4<<10)
-	sess.q.path = s.SubmitSocket
-	defer sess.q.close()
+	sess.br = readers.Get().(*bufio.Reader)
+	sess.br.Reset(deadlineConn{sess})
+	sess.bw = writers.Get().(*bufio.Writer)
+	sess.bw.Reset(c)
+	defer func() {
+		sess.br.Reset(nil)
+		sess.bw.Reset(nil)
+		readers.Put(sess.br)
+		writers.Put(sess.bw)
+	}()
 	defer sess.logEnd()
 
 	if cfg.Rules != nil {

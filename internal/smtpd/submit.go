@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -11,8 +10,9 @@ import (
 	"goqmail/internal/proto"
 )
 
-// queueConn is a session's connection to the queue's submit socket, opened
-// at the first DATA and kept for the session's later messages.
+// queueConn is a connection to the queue's submit socket. Sessions borrow
+// one from the server's pool at DATA and give it back after the queue's
+// answer, so most messages cost no connect and accept.
 type queueConn struct {
 	path string
 	c    net.Conn
@@ -59,19 +59,29 @@ func (q *queueConn) frame(f []byte) {
 	}
 }
 
-// begin starts a submission with its envelope.
+// begin starts a submission with its envelope, sent at once so that a
+// pooled connection whose queue has restarted since is noticed now, before
+// the 354, and replaced by a fresh one.
 func (q *queueConn) begin(sender string, rcpts []string) error {
-	if err := q.open(); err != nil {
-		return err
-	}
-	q.chunk = q.chunk[:0]
-	q.buf = proto.Begin{Sender: sender}.Encode(q.buf)
-	q.frame(q.buf)
-	for _, r := range rcpts {
-		q.buf = proto.Rcpt{Addr: r}.Encode(q.buf)
+	for attempt := 0; ; attempt++ {
+		if err := q.open(); err != nil {
+			return err
+		}
+		q.chunk = q.chunk[:0]
+		q.buf = proto.Begin{Sender: sender}.Encode(q.buf)
 		q.frame(q.buf)
+		for _, r := range rcpts {
+			q.buf = proto.Rcpt{Addr: r}.Encode(q.buf)
+			q.frame(q.buf)
+		}
+		if q.err == nil {
+			q.err = q.w.Flush()
+		}
+		if q.err == nil || attempt > 0 {
+			return q.err
+		}
+		q.close()
 	}
-	return q.err
 }
 
 // Write stages message content; it never fails the DATA reader (errors are
@@ -147,4 +157,26 @@ func (q *queueConn) abort() {
 	}
 }
 
-var errNoQueue = errors.New("queue unavailable")
+// takeQueue lends a session a queue connection.
+func (s *Server) takeQueue() *queueConn {
+	select {
+	case q := <-s.qpool:
+		return q
+	default:
+		return &queueConn{path: s.SubmitSocket}
+	}
+}
+
+// giveQueue takes a connection back after the queue answered (or the
+// message was aborted); a broken one is closed.
+func (s *Server) giveQueue(q *queueConn) {
+	if q.c == nil || q.err != nil {
+		q.close()
+		return
+	}
+	select {
+	case s.qpool <- q:
+	default:
+		q.close()
+	}
+}
