@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"goqmail/internal/assign"
 	"goqmail/internal/control"
@@ -67,6 +68,7 @@ func main() {
 		for sig := range sigs {
 			if sig != syscall.SIGHUP { // users/assign is reread when it changes
 				ln.Close()
+				s.Shutdown(30 * time.Second)
 				os.Exit(0)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"goqmail/internal/assign"
 	"goqmail/internal/queue"
@@ -135,5 +136,28 @@ func TestContentPipeCopiesOnlyContent(t *testing.T) {
 		if string(got) != string(content) {
 			t.Fatalf("pipe delivered %d bytes, want the %d content bytes exactly", len(got), len(content))
 		}
+	}
+}
+
+// A delivery process sees the end of its work when the spawner hangs up,
+// even while the spawner's reader is blocked on the same socket.
+func TestHangUpEndsWorker(t *testing.T) {
+	bin := os.Getenv("GOQMAIL_BIN")
+	if bin == "" {
+		t.Skip("needs the built goqmail-local (GOQMAIL_BIN, set by make test)")
+	}
+	s := &Spawner{LocalBinary: filepath.Join(bin, "goqmail-local"), workers: map[workerKey]*worker{}}
+	key := workerKey{uid: os.Getuid(), gid: os.Getgid()}
+	if os.Geteuid() == 0 {
+		s.Root, key = true, workerKey{uid: 65534, gid: 65534} // nobody: never deliver as root
+	}
+	w, err := s.startWorker(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.workers[w.key] = w
+	s.Shutdown(5 * time.Second)
+	if !w.exited() {
+		t.Fatal("delivery process still running after Shutdown")
 	}
 }

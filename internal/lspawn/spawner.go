@@ -209,6 +209,29 @@ func (s *Spawner) dropWorker(w *worker) {
 	s.mu.Unlock()
 }
 
+// Shutdown stops handing out deliveries, closes every delivery process's
+// socket (each finishes what it has and exits) and waits up to timeout for
+// them, so that no goqmail-local outlives the server.
+func (s *Spawner) Shutdown(timeout time.Duration) {
+	s.mu.Lock()
+	var ws []*worker
+	for k, w := range s.workers {
+		ws = append(ws, w)
+		delete(s.workers, k)
+		w.hangUp()
+	}
+	s.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for _, w := range ws {
+		for !w.exited() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !w.exited() {
+			w.cmd.Process.Kill()
+		}
+	}
+}
+
 // reapIdle ends delivery processes that had nothing to do for IdleTimeout:
 // closing the socket makes them exit.
 func (s *Spawner) reapIdle() {
@@ -218,7 +241,7 @@ func (s *Spawner) reapIdle() {
 		for k, w := range s.workers {
 			if w.idle(cutoff) {
 				delete(s.workers, k)
-				w.sock.Close()
+				w.hangUp()
 			}
 		}
 		s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"goqmail/internal/ipc"
 	"goqmail/internal/proto"
 )
@@ -24,6 +25,21 @@ type worker struct {
 	pending map[uint64]uint64 // worker seq -> send seq
 	last    time.Time
 	dead    bool
+	gone    bool // the process has exited and been waited for
+}
+
+// hangUp tells the delivery process there is no more work: shutdown(2)
+// rather than close, because close would not wake readWorker blocked in
+// recvmsg on the same socket, and the process would never see the end.
+// readWorker then closes the socket and waits for the process.
+func (w *worker) hangUp() {
+	unix.Shutdown(int(w.sock.Fd()), unix.SHUT_RDWR)
+}
+
+func (w *worker) exited() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gone
 }
 
 type workerKey struct{ uid, gid int }
@@ -105,6 +121,7 @@ func (s *Spawner) readWorker(w *worker) {
 	s.dropWorker(w)
 	w.mu.Lock()
 	w.dead = true
+	w.gone = true
 	lost := w.pending
 	w.pending = nil
 	w.mu.Unlock()
