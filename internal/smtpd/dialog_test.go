@@ -16,9 +16,11 @@ package smtpd
 //	                    example.org" unless the script sets or removes them.
 //	nocontrol NAME      remove control/NAME.
 //	tcprules RULE       append RULE as a line of control/tcp.smtp.
+//	noqueue             nobody listens on the submit socket (queue down).
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
-//	                    \xHH, and \(N*TEXT) for TEXT repeated N times.
+//	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
+//	                    repeated N times.
 //	                    Consecutive C: and C> lines go out in one write, so
 //	                    they reach the server together: that is pipelining.
 //	                    To wait for replies in between, put S: lines there.
@@ -28,8 +30,11 @@ package smtpd
 //	CLOSED              the server closes the connection now, with nothing
 //	                    more to read.
 //	OPEN                the connection is still open and nothing more came.
-//	                    Every script ends with CLOSED or OPEN (then only
-//	                    queue checks may follow).
+//	                    Every script ends its session with CLOSED, OPEN or
+//	                    HANGUP; only queue checks may follow.
+//	HANGUP              the client closes the connection.
+//	SLEEP MS            the client waits MS milliseconds (after sending what
+//	                    it has).
 //	QUEUED N            exactly N messages are committed in queue/msg.
 //	ENVELOPE sender=<S> rcpts=R1,R2
 //	                    the newest committed message has this envelope
@@ -73,7 +78,7 @@ import (
 // after a short quiet period, which is enough on loopback.
 const (
 	dialogReplyWait = 5 * time.Second
-	dialogQuietWait = 150 * time.Millisecond
+	dialogQuietWait = 100 * time.Millisecond
 )
 
 func TestDialogs(t *testing.T) {
@@ -106,8 +111,8 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
-	"QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
 func parseDialog(file string) ([]dialogStep, error) {
@@ -205,13 +210,25 @@ func dialogUnescape(s string) ([]byte, error) {
 			if end < 0 || !ok || err != nil || n < 0 {
 				return nil, errors.New(`want \(N*TEXT)`)
 			}
-			b = append(b, strings.Repeat(text, n)...)
+			unit, err := dialogUnescape(text)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, bytes.Repeat(unit, n)...)
 			i += end
 		default:
 			return nil, fmt.Errorf(`unknown escape \%c`, s[i])
 		}
 	}
 	return b, nil
+}
+
+// dialogShort quotes sent bytes for the transcript, cutting long runs.
+func dialogShort(b []byte) string {
+	if len(b) <= 200 {
+		return strconv.Quote(string(b))
+	}
+	return fmt.Sprintf("%s ... %s (%d bytes)", strconv.Quote(string(b[:100])), strconv.Quote(string(b[len(b)-60:])), len(b))
 }
 
 // dialogGlob matches s against pattern, where '*' is any run of bytes.
@@ -243,6 +260,7 @@ type dialogEnv struct {
 	srv     *Server
 	cfg     *Config
 	logs    *dialogLog
+	noQueue bool
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -298,6 +316,8 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			}
 		case "tcprules":
 			rules.WriteString(st.arg + "\n")
+		case "noqueue":
+			env.noQueue = true
 		}
 	}
 	if rules.Len() > 0 {
@@ -306,7 +326,7 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 	return env
 }
 
-// dialogStart starts the queue and the SMTP server and returns the SMTP
+// start starts the queue and the SMTP server and returns the SMTP
 // address.
 func (env *dialogEnv) start(t *testing.T) string {
 	cfg, _, err := LoadConfig(env.control)
@@ -319,12 +339,17 @@ func (env *dialogEnv) start(t *testing.T) string {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(env.root, "submit.sock")
-	qln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
+	if !env.noQueue {
+		qln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go q.ServeSubmit(qln)
+		// Only the listener is closed: the server keeps idle submit
+		// connections for later sessions, and the queue's goroutines for
+		// them end with the test binary.
+		t.Cleanup(func() { qln.Close() })
 	}
-	go q.ServeSubmit(qln)
-	t.Cleanup(func() { qln.Close(); q.Wait(time.Second) })
 
 	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
 	env.srv.SetConfig(cfg)
@@ -473,7 +498,7 @@ func (c *dialogClient) readReply(st dialogStep) string {
 	return text
 }
 
-// closed reports whether the server has closed the connection, reading
+// expectClosed checks that the server has closed the connection, sending
 // nothing more.
 func (c *dialogClient) expectClosed(st dialogStep) {
 	c.conn.SetReadDeadline(time.Now().Add(dialogReplyWait))
@@ -547,7 +572,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules":
+		case "control", "nocontrol", "tcprules", "noqueue":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}
@@ -563,7 +588,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 				}
 			}
 			c.pending = append(c.pending, b...)
-			c.transcript = append(c.transcript, st.verb+" "+strconv.Quote(string(b)))
+			c.transcript = append(c.transcript, st.verb+" "+dialogShort(b))
 			continue
 		}
 		c.send(st)
@@ -582,6 +607,15 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 		case "OPEN":
 			c.expectOpen(st)
 			sessionOver = true
+		case "HANGUP":
+			conn.Close()
+			sessionOver = true
+		case "SLEEP":
+			ms, err := strconv.Atoi(st.arg)
+			if err != nil {
+				c.fail(st, "want milliseconds")
+			}
+			time.Sleep(time.Duration(ms) * time.Millisecond)
 		case "QUEUED":
 			ids, err := env.messages()
 			if err != nil {
@@ -608,7 +642,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	}
 	last := dialogStep{line: 0, verb: "(end of script)"}
 	if !sessionOver {
-		c.fail(last, "a script ends its session with CLOSED or OPEN")
+		c.fail(last, "a script ends its session with CLOSED, OPEN or HANGUP")
 	}
 	conn.Close()
 	if !env.waitSessions() {

@@ -29,6 +29,10 @@ type Server struct {
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when goqmaild has exited
 	waitErr error
+
+	// Probes are the client addresses of Start's readiness connections,
+	// so a test counting sessions in the log can leave them out.
+	Probes []string
 }
 
 // Options adjust a server before its first start.
@@ -150,7 +154,8 @@ func (s *Server) Start() {
 	}(s.done)
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if err := greet(s.Addr); err == nil {
+		if probe, err := greet(s.Addr); err == nil {
+			s.Probes = append(s.Probes, probe)
 			return
 		} else if time.Now().After(deadline) {
 			s.t.Fatalf("goqmaild on %s did not greet within %v: %v\nlog:\n%s", s.Addr, startTimeout, err, s.Log())
@@ -164,23 +169,24 @@ func (s *Server) Start() {
 }
 
 // greet waits for smtpd's 220 and says QUIT: the port being bound (by the
-// supervisor) is not enough, smtpd itself must be serving.
-func greet(addr string) error {
+// supervisor) is not enough, smtpd itself must be serving. It returns the
+// probe's own address.
+func greet(addr string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !strings.HasPrefix(line, "220 ") {
-		return fmt.Errorf("greeting %q", line)
+		return "", fmt.Errorf("greeting %q", line)
 	}
 	fmt.Fprint(c, "QUIT\r\n")
-	return nil
+	return c.LocalAddr().String(), nil
 }
 
 // Running reports whether goqmaild was started and has not exited.
