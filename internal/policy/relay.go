@@ -19,6 +19,9 @@ type RcptFacts struct {
 	RelayClient bool
 	// Count of recipients already accepted in this transaction.
 	Accepted int
+	// Postmaster: the client wrote <Postmaster> without a domain, which
+	// RFC 5321 4.5.1 says every server must accept.
+	Postmaster bool
 }
 
 // RelayConfig is the snapshot the decision reads.
@@ -43,7 +46,7 @@ func CheckRcpt(f RcptFacts, c RelayConfig) smtp.Reply {
 	if c.MaxRcpt > 0 && f.Accepted >= c.MaxRcpt {
 		return ReplyTooManyRcpts
 	}
-	if f.RelayClient {
+	if f.RelayClient || f.Postmaster {
 		return ReplyRcptOK
 	}
 	if c.RcptHosts != nil && c.RcptHosts.Match(f.Domain) {

@@ -27,6 +27,7 @@ func TestCheckRcptTable(t *testing.T) {
 		{"missing rcpthosts is no open relay", RcptFacts{Domain: "example.org"}, empty, 553},
 		{"missing rcpthosts still lets relay clients", RcptFacts{Domain: "x.com", RelayClient: true}, empty, 250},
 		{"nil rcpthosts", RcptFacts{Domain: "example.org"}, RelayConfig{}, 553},
+		{"bare postmaster is always ours (RFC 5321 4.5.1)", RcptFacts{Domain: "not-listed.example", Postmaster: true}, empty, 250},
 		{"recipient limit", RcptFacts{Domain: "example.org", Accepted: 3}, cfg, 452},
 		{"recipient limit applies to relay clients", RcptFacts{Domain: "example.org", Accepted: 3, RelayClient: true}, cfg, 452},
 	} {

@@ -229,3 +229,20 @@ func TestStateLogTornTail(t *testing.T) {
 		t.Fatalf("bad crc: %+v %v", recs, torn)
 	}
 }
+
+// Wait does not sit out its timeout on a client connection that is idle
+// between messages (smtpd pools them).
+func TestWaitClosesIdleSubmitConnections(t *testing.T) {
+	q := startQueue(t, t.TempDir())
+	c, err := net.Dial("unix", q.submit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond) // let the server reach its idle read
+	start := time.Now()
+	q.s.Wait(10 * time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Wait took %v with only an idle connection open", d)
+	}
+}

@@ -34,7 +34,10 @@ type Server struct {
 	withState map[string]bool  // messages that have a state log
 	sub       *subscriber      // the connected send, if any
 
-	conns sync.WaitGroup
+	conns    sync.WaitGroup
+	stopping atomic.Bool
+	idleMu   sync.Mutex
+	idle     map[*net.UnixConn]bool // submit connections between messages
 }
 
 // Start prepares the server: recovery, then the index of live messages.
@@ -100,8 +103,17 @@ func (s *Server) serve(ln *net.UnixListener, h func(*net.UnixConn)) error {
 }
 
 // Wait waits for open connections to finish (SIGTERM: commits in progress
-// complete and answer before the process exits).
+// complete and answer before the process exits). Submit connections that
+// sit between messages (smtpd keeps a pool of them) are closed at once.
 func (s *Server) Wait(timeout time.Duration) {
+	s.stopping.Store(true)
+	s.idleMu.Lock()
+	for c, idle := range s.idle {
+		if idle {
+			c.SetReadDeadline(time.Now())
+		}
+	}
+	s.idleMu.Unlock()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {
@@ -138,9 +150,13 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 		if msg != nil {
 			s.discard(msg)
 		}
+		s.setIdle(c, false, true)
 	}()
 	var out []byte
 	for {
+		if msg == nil && !s.setIdle(c, true, false) {
+			return // stopping: no new message on this connection
+		}
 		c.SetReadDeadline(time.Now().Add(submitIdle))
 		typ, d, err := r.Next()
 		if err != nil {
@@ -156,6 +172,7 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 				s.Log.Printf("warning: submit from uid %d: %v", cred.UID, err)
 				return
 			}
+			s.setIdle(c, false, false)
 			msg = s.begin(b.Sender, cred)
 		case proto.TRcpt:
 			rc, err := proto.DecodeRcpt(d)
@@ -198,6 +215,23 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 			return
 		}
 	}
+}
+
+// setIdle records whether a submit connection waits between messages;
+// it returns false when the server is stopping and the connection should
+// end instead of waiting.
+func (s *Server) setIdle(c *net.UnixConn, idle, gone bool) bool {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	if s.idle == nil {
+		s.idle = map[*net.UnixConn]bool{}
+	}
+	if gone {
+		delete(s.idle, c)
+		return false
+	}
+	s.idle[c] = idle
+	return !(idle && s.stopping.Load())
 }
 
 func (m *incoming) fail(err error, perm bool) {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"goqmail/internal/address"
 	"goqmail/internal/policy"
@@ -80,7 +79,9 @@ func (s *session) rcpt(arg string) {
 		s.reply(replyBadParam)
 		return
 	}
+	postmaster := false
 	if a.Domain == "" {
+		postmaster = strings.EqualFold(a.Local, "postmaster")
 		a.Domain = strings.ToLower(s.cfg.EnvNoAtHost)
 	}
 	// box@[our own IP] is box@localiphost (qmail-smtpd), so a literal can
@@ -88,7 +89,7 @@ func (s *session) rcpt(arg string) {
 	if ip, ok := a.LiteralIP(); ok && ip.Unmap() == s.local.Addr() {
 		a.Domain = strings.ToLower(s.cfg.LocalIPHost)
 	}
-	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts)},
+	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
 	if r.Code == 250 {
 		addr := a.String()
@@ -198,6 +199,6 @@ func (s *session) data() {
 		s.accepted++
 		s.junk = 0
 		s.srv.Log.Printf("%s: accepted msg %s from <%s> to %d recipients, %d bytes", s.remote, res.ID, tx.sender, len(tx.rcpts), st.Bytes)
-		s.reply(smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok " + strconv.FormatInt(time.Now().Unix(), 10) + " qp " + res.ID})
+		s.reply(smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok " + strconv.FormatInt(s.srv.Now().Unix(), 10) + " qp " + res.ID})
 	}
 }
