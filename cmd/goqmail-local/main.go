@@ -18,13 +18,11 @@ func main() {
 	if os.Geteuid() == 0 {
 		// qmail-local refuses root too (QLX_ROOT): a bug in the spawner
 		// must not turn into a root delivery.
-		log.Printf("alert: refusing to deliver as root")
-		os.Exit(111)
+		log.Fatalf("refusing to deliver as root")
 	}
 	mode, err := durable.ParseMode(os.Getenv("GOQMAIL_SYNCMODE"))
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log, Mode: mode}
 	if err := w.Run(); err != nil {

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -23,21 +22,15 @@ import (
 
 func main() {
 	log := logline.New("lspawn")
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmail-lspawn ROOT (started by goqmaild)")
-		os.Exit(100)
-	}
-	root := os.Args[1]
+	root := logline.RootArg("goqmail-lspawn")
 	exe, err := os.Executable()
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	asRoot := os.Geteuid() == 0
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	single := -1
 	if !asRoot {
@@ -59,8 +52,7 @@ func main() {
 	}
 	ln, err := ipc.InheritedListener(3, "lspawn")
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -22,40 +21,32 @@ import (
 
 func main() {
 	log := logline.New("queue")
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmail-queue ROOT (started by goqmaild)")
-		os.Exit(100)
-	}
+	root := logline.RootArg("goqmail-queue")
 	syscall.Umask(0o077)
-	snap, err := control.Load(filepath.Join(os.Args[1], "control"))
+	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	mode, err := durable.ParseMode(snap.Line(control.SyncMode))
 	if err != nil {
-		log.Printf("alert: control/syncmode: %v", err)
-		os.Exit(111)
+		log.Fatalf("control/syncmode: %v", err)
 	}
 	s := &queue.Server{
-		Layout:  queue.Layout{Root: filepath.Join(os.Args[1], "queue")},
+		Layout:  queue.Layout{Root: filepath.Join(root, "queue")},
 		Log:     log,
 		SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"),
 		Durable: durable.Syncer{Mode: mode},
 	}
 	if err := s.Start(); err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	submit, err := ipc.InheritedListener(3, "submit")
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	ctl, err := ipc.InheritedListener(4, "queuectl")
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	go s.ServeSubmit(submit.(*net.UnixListener))
 	go s.ServeCtl(ctl.(*net.UnixListener))

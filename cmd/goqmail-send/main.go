@@ -6,8 +6,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"goqmail/internal/logline"
@@ -16,11 +14,7 @@ import (
 
 func main() {
 	log := logline.New("send")
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmail-send ROOT (started by goqmaild)")
-		os.Exit(100)
-	}
-	root := os.Args[1]
+	root := logline.RootArg("goqmail-send")
 	p := &send.Process{
 		ControlDir: filepath.Join(root, "control"),
 		CtlSocket:  filepath.Join(root, "run", "queuectl.sock"),
@@ -28,7 +22,6 @@ func main() {
 		Log:        log,
 	}
 	if err := p.Run(); err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 }

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -21,16 +20,11 @@ import (
 
 func main() {
 	log := logline.New("smtpd")
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmail-smtpd ROOT (started by goqmaild)")
-		os.Exit(100)
-	}
-	root := os.Args[1]
+	root := logline.RootArg("goqmail-smtpd")
 	controlDir := filepath.Join(root, "control")
 	cfg, warnings, err := smtpd.LoadConfig(controlDir)
 	if err != nil {
-		log.Printf("alert: %v", err)
-		os.Exit(111)
+		log.Fatalf("%v", err)
 	}
 	for _, w := range warnings {
 		log.Printf("warning: %s", w)
@@ -42,15 +36,13 @@ func main() {
 	for fd := 3; fd < 3+n; fd++ {
 		ln, err := ipc.InheritedListener(fd, "smtp")
 		if err != nil {
-			log.Printf("alert: %v", err)
-			os.Exit(111)
+			log.Fatalf("%v", err)
 		}
 		lns = append(lns, ln)
 		go s.Serve(ln)
 	}
 	if len(lns) == 0 {
-		log.Printf("alert: no listening sockets passed (GOQMAIL_FDS)")
-		os.Exit(111)
+		log.Fatalf("no listening sockets passed (GOQMAIL_FDS)")
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

@@ -64,3 +64,20 @@ func appendSafe(b []byte, s string) []byte {
 	}
 	return b
 }
+
+// Fatalf logs an alert and exits 111, qmail's "temporary failure": the
+// supervisor restarts the program, an admin reads why.
+func (l *Logger) Fatalf(format string, args ...any) {
+	l.Printf("alert: "+format, args...)
+	os.Exit(111)
+}
+
+// RootArg returns the one argument every program goqmaild starts takes,
+// the goqmail directory; anything else is a usage error (exit 100).
+func RootArg(prog string) string {
+	if len(os.Args) != 2 {
+		fmt.Fprintf(os.Stderr, "usage: %s ROOT (started by goqmaild)\n", prog)
+		os.Exit(100)
+	}
+	return os.Args[1]
+}
