@@ -26,19 +26,36 @@ func contentPipe(msg *os.File, offset, size int64) (*os.File, <-chan error, erro
 		return nil, nil, fmt.Errorf("pipe: %w", err)
 	}
 	done := make(chan error, 1)
-	if size > 64<<10 && size <= maxPipe {
-		unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, int(size))
+	if size > 64<<10 {
+		want := size + 64<<10 // slots hold pages: an unaligned range needs a spare one
+		if want > maxPipe {
+			want = maxPipe
+		}
+		unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, int(want))
 	}
-	if size <= maxPipe {
-		if got, err := unix.FcntlInt(w.Fd(), unix.F_GETPIPE_SZ, 0); err == nil && int64(got) >= size {
-			done <- spliceAll(msg, offset, w)
+	// Copy what fits without blocking now: a pipe's capacity counts page
+	// slots, not bytes, so whether a message fits is only known by trying.
+	off := offset
+	for {
+		n, err := unix.Splice(int(msg.Fd()), &off, int(w.Fd()), nil, maxPipe, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break // full: the goroutine copies the rest as the reader drains
+		}
+		if err != nil || n == 0 {
+			if err != nil {
+				err = fmt.Errorf("splice: %w", err)
+			}
+			done <- err
 			msg.Close()
 			w.Close()
 			return r, done, nil
 		}
 	}
 	go func() {
-		done <- spliceAll(msg, offset, w)
+		done <- spliceAll(msg, off, w)
 		msg.Close()
 		w.Close()
 	}()

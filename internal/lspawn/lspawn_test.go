@@ -112,8 +112,10 @@ func TestOpenMessageChecks(t *testing.T) {
 
 func TestContentPipeCopiesOnlyContent(t *testing.T) {
 	env := &queue.Envelope{Sender: "secret-sender@x", Rcpts: []string{"bcc-victim@y"}}
-	// One size copied before contentPipe returns, one by the goroutine.
-	for _, size := range []int{300 << 10, 3 << 20} {
+	// Sizes copied before contentPipe returns, sizes near a pipe's capacity
+	// (which counts page slots, not bytes: these once blocked the spawner),
+	// and sizes finished by the goroutine.
+	for _, size := range []int{0, 1, 1000, 61000, 62000, 63000, 64000, 65000, 65500, 65536, 70000, 130000, 300 << 10, 1 << 20, 3 << 20} {
 		content := make([]byte, size)
 		for i := range content {
 			content[i] = byte('a' + i%26)
@@ -125,10 +127,26 @@ func TestContentPipeCopiesOnlyContent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, done, err := contentPipe(msg, off, int64(len(content)))
-		if err != nil {
-			t.Fatal(err)
+		type result struct {
+			r    *os.File
+			done <-chan error
+			err  error
 		}
+		res := make(chan result, 1)
+		go func() {
+			r, done, err := contentPipe(msg, off, int64(len(content)))
+			res <- result{r, done, err}
+		}()
+		var rs result
+		select {
+		case rs = <-res:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("contentPipe blocked on a %d-byte message", size)
+		}
+		if rs.err != nil {
+			t.Fatal(rs.err)
+		}
+		r, done := rs.r, rs.done
 		got, err := io.ReadAll(r)
 		if err != nil || <-done != nil {
 			t.Fatal(err)

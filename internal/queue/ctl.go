@@ -14,6 +14,7 @@ import (
 // subscriber is the connected send process: frames for it are queued here
 // and written by one goroutine, so a slow send never blocks a commit.
 type subscriber struct {
+	conn   uint64 // accept number of its connection
 	mu     sync.Mutex
 	cond   *sync.Cond
 	queue  [][]byte
@@ -59,7 +60,12 @@ func (s *subscriber) next() [][]byte {
 
 // handleCtl serves send: the snapshot of the queue, then new messages as
 // they commit; in the other direction recipient updates and removals.
-func (s *Server) handleCtl(c *net.UnixConn) {
+//
+// Only the most recently accepted connection is served: a send that was
+// killed while the queue was down leaves its connection in the backlog, and
+// when both are accepted after a restart the handlers may run in any order.
+// Comparing accept numbers, not arrival at this point, keeps the live send.
+func (s *Server) handleCtl(c *net.UnixConn, n uint64) {
 	cred, err := ipc.PeerCred(c)
 	if err != nil || (s.SendUID >= 0 && cred.UID != s.SendUID) {
 		s.Log.Printf("warning: ctl: refused connection from uid %d (%v)", cred.UID, err)
@@ -72,9 +78,15 @@ func (s *Server) handleCtl(c *net.UnixConn) {
 		return
 	}
 	sub := newSubscriber()
+	sub.conn = n
 	s.mu.Lock()
+	if s.sub != nil && s.sub.conn > n {
+		s.mu.Unlock()
+		s.Log.Printf("warning: ctl: dropped a stale control connection (a newer send is connected)")
+		return
+	}
 	if s.sub != nil {
-		s.sub.close() // a new send replaces the old one
+		s.sub.close() // a newer send replaces the old one
 	}
 	s.sub = sub
 	ids := make([]string, 0, len(s.ids))

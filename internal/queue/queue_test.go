@@ -246,3 +246,54 @@ func TestWaitClosesIdleSubmitConnections(t *testing.T) {
 		t.Fatalf("Wait took %v with only an idle connection open", d)
 	}
 }
+
+// A control connection accepted earlier never displaces one accepted later,
+// whatever order their handlers run in (a killed send's connection can sit
+// in the backlog while the queue restarts).
+func TestStaleControlConnectionDoesNotReplaceNewer(t *testing.T) {
+	q := startQueue(t, t.TempDir())
+	s := q.s
+	// The newer connection (accept number 2) registers first.
+	liveConn := unixPair(t)
+	go s.handleCtl(liveConn.server, 2)
+	liveConn.client.Write(proto.EncodeHello(nil))
+	r := ipc.NewReader(liveConn.client, 0)
+	if typ, _, err := r.Next(); err != nil || typ != proto.TSnapEnd {
+		t.Fatalf("live send got %x %v", typ, err)
+	}
+	stale := unixPair(t)
+	stale.client.Write(proto.EncodeHello(nil))
+	go s.handleCtl(stale.server, 1) // must not displace the live one
+	// The live send is still served: a new commit reaches it.
+	res := submit(t, q.submit, "a@b", []string{"c@d"}, "x\n")
+	liveConn.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	typ, d, err := r.Next()
+	if err != nil || typ != proto.TMsg {
+		t.Fatalf("live send lost its connection: %x %v", typ, err)
+	}
+	if m, _ := proto.DecodeMsg(d); m.ID != res.ID {
+		t.Fatalf("got %s", m.ID)
+	}
+}
+
+type connPair struct{ client, server *net.UnixConn }
+
+func unixPair(t *testing.T) connPair {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "p.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); sc.Close() })
+	return connPair{client: c, server: sc}
+}

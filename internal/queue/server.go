@@ -71,7 +71,7 @@ func (s *Server) newID() string {
 
 // ServeSubmit accepts submissions until the listener closes.
 func (s *Server) ServeSubmit(ln *net.UnixListener) error {
-	return s.serve(ln, s.handleSubmit)
+	return s.serve(ln, func(c *net.UnixConn, _ uint64) { s.handleSubmit(c) })
 }
 
 // ServeCtl accepts send's control connection until the listener closes.
@@ -79,7 +79,9 @@ func (s *Server) ServeCtl(ln *net.UnixListener) error {
 	return s.serve(ln, s.handleCtl)
 }
 
-func (s *Server) serve(ln *net.UnixListener, h func(*net.UnixConn)) error {
+// serve runs h for each accepted connection, with its accept number.
+func (s *Server) serve(ln *net.UnixListener, h func(c *net.UnixConn, n uint64)) error {
+	var n uint64
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -93,12 +95,13 @@ func (s *Server) serve(ln *net.UnixListener, h func(*net.UnixConn)) error {
 			time.Sleep(100 * time.Millisecond) // EMFILE and friends: back off
 			continue
 		}
+		n++
 		s.conns.Add(1)
-		go func() {
+		go func(n uint64) {
 			defer s.conns.Done()
 			defer c.Close()
-			h(c)
-		}()
+			h(c, n)
+		}(n)
 	}
 }
 
