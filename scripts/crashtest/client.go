@@ -172,6 +172,7 @@ func (s *sender) loop(ctx context.Context) {
 		}
 	}()
 	workOpen := true
+loop:
 	for ctx.Err() == nil {
 		n, ok := s.due()
 		if !ok && workOpen {
@@ -181,9 +182,11 @@ func (s *sender) loop(ctx context.Context) {
 					workOpen = false
 					continue
 				}
-				s.pace.wait(ctx)
+				if s.pace.wait(ctx); ctx.Err() != nil {
+					break loop
+				}
 			case <-ctx.Done():
-				return
+				break loop
 			}
 		}
 		if !ok {
@@ -196,13 +199,14 @@ func (s *sender) loop(ctx context.Context) {
 			}
 			select {
 			case <-ctx.Done():
-				return
+				break loop
 			case <-time.After(max(wait, time.Millisecond)):
 			}
 			continue
 		}
-		s.try(ctx, n)
+		s.try(n)
 	}
+	// Out of time: what is still waiting for a retry was never accepted.
 	for _, r := range s.retries {
 		s.recs[r.n].gaveUp = true
 	}
@@ -220,7 +224,7 @@ func (s *sender) due() (int, bool) {
 	return 0, false
 }
 
-func (s *sender) try(ctx context.Context, n int) {
+func (s *sender) try(n int) {
 	rec := &s.recs[n]
 	a := attempt{num: len(rec.attempts) + 1, start: time.Now()}
 	s.send(n, &a)

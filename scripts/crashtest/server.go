@@ -38,12 +38,39 @@ func freePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// programs are what goqmaild needs beside it (it runs the others from its
+// own directory), plus the admin command.
+var programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn", "goqmail-local", "goqmail-smtpd"}
+
+// snapshotBin copies the programs into work/bin. The supervisor execs a
+// program again at every restart; with a copy, a `make build` elsewhere
+// during the run cannot swap binaries under the test halfway through.
+func snapshotBin(bin, work string) (string, error) {
+	dst := filepath.Join(work, "bin")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return "", err
+	}
+	for _, p := range programs {
+		b, err := os.ReadFile(filepath.Join(bin, p))
+		if err != nil {
+			return "", fmt.Errorf("copy programs: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, p), b, 0o755); err != nil {
+			return "", fmt.Errorf("copy programs: %w", err)
+		}
+	}
+	return dst, nil
+}
+
 // setupServer runs `goqmail init` in work/root and starts goqmaild on it,
 // its log (every program's stderr) in work/goqmaild.log.
 func setupServer(bin, work string) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("free port: %w", err)
+	}
+	if bin, err = snapshotBin(bin, work); err != nil {
+		return nil, err
 	}
 	s := &server{bin: bin, root: filepath.Join(work, "root"), addr: addr, logPath: filepath.Join(work, "goqmaild.log")}
 	mk := exec.Command(filepath.Join(bin, "goqmail"), "init", s.root)
