@@ -103,8 +103,13 @@ func main() {
 			rate[sv.name] = [2]float64{a, d}
 			fmt.Printf("| %s | %s | %.0f | %.0f |\n", sc.name, sv.name, a, d)
 		}
-		summary = append(summary, fmt.Sprintf("%s: goqmail/postfix = %.2fx accepted, %.2fx delivered",
-			sc.name, rate["goqmail"][0]/rate["postfix"][0], rate["goqmail"][1]/rate["postfix"][1]))
+		var perRound []string
+		for r := range res["goqmail"] {
+			g, p := res["goqmail"][r], res["postfix"][r]
+			perRound = append(perRound, fmt.Sprintf("%.2fx", p.deliver.Seconds()/g.deliver.Seconds()))
+		}
+		summary = append(summary, fmt.Sprintf("%s: goqmail/postfix = %.2fx accepted, %.2fx delivered (medians; delivered ratio per round: %s)",
+			sc.name, rate["goqmail"][0]/rate["postfix"][0], rate["goqmail"][1]/rate["postfix"][1], strings.Join(perRound, " ")))
 	}
 	fmt.Println()
 	for _, s := range summary {
