@@ -24,12 +24,13 @@ import (
 )
 
 var (
-	work    = flag.String("work", "/var/tmp/goqmail-bench", "scratch directory (deleted and recreated)")
-	bin     = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
-	rounds  = flag.Int("rounds", 3, "alternating rounds per scenario")
-	msgs    = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 100 KB scenario sends a fifth of it")
-	only    = flag.String("only", "", "run only the scenario with this name")
-	timeout = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
+	work     = flag.String("work", "/var/tmp/goqmail-bench", "scratch directory (deleted and recreated)")
+	bin      = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
+	rounds   = flag.Int("rounds", 3, "alternating rounds per scenario")
+	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 100 KB scenario sends a fifth of it")
+	only     = flag.String("only", "", "run only the scenario with this name")
+	timeout  = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
+	syncmode = flag.String("syncmode", "", "control/syncmode for goqmail (default: goqmail's own default)")
 )
 
 const (
