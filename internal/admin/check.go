@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"goqmail/internal/accounts"
@@ -34,9 +35,13 @@ func Check(root string, rootMode bool) []Problem {
 			ids[a.Name] = id
 		}
 	}
+	// A directory made by `goqmail init` has no bin/: it runs the programs
+	// of the build, wherever they are.
+	_, err := os.Stat(filepath.Join(root, "bin"))
+	devDir := errors.Is(err, fs.ErrNotExist)
 	for _, e := range Layout {
-		if !rootMode && !e.Dir {
-			continue // a development directory runs the programs from the build
+		if devDir && (e.Path == "bin" || strings.HasPrefix(e.Path, "bin/")) {
+			continue
 		}
 		path := filepath.Join(root, e.Path)
 		st, err := os.Lstat(path)

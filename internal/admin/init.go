@@ -68,7 +68,8 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		opt.Listen = DemoListen
 	}
 	for _, e := range Layout {
-		if e.Dir {
+		// No bin/: a development directory runs the programs of the build.
+		if e.Dir && e.Path != "bin" {
 			if err := os.MkdirAll(filepath.Join(abs, e.Path), e.Mode); err != nil {
 				return err
 			}
