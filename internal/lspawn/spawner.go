@@ -3,7 +3,6 @@ package lspawn
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -255,5 +254,3 @@ func clip(s string) string {
 	}
 	return s
 }
-
-var _ = fmt.Sprint

@@ -77,15 +77,3 @@ func (s *Server) Recover() ([]string, error) {
 	sort.Strings(ids)
 	return ids, nil
 }
-
-// removeAll deletes a message: the message file (its existence) first,
-// then its state log.
-func removeAll(l Layout, id string) error {
-	var first error
-	for _, p := range []string{l.Msg(id), l.State(id)} {
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) && first == nil {
-			first = err
-		}
-	}
-	return first
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,7 +109,7 @@ func (s *Server) handle(c net.Conn) {
 	if cfg.Rules != nil {
 		if rule, ok := cfg.Rules.Lookup(sess.remote.Addr()); ok {
 			if !rule.Allow {
-				sess.end = "denied by tcp.smtp line " + itoa(rule.Line)
+				sess.end = "denied by tcp.smtp line " + strconv.Itoa(rule.Line)
 				sess.replyClose(replyDenied)
 				return
 			}
@@ -116,7 +117,7 @@ func (s *Server) handle(c net.Conn) {
 				sess.relayClient = true
 			}
 			if v, ok := rule.Lookup("DATABYTES"); ok {
-				if n, err := parseUint(v); err == nil {
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 					sess.dataBytes = &n
 				}
 			}

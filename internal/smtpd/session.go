@@ -249,7 +249,3 @@ func quoteLog(s string) string {
 	}
 	return s
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func parseUint(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
