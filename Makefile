@@ -17,10 +17,13 @@ run: build
 	$(BIN)/goqmaild $(DEMO)
 
 # Unit, fuzz-seed, golden-dialog and end-to-end tests (real binaries, real
-# clients: swaks, mblaze). Installs nothing; .ci/run installs the clients.
+# clients: swaks, msmtp, mblaze), the unit tests again under the race
+# detector, and a short fuzz of every parser. Installs nothing; .ci/run
+# installs the clients.
 test: build
 	$(GO) vet ./...
 	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m ./internal/...
 	FUZZTIME=3s ./scripts/fuzz-brief.sh
 
 # Longer fuzzing of every parser that sees the network: make fuzz FUZZTIME=10m

@@ -21,6 +21,7 @@ type worker struct {
 	key     workerKey
 	cmd     *exec.Cmd
 	sock    *os.File
+	fd      int // sock's descriptor, taken once
 	mu      sync.Mutex
 	pending map[uint64]uint64 // worker seq -> send seq
 	last    time.Time
@@ -33,7 +34,11 @@ type worker struct {
 // recvmsg on the same socket, and the process would never see the end.
 // readWorker then closes the socket and waits for the process.
 func (w *worker) hangUp() {
-	unix.Shutdown(int(w.sock.Fd()), unix.SHUT_RDWR)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.dead {
+		unix.Shutdown(w.fd, unix.SHUT_RDWR)
+	}
 }
 
 func (w *worker) exited() bool {
@@ -75,7 +80,7 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 		return nil, fmt.Errorf("start delivery process: %w", err)
 	}
 	theirs.Close()
-	w := &worker{key: key, cmd: cmd, sock: mine, pending: map[uint64]uint64{}, last: time.Now()}
+	w := &worker{key: key, cmd: cmd, sock: mine, fd: int(mine.Fd()), pending: map[uint64]uint64{}, last: time.Now()}
 	go s.readWorker(w)
 	return w, nil
 }
@@ -85,7 +90,7 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 func (s *Spawner) readWorker(w *worker) {
 	buf := make([]byte, 64<<10)
 	for {
-		body, files, err := ipc.RecvPacket(int(w.sock.Fd()), buf, 0)
+		body, files, err := ipc.RecvPacket(w.fd, buf, 0)
 		for _, f := range files {
 			f.Close()
 		}
@@ -116,14 +121,19 @@ func (s *Spawner) readWorker(w *worker) {
 		rep.Seq = sendSeq
 		s.report(rep)
 	}
+	// Mark it dead before closing: hand and hangUp use the descriptor only
+	// under w.mu while it is alive, so a closed (and perhaps reused)
+	// descriptor number is never written to.
+	w.mu.Lock()
+	w.dead = true
+	lost := w.pending
+	w.pending = nil
+	w.mu.Unlock()
 	w.sock.Close()
 	w.cmd.Wait()
 	s.dropWorker(w)
 	w.mu.Lock()
-	w.dead = true
 	w.gone = true
-	lost := w.pending
-	w.pending = nil
 	w.mu.Unlock()
 	for _, sendSeq := range lost {
 		s.report(proto.Report{Seq: sendSeq, Result: proto.ResultDeferral, Text: "Delivery process crashed. (#4.3.0)"})
@@ -137,18 +147,13 @@ func (w *worker) hand(seq, sendSeq uint64, l proto.Local, msg *os.File) error {
 		w.mu.Unlock()
 		return fmt.Errorf("delivery process exited")
 	}
-	w.pending[seq] = sendSeq
-	w.last = time.Now()
-	w.mu.Unlock()
+	defer w.mu.Unlock()
 	l.Seq = seq
-	if err := ipc.SendPacket(int(w.sock.Fd()), l.Packet(nil), msg); err != nil {
-		w.mu.Lock()
-		if w.pending != nil {
-			delete(w.pending, seq)
-		}
-		w.mu.Unlock()
+	if err := ipc.SendPacket(w.fd, l.Packet(nil), msg); err != nil {
 		return err
 	}
+	w.pending[seq] = sendSeq
+	w.last = time.Now()
 	return nil
 }
 
