@@ -97,6 +97,9 @@ func (s *session) rcpt(arg string) {
 			s.tx.seen[addr] = true
 			s.tx.rcpts = append(s.tx.rcpts, addr)
 		}
+	} else {
+		// Postfix's "NOQUEUE: reject": an admin must see what was refused.
+		s.srv.Log.Printf("%s: refused rcpt <%s> from <%s>: %d %s", s.remote, a.String(), s.tx.sender, r.Code, r.Text)
 	}
 	s.reply(r)
 }
