@@ -27,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -87,6 +88,22 @@ func kernelAtLeast(major, minor int) bool {
 type Syncer struct {
 	Mode  Mode
 	group dirsync.Syncer
+	devs  sync.Map // directory -> group key of its file system
+}
+
+// fsKey names the file system dir is on, so that every commit on one file
+// system shares its syncfs; looked up once per directory.
+func (s *Syncer) fsKey(dir string) (string, error) {
+	if k, ok := s.devs.Load(dir); ok {
+		return k.(string), nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return "", err
+	}
+	k := "syncfs:" + strconv.FormatUint(st.Sys().(*syscall.Stat_t).Dev, 10)
+	s.devs.Store(dir, k)
+	return k, nil
 }
 
 // File is called after writing f and before renaming it into place.
@@ -106,12 +123,11 @@ func (s *Syncer) Name(dir string, f *os.File) error {
 	if s.Mode == Fsync {
 		return s.group.Sync(dir)
 	}
-	st, err := f.Stat()
+	key, err := s.fsKey(dir)
 	if err != nil {
 		return err
 	}
-	dev := st.Sys().(*syscall.Stat_t).Dev
-	err = s.group.Do("syncfs:"+strconv.FormatUint(dev, 10), func() error { return syncfs(dir) })
+	err = s.group.Do(key, func() error { return syncfs(dir) })
 	if err != nil {
 		return err
 	}

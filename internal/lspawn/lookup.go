@@ -74,26 +74,26 @@ func (r *Resolver) Resolve(rcpt string) (Target, error) {
 // openMessage opens a queued message for a delivery process. In root mode
 // the file must be a regular file owned by the queue's uid (qmail-lspawn
 // checks the message belongs to qmailq), so send cannot make root open
-// anything else.
-func openMessage(path string, queueUID int) (*os.File, error) {
+// anything else. It returns the file's size too.
+func openMessage(path string, queueUID int) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, 0, fmt.Errorf("%s is not a regular file", path)
 	}
 	if queueUID >= 0 && ownerUID(st) != queueUID {
 		f.Close()
-		return nil, fmt.Errorf("%s is not owned by the queue's uid %d", path, queueUID)
+		return nil, 0, fmt.Errorf("%s is not owned by the queue's uid %d", path, queueUID)
 	}
-	return f, nil
+	return f, st.Size(), nil
 }
 
 // splitAddr splits an envelope address at its last '@', the rule of

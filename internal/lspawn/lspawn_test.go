@@ -92,20 +92,20 @@ func TestOpenMessageChecks(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "m")
 	os.WriteFile(p, []byte("x"), 0o600)
-	if _, err := openMessage(p, os.Getuid()+1); err == nil {
+	if _, _, err := openMessage(p, os.Getuid()+1); err == nil {
 		t.Error("opened a message file owned by another uid")
 	}
-	f, err := openMessage(p, os.Getuid())
-	if err != nil {
+	f, size, err := openMessage(p, os.Getuid())
+	if err != nil || size != 1 {
 		t.Fatal(err)
 	}
 	f.Close()
 	link := filepath.Join(dir, "l")
 	os.Symlink(p, link)
-	if _, err := openMessage(link, -1); err == nil {
+	if _, _, err := openMessage(link, -1); err == nil {
 		t.Error("followed a symbolic link")
 	}
-	if _, err := openMessage(dir, -1); err == nil {
+	if _, _, err := openMessage(dir, -1); err == nil {
 		t.Error("opened a directory")
 	}
 }
@@ -123,7 +123,7 @@ func TestContentPipeCopiesOnlyContent(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "msg")
 		os.WriteFile(p, append(env.MarshalHeader(), content...), 0o600)
 		msg, _ := os.Open(p)
-		off, _, err := queue.ContentOffset(msg)
+		off, _, err := queue.ContentOffset(msg, int64(len(env.MarshalHeader())+size))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -160,20 +160,16 @@ func (s *Spawner) deliver(req proto.Deliver) {
 // process then sees a short message and must not report success, so it
 // checks the length it was told.
 func (s *Spawner) openContent(id string) (*os.File, int64, error) {
-	msg, err := openMessage(s.Queue.Msg(id), s.QueueUID)
+	msg, size, err := openMessage(s.Queue.Msg(id), s.QueueUID)
 	if err != nil {
 		return nil, 0, err
 	}
-	off, _, err := queue.ContentOffset(msg)
-	var st os.FileInfo
-	if err == nil {
-		st, err = msg.Stat()
-	}
+	off, _, err := queue.ContentOffset(msg, size)
 	if err != nil {
 		msg.Close()
 		return nil, 0, err
 	}
-	r, done, err := contentPipe(msg, off, st.Size()-off)
+	r, done, err := contentPipe(msg, off, size-off)
 	if err != nil {
 		msg.Close()
 		return nil, 0, err
@@ -183,7 +179,7 @@ func (s *Spawner) openContent(id string) (*os.File, int64, error) {
 			s.Log.Printf("warning: msg %s: copying content: %v", id, err)
 		}
 	}()
-	return r, st.Size() - off, nil
+	return r, size - off, nil
 }
 
 func (s *Spawner) worker(key workerKey) (*worker, error) {

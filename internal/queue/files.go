@@ -33,12 +33,13 @@ const (
 
 // Envelope is who sent a message, to whom and when.
 type Envelope struct {
-	Birth  int64 // unix seconds when the queue accepted the message
-	UID    int64 // submitter's uid (SO_PEERCRED)
-	PID    int64 // submitter's pid
-	Size   int64 // content bytes (derived from the file size, not stored)
-	Sender string
-	Rcpts  []string
+	Birth    int64 // unix seconds when the queue accepted the message
+	UID      int64 // submitter's uid (SO_PEERCRED)
+	PID      int64 // submitter's pid
+	Size     int64 // content bytes (derived from the file size, not stored)
+	FileSize int64 // the whole message file (derived, not stored)
+	Sender   string
+	Rcpts    []string
 }
 
 // MarshalHeader encodes the header and envelope that start a message file.
@@ -55,9 +56,10 @@ func (e *Envelope) MarshalHeader() []byte {
 }
 
 // ContentOffset reads a message file's header and returns where the content
-// starts and the envelope length. It checks everything it reads against the
-// file's size: the local spawner (root) uses it on files the queue wrote.
-func ContentOffset(f *os.File) (offset int64, envLen int, err error) {
+// starts and the envelope length. It checks everything it reads against
+// size, the file's size (the caller has stat'ed the open file): the local
+// spawner (root) uses it on files the queue wrote.
+func ContentOffset(f *os.File, size int64) (offset int64, envLen int, err error) {
 	var h [headerLen]byte
 	if _, err := f.ReadAt(h[:], 0); err != nil {
 		return 0, 0, fmt.Errorf("message header: %w", err)
@@ -66,11 +68,7 @@ func ContentOffset(f *os.File) (offset int64, envLen int, err error) {
 		return 0, 0, errors.New("message header: bad magic")
 	}
 	n := binary.BigEndian.Uint32(h[4:])
-	st, err := f.Stat()
-	if err != nil {
-		return 0, 0, err
-	}
-	if n > maxEnvelope || int64(headerLen)+int64(n) > st.Size() {
+	if n > maxEnvelope || int64(headerLen)+int64(n) > size {
 		return 0, 0, fmt.Errorf("message header: envelope length %d does not fit the file", n)
 	}
 	return int64(headerLen) + int64(n), int(n), nil
@@ -83,7 +81,11 @@ func ReadEnvelope(path string) (*Envelope, error) {
 		return nil, err
 	}
 	defer f.Close()
-	off, n, err := ContentOffset(f)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off, n, err := ContentOffset(f, st.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +97,7 @@ func ReadEnvelope(path string) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	e.Size = st.Size() - off
+	e.Size, e.FileSize = st.Size()-off, st.Size()
 	return e, nil
 }
 

@@ -28,16 +28,17 @@ const SufState = ".state"
 // Layout names the files of a queue rooted at Root.
 type Layout struct{ Root string }
 
-func (l Layout) Tmp(id string) string       { return filepath.Join(l.Root, DirTmp, id) }
-func (l Layout) Msg(id string) string       { return filepath.Join(l.Root, DirMsg, id) }
-func (l Layout) State(id string) string     { return filepath.Join(l.Root, DirMsg, id+SufState) }
-func (l Layout) Free(name string) string    { return filepath.Join(l.Root, DirFree, name) }
-func (l Layout) FreeDir() string            { return filepath.Join(l.Root, DirFree) }
-func (l Layout) MsgDir() string             { return filepath.Join(l.Root, DirMsg) }
-func (l Layout) TmpDir() string             { return filepath.Join(l.Root, DirTmp) }
-func (l Layout) BadDir() string             { return filepath.Join(l.Root, DirBad) }
-func (l Layout) Bad(name string) string     { return filepath.Join(l.Root, DirBad, name) }
-func (l Layout) MsgFile(name string) string { return filepath.Join(l.Root, DirMsg, name) }
+func (l Layout) Tmp(id string) string { return filepath.Join(l.Root, DirTmp, id) }
+
+// Msg names a message file, or with SufState appended its state log.
+func (l Layout) Msg(id string) string    { return filepath.Join(l.Root, DirMsg, id) }
+func (l Layout) State(id string) string  { return filepath.Join(l.Root, DirMsg, id+SufState) }
+func (l Layout) Free(name string) string { return filepath.Join(l.Root, DirFree, name) }
+func (l Layout) FreeDir() string         { return filepath.Join(l.Root, DirFree) }
+func (l Layout) MsgDir() string          { return filepath.Join(l.Root, DirMsg) }
+func (l Layout) TmpDir() string          { return filepath.Join(l.Root, DirTmp) }
+func (l Layout) BadDir() string          { return filepath.Join(l.Root, DirBad) }
+func (l Layout) Bad(name string) string  { return filepath.Join(l.Root, DirBad, name) }
 
 // Make creates the queue directories (mode 0700: only the queue's uid
 // enters them; the root spawner opens message files by name).

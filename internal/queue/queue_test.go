@@ -79,7 +79,8 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, _, err := ContentOffset(f)
+	st, _ := f.Stat()
+	off, _, err := ContentOffset(f, st.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestRecoverEachCrashState(t *testing.T) {
 	write(l.State(stateOnly), nil)
 	write(l.Msg(badHeader), []byte("garbage"))
 	write(l.Msg(truncated), msgFile[:10])
-	write(l.MsgFile("README"), nil)
+	write(l.Msg("README"), nil)
 
 	var logs bytes.Buffer
 	s := &Server{Layout: l, Log: logline.NewTo(&logs, "queue")}
@@ -204,7 +205,7 @@ func TestRecoverEachCrashState(t *testing.T) {
 			t.Errorf("%s survived recovery", gone)
 		}
 	}
-	for _, kept := range []string{l.Bad(badHeader), l.Bad(truncated), l.State(live), l.MsgFile("README")} {
+	for _, kept := range []string{l.Bad(badHeader), l.Bad(truncated), l.State(live), l.Msg("README")} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s: %v", kept, err)
 		}

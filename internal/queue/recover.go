@@ -7,7 +7,8 @@ import (
 )
 
 // Recover brings the queue directory to a consistent state after a crash at
-// any instant and returns the ids of the messages it holds. It runs at start,
+// any instant, fills the index of the messages it holds and returns their
+// ids. It runs at start,
 // before the queue accepts anything. What each leftover means is in
 // docs/queue.md; in short: a message exists once its file is in msg/, and
 // nothing short of that was ever acknowledged.
@@ -38,41 +39,48 @@ func (s *Server) Recover() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
-	found := map[string]bool{} // id -> has a message file
+	type parts struct{ msg, state bool }
+	found := map[string]*parts{}
 	for _, e := range ents {
 		id, suf, ok := SplitName(e.Name())
 		if !ok {
 			s.Log.Printf("warning: recover: unexpected file msg/%s left alone", e.Name())
 			continue
 		}
+		p := found[id]
+		if p == nil {
+			p = &parts{}
+			found[id] = p
+		}
 		if suf == "" {
-			found[id] = true
-		} else if !found[id] {
-			found[id] = false
+			p.msg = true
+		} else {
+			p.state = true
 		}
 	}
 	var ids []string
+	s.ids = make(map[string]int64, len(found))
 	s.withState = map[string]bool{}
-	for id, hasMsg := range found {
-		if !hasMsg {
+	for id, p := range found {
+		if !p.msg {
 			// A state log without its message: a crash while removing a
 			// finished message (the message file goes first).
 			os.Remove(l.State(id))
 			continue
 		}
-		if _, err := ReadEnvelope(l.Msg(id)); err != nil {
+		env, err := ReadEnvelope(l.Msg(id))
+		if err != nil {
 			s.Log.Printf("alert: recover: msg %s: unreadable (%v); moved to bad/ for the admin", id, err)
 			for _, name := range []string{id, id + SufState} {
-				if err := os.Rename(l.MsgFile(name), l.Bad(name)); err != nil && !os.IsNotExist(err) {
+				if err := os.Rename(l.Msg(name), l.Bad(name)); err != nil && !os.IsNotExist(err) {
 					return nil, fmt.Errorf("recover: quarantine: %w", err)
 				}
 			}
 			continue
 		}
 		ids = append(ids, id)
-		if _, err := os.Stat(l.State(id)); err == nil {
-			s.withState[id] = true
-		}
+		s.ids[id] = env.FileSize
+		s.withState[id] = p.state
 	}
 	sort.Strings(ids)
 	return ids, nil

@@ -49,14 +49,6 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ids = make(map[string]int64, len(ids))
-	for _, id := range ids {
-		var size int64
-		if st, err := os.Stat(s.Layout.Msg(id)); err == nil {
-			size = st.Size()
-		}
-		s.ids[id] = size
-	}
 	// Ids are the start time in nanoseconds plus a counter: unique across
 	// restarts (a restart takes longer than the ids issued per nanosecond),
 	// sortable by arrival, and never reused (commit refuses to overwrite).

@@ -74,7 +74,6 @@ type rcpt struct {
 	ch      channel
 	state   byte
 	retryAt time.Time
-	heapIdx int // position in the timer heap, -1 when not in it
 	running bool
 }
 
@@ -120,7 +119,7 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 	}
 	c.Out.Logf("info msg %s: bytes %d from <%s> qp %d uid %d", m.ID, m.Size, m.Sender, m.QP, m.UID)
 	for _, st := range states {
-		r := &rcpt{msg: msg, idx: st.Index, addr: st.Addr, state: st.State, retryAt: time.Unix(st.RetryAt, 0), heapIdx: -1}
+		r := &rcpt{msg: msg, idx: st.Index, addr: st.Addr, state: st.State, retryAt: time.Unix(st.RetryAt, 0)}
 		msg.rcpts = append(msg.rcpts, r)
 		switch st.State {
 		case proto.StateDone:
@@ -288,20 +287,12 @@ type timerHeap []*rcpt
 
 func (h timerHeap) Len() int           { return len(h) }
 func (h timerHeap) Less(i, j int) bool { return h[i].retryAt.Before(h[j].retryAt) }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
-}
-func (h *timerHeap) Push(x any) {
-	r := x.(*rcpt)
-	r.heapIdx = len(*h)
-	*h = append(*h, r)
-}
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(*rcpt)) }
 func (h *timerHeap) Pop() any {
 	old := *h
 	r := old[len(old)-1]
 	old[len(old)-1] = nil
-	r.heapIdx = -1
 	*h = old[:len(old)-1]
 	return r
 }

@@ -403,7 +403,11 @@ func (env *dialogEnv) content() (string, []string, error) {
 		return "", nil, err
 	}
 	defer f.Close()
-	off, _, err := queue.ContentOffset(f)
+	st, err := f.Stat()
+	if err != nil {
+		return "", nil, err
+	}
+	off, _, err := queue.ContentOffset(f, st.Size())
 	if err != nil {
 		return "", nil, err
 	}

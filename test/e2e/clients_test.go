@@ -54,6 +54,20 @@ func swaks(t *testing.T, s *Server, args ...string) result {
 	return runClient(t, nil, "swaks", append(base, args...)...)
 }
 
+// sendDemo sends one message to demo@example.test with swaks, requires
+// exit 0 and the 250 after DATA, and waits until the message is in the
+// Maildir and send has ended it. It returns the Maildir's files.
+func sendDemo(t *testing.T, s *Server, subject string) []string {
+	t.Helper()
+	r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: "+subject)
+	if r.Code != 0 || !acceptedAfterData.MatchString(r.Out) {
+		t.Fatalf("swaks (%s) exited %d, want 0 and a 250 after DATA:\n%s", subject, r.Code, r.Out)
+	}
+	files := s.WaitMaildir(1, deliverTimeout)
+	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	return files
+}
+
 // msmtp sends msg (LF line ends, as a user's file has them) to rcpt with
 // msmtp, ignoring any msmtprc on the machine.
 func msmtp(t *testing.T, s *Server, from, rcpt string, msg []byte) result {

@@ -115,12 +115,7 @@ func TestSIGTERMStopsEverything(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "swaks")
 	s := NewServer(t, Options{})
-	r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: before stop")
-	if r.Code != 0 {
-		t.Fatalf("swaks exited %d:\n%s", r.Code, r.Out)
-	}
-	s.WaitMaildir(1, deliverTimeout)
-	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	sendDemo(t, s, "before stop")
 	// Everything that belongs to this server: the supervisor's tree (with
 	// the delivery process lspawn keeps for a while) and anything that names
 	// the root on its command line.
@@ -205,12 +200,7 @@ func TestKilledProgramIsRestarted(t *testing.T) {
 		}
 		return true
 	})
-	r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: after restart")
-	if r.Code != 0 || !acceptedAfterData.MatchString(r.Out) {
-		t.Fatalf("after the restart swaks exited %d:\n%s", r.Code, r.Out)
-	}
-	s.WaitMaildir(1, deliverTimeout)
-	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	sendDemo(t, s, "after restart")
 }
 
 // TestSIGTERMLetsDataFinish: a message whose DATA is in progress when

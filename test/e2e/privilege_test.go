@@ -67,12 +67,7 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "swaks")
 	s := NewServer(t, Options{})
-	r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: privileges")
-	if r.Code != 0 {
-		t.Fatalf("swaks exited %d:\n%s", r.Code, r.Out)
-	}
-	files := s.WaitMaildir(1, deliverTimeout)
-	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	files := sendDemo(t, s, "privileges")
 	demoUID, demoGID := lookupIDs(t, "goqmaildemo")
 	if got := fileOwner(t, files[0]); got != demoUID {
 		t.Errorf("delivered file owned by uid %d, want goqmaildemo (%d)", got, demoUID)
@@ -139,12 +134,7 @@ func TestSingleUserModeAsRoot(t *testing.T) {
 	if got := fileOwner(t, s.Root); got != uid {
 		t.Fatalf("goqmail init as goqmaildemo made %s owned by uid %d", s.Root, got)
 	}
-	r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: single user")
-	if r.Code != 0 || !acceptedAfterData.MatchString(r.Out) {
-		t.Fatalf("swaks exited %d:\n%s", r.Code, r.Out)
-	}
-	files := s.WaitMaildir(1, deliverTimeout)
-	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	files := sendDemo(t, s, "single user")
 	if got := fileOwner(t, files[0]); got != uid {
 		t.Errorf("delivered file owned by uid %d, want %d", got, uid)
 	}
