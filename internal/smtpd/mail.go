@@ -145,22 +145,22 @@ func (s *session) data() {
 	}
 	q := s.srv.takeQueue()
 	defer s.srv.giveQueue(q)
-	if err := q.begin(tx.sender, tx.rcpts); err != nil {
+	if err := q.Begin(tx.sender, tx.rcpts); err != nil {
 		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
-		q.close()
+		q.Close()
 		s.reply(replyQueueTemp)
 		return
 	}
 	s.reply(replyStartData)
 	if s.flush() != nil {
-		q.abort()
+		q.Abort()
 		s.closed = true
 		return
 	}
 	q.Write([]byte(receivedLine(s.helo, s.remote.Addr().String(), s.cfg.Me, s.esmtp, s.srv.Now())))
 	st, err := smtp.ReadData(s.br, q, s.maxBytes())
 	if err != nil {
-		q.abort()
+		q.Abort()
 		s.refused++
 		s.end = "connection lost during DATA"
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -180,13 +180,13 @@ func (s *session) data() {
 		refuse = &replyTooManyHops
 	}
 	if refuse != nil {
-		q.abort()
+		q.Abort()
 		s.refused++
 		s.srv.Log.Printf("%s: refused message from <%s>: %s", s.remote, tx.sender, refuse.Text)
 		s.reply(*refuse)
 		return
 	}
-	res, err := q.commit(s.cfg.Timeout)
+	res, err := q.Commit(s.cfg.Timeout)
 	switch {
 	case err != nil:
 		s.srv.Log.Printf("warning: %s: queue: %v", s.remote, err)

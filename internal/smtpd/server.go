@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 	"goqmail/internal/logline"
 	"goqmail/internal/smtp"
+	"goqmail/internal/submit"
 )
 
 // Server accepts SMTP connections on listeners handed to it.
@@ -22,7 +23,7 @@ type Server struct {
 	Now          func() time.Time
 
 	cfg      atomic.Pointer[Config]
-	qpool    chan *queueConn // idle queue connections (submit.go)
+	qpool    chan *submit.Conn // idle queue connections (submit.go)
 	once     sync.Once
 	sessions atomic.Int64
 	wg       sync.WaitGroup
@@ -75,7 +76,7 @@ func (s *Server) init() {
 		if s.Now == nil {
 			s.Now = time.Now
 		}
-		s.qpool = make(chan *queueConn, 64)
+		s.qpool = make(chan *submit.Conn, 64)
 	})
 }
 

@@ -36,7 +36,6 @@ type session struct {
 	accepted, refused int
 	end               string
 	closed            bool
-	q                 queueConn
 }
 
 // transaction is the state between MAIL and the end of DATA.
