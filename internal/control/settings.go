@@ -73,6 +73,46 @@ var (
 		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
 	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"},
 		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged: `fsync` (fsync the file, rename, fsync the directory; directory fsyncs shared) or `syncfs` (rename, then one syncfs(2) of the file system shared by every concurrent commit, then each file's own write-back error checked with sync_file_range(2)); `auto` = syncfs on Linux 5.8 or newer, else fsync. syncfs also writes other programs' dirty data on that file system: give the queue its own file system, or choose fsync. See docs/queue.md."}
+	// Delivery and addressing (qmail-send, qmail-lspawn, qmail-local).
+	PercentHack = &Setting{Name: "percenthack", Kind: List, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "domains for which `u%h@domain` is rewritten to `u@h`, repeatedly, before the locals check (the old sendmail source-routing hack). Reread on SIGHUP."}
+	VirtualDomains = &Setting{Name: "virtualdomains", Kind: List, Qmail: true, UsedBy: []string{"send"},
+		Meaning: "`user@domain:prepend`, `domain:prepend`, `.suffix:prepend` or `:prepend` (catch-all): a recipient that matches (full address first, then domain, then the longest suffix, then the catch-all) and is not in locals is delivered locally as `prepend-localpart@domain`. An empty prepend means the domain is not virtual. Reread on SIGHUP."}
+	DefaultDelivery = &Setting{Name: "defaultdelivery", Kind: List, Default: "./Maildir/", UsedBy: []string{"lspawn", "local"},
+		Meaning: "what to do with mail for a user who has no .qmail file: .qmail lines, one per line (qmail-start's argument; Debian's qmail also reads control/defaultdelivery). `./Maildir/` delivers to ~/Maildir/, `./Mailbox` to an mbox."}
+	AliasUser = &Setting{Name: "aliasuser", Kind: Line, Default: "alias", UsedBy: []string{"lspawn"},
+		Meaning: "account that receives mail for addresses nobody owns (qmail's alias user, ~alias/.qmail-postmaster and so on). root never receives mail directly: its mail goes here too."}
+	Aliases = &Setting{Name: "aliases", Kind: Line, UsedBy: []string{"lspawn", "local"},
+		Meaning: "a sendmail-style aliases file (e.g. /etc/aliases) consulted for addresses that reach the alias user, before its .qmail files (qmail's fastforward, read directly: no newaliases step). Empty: none."}
+	DotForward = &Setting{Name: "dotforward", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"lspawn", "local"},
+		Meaning: "1: a user without a .qmail file who has ~/.forward gets it honoured, sendmail style (qmail's dot-forward). 0: ~/.forward is ignored."}
+	BounceFrom = &Setting{Name: "bouncefrom", Kind: Line, Default: "MAILER-DAEMON", Qmail: true, UsedBy: []string{"queue"},
+		Meaning: "local part of the From: of bounce messages."}
+	BounceHost = &Setting{Name: "bouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"},
+		Meaning: "host part of the From: of bounce messages, and the host named in their text."}
+	DoubleBounceTo = &Setting{Name: "doublebounceto", Kind: Line, Default: "postmaster", Qmail: true, UsedBy: []string{"queue"},
+		Meaning: "local part of the address that receives double bounces (a bounce that could not be delivered). If the file exists and is empty, double bounces are discarded and logged."}
+	DoubleBounceHost = &Setting{Name: "doublebouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"},
+		Meaning: "host part of the double-bounce recipient."}
+	BounceMaxBytes = &Setting{Name: "bouncemaxbytes", Kind: Number, Default: "51200", Min: 0, UsedBy: []string{"queue"},
+		Meaning: "largest copy of the original message attached to a bounce; a longer message is returned as its header only (text/rfc822-headers). 0 = always the whole message (qmail's behaviour)."}
+	DefaultHost = &Setting{Name: "defaulthost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+		Meaning: "host added to header and envelope addresses without one in locally injected mail (qmail-inject; env QMAILDEFAULTHOST)."}
+	DefaultDomain = &Setting{Name: "defaultdomain", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+		Meaning: "domain appended to host names without a dot in locally injected mail (qmail-inject; env QMAILDEFAULTDOMAIN)."}
+	IDHost = &Setting{Name: "idhost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+		Meaning: "host part of the Message-ID added to locally injected mail (qmail-inject; env QMAILIDHOST)."}
+
+	// Remote delivery (qmail-remote).
+	HeloHost = &Setting{Name: "helohost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"remote"},
+		Meaning: "name sent in EHLO/HELO."}
+	SMTPRoutes = &Setting{Name: "smtproutes", Kind: List, Qmail: true, UsedBy: []string{"remote"},
+		Meaning: "static routes: `domain:relay[:port]`, `.suffix:relay`, `:relay` (smarthost for everything else); an empty relay means use MX. goqmail adds optional credentials: `domain:relay:port user password` (AUTH PLAIN, only over TLS)."}
+	TimeoutConnect = &Setting{Name: "timeoutconnect", Kind: Number, Default: "60", Min: 1, Qmail: true, UsedBy: []string{"remote"},
+		Meaning: "seconds to wait for a remote host to accept a connection."}
+	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"},
+		Meaning: "seconds to wait for each remote response (and for each write to go through)."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"},
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -82,4 +122,8 @@ var All = []*Setting{
 	Me, Locals, RcptHosts, LocalIPHost, EnvNoAtHost, SMTPGreeting,
 	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, ConcurrencyIncoming,
 	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SyncMode, SMTPListen, TCPRules,
+	PercentHack, VirtualDomains, DefaultDelivery, AliasUser, Aliases, DotForward,
+	BounceFrom, BounceHost, DoubleBounceTo, DoubleBounceHost, BounceMaxBytes,
+	DefaultHost, DefaultDomain, IDHost,
+	HeloHost, SMTPRoutes, TimeoutConnect, TimeoutRemote,
 }

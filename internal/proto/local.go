@@ -80,16 +80,28 @@ type Local struct {
 	Domain string
 	Sender string
 	Size   int64 // content bytes the pipe will deliver; fewer means the copy failed
+
+	// DefaultDelivery is what to do when no .qmail file applies
+	// (control/defaultdelivery, qmail-start's argument): .qmail lines.
+	DefaultDelivery string
+	// Aliases is the sendmail-style aliases file to consult first; set only
+	// when the recipient went to the alias user (qmail's fastforward).
+	Aliases string
+	// DotForward honours ~/.forward when no .qmail file applies (qmail's
+	// dot-forward).
+	DotForward bool
 }
 
 func (m Local) Packet(buf []byte) []byte {
 	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
-		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).Body()
+		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).
+		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Body()
 }
 
 func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
-		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int()}
+		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int(),
+		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool()}
 	if err := d.End(); err != nil {
 		return m, err
 	}
