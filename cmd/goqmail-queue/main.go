@@ -32,10 +32,11 @@ func main() {
 		log.Fatalf("control/syncmode: %v", err)
 	}
 	s := &queue.Server{
-		Layout:  queue.Layout{Root: filepath.Join(root, "queue")},
-		Log:     log,
-		SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"),
-		Durable: durable.Syncer{Mode: mode},
+		Layout:   queue.Layout{Root: filepath.Join(root, "queue")},
+		Log:      log,
+		SendUID:  ipc.EnvUID("GOQMAIL_SEND_UID"),
+		SMTPDUID: ipc.EnvUID("GOQMAIL_SMTPD_UID"),
+		Durable:  durable.Syncer{Mode: mode},
 	}
 	if err := s.Start(); err != nil {
 		log.Fatalf("%v", err)

@@ -7,12 +7,21 @@ import (
 )
 
 // Begin opens a message: the envelope sender ("" = null sender <>).
-type Begin struct{ Sender string }
+// Network says the SMTP server submits a message it received from the
+// network and has already written a Received line for; the queue believes it
+// only from the SMTP server's uid and otherwise adds qmail-queue's
+// "(goqmail PID invoked by uid UID)" line.
+type Begin struct {
+	Sender  string
+	Network bool
+}
 
-func (m Begin) Encode(buf []byte) []byte { return ipc.New(TBegin, buf).String(m.Sender).Frame() }
+func (m Begin) Encode(buf []byte) []byte {
+	return ipc.New(TBegin, buf).String(m.Sender).Bool(m.Network).Frame()
+}
 
 func DecodeBegin(d *ipc.Decoder) (Begin, error) {
-	m := Begin{Sender: d.String(MaxAddr)}
+	m := Begin{Sender: d.String(MaxAddr), Network: d.Bool()}
 	if err := d.End(); err != nil {
 		return m, err
 	}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,13 +44,18 @@ func startQueue(t *testing.T, root string) *testQueue {
 
 func submit(t *testing.T, path, sender string, rcpts []string, content string) proto.Result {
 	t.Helper()
+	return submitAs(t, path, proto.Begin{Sender: sender}, rcpts, content)
+}
+
+func submitAs(t *testing.T, path string, begin proto.Begin, rcpts []string, content string) proto.Result {
+	t.Helper()
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	var out []byte
-	out = append(out, proto.Begin{Sender: sender}.Encode(nil)...)
+	out = append(out, begin.Encode(nil)...)
 	for _, r := range rcpts {
 		out = append(out, proto.Rcpt{Addr: r}.Encode(nil)...)
 	}
@@ -84,10 +91,11 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content := make([]byte, 100)
+	content := make([]byte, 200)
 	n, _ := f.ReadAt(content, off)
 	f.Close()
-	if string(content[:n]) != "Subject: x\n\nhi\n" {
+	want := regexp.MustCompile(`^Received: \(goqmail [0-9]+ invoked by uid ` + strconv.Itoa(os.Getuid()) + `\); [0-9]+ [A-Z][a-z][a-z] 20[0-9][0-9] [0-9:]{8} -0000\nSubject: x\n\nhi\n$`)
+	if !want.Match(content[:n]) {
 		t.Fatalf("content %q", content[:n])
 	}
 	env, err := ReadEnvelope(q.s.Layout.Msg(res.ID))
@@ -297,4 +305,31 @@ func unixPair(t *testing.T) connPair {
 	}
 	t.Cleanup(func() { c.Close(); sc.Close() })
 	return connPair{client: c, server: sc}
+}
+
+// The SMTP server's Network flag suppresses the queue's own Received line,
+// but only when it comes from the SMTP server's uid.
+func TestNetworkFlagTrustedOnlyFromSMTPDUID(t *testing.T) {
+	for _, c := range []struct {
+		smtpdUID int
+		network  bool
+		wantLine bool
+	}{
+		{os.Getuid(), true, false},
+		{os.Getuid() + 1, true, true},
+		{-1, true, false},
+		{os.Getuid(), false, true},
+	} {
+		root := t.TempDir()
+		q := startQueue(t, root)
+		q.s.SMTPDUID = c.smtpdUID
+		res := submitAs(t, q.submit, proto.Begin{Sender: "a@x.test", Network: c.network}, []string{"b@x.test"}, "S: x\n\nhi\n")
+		if !res.OK {
+			t.Fatalf("%+v", res)
+		}
+		b, _ := os.ReadFile(q.s.Layout.Msg(res.ID))
+		if got := bytes.Contains(b, []byte("Received: (goqmail ")); got != c.wantLine {
+			t.Errorf("smtpd uid %d network %v: Received line %v, want %v", c.smtpdUID, c.network, got, c.wantLine)
+		}
+	}
 }

@@ -21,7 +21,10 @@ type Server struct {
 	Layout  Layout
 	Log     *logline.Logger
 	SendUID int // only this uid may use the ctl socket (-1: any, for single-user mode)
-	Now     func() time.Time
+	// SMTPDUID is the SMTP server's uid, the only one whose Network flag is
+	// believed (-1: any, for single-user mode, where there is no boundary).
+	SMTPDUID int
+	Now      func() time.Time
 
 	Durable durable.Syncer
 	idBase  uint64
@@ -126,6 +129,17 @@ type incoming struct {
 	written int64 // bytes written: the file may be a reused one, longer than this
 	err     error // first error: reported at commit
 	perm    bool  // the error is permanent (bad envelope)
+	// received is qmail-queue's own trace line, put before the content for
+	// local submissions (sendmail, forwards, bounces).
+	received []byte
+}
+
+// receivedLine is qmail-queue's trace line for a message that did not come
+// from the network: it records who submitted it, from the socket's peer
+// credentials, which the submitter cannot forge (qmail-queue.c).
+func receivedLine(cred ipc.Cred, birth int64) []byte {
+	return fmt.Appendf(nil, "Received: (goqmail %d invoked by uid %d); %s\n",
+		cred.PID, cred.UID, time.Unix(birth, 0).UTC().Format("2 Jan 2006 15:04:05 -0000"))
 }
 
 // submitIdle bounds how long a submit connection may sit between frames;
@@ -169,6 +183,9 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 			}
 			s.setIdle(c, false, false)
 			msg = s.begin(b.Sender, cred)
+			if !b.Network || (s.SMTPDUID >= 0 && cred.UID != s.SMTPDUID) {
+				msg.received = receivedLine(cred, msg.env.Birth)
+			}
 		case proto.TRcpt:
 			rc, err := proto.DecodeRcpt(d)
 			if err != nil || msg == nil || msg.started {
@@ -259,7 +276,10 @@ func (s *Server) write(m *incoming, p []byte) {
 			m.fail(errors.New("no recipients"), true)
 			return
 		}
-		p = append(m.env.MarshalHeader(), p...) // one write for a small message
+		hdr := m.env.MarshalHeader()
+		hdr = append(hdr, m.received...)
+		m.env.Size += int64(len(m.received))
+		p = append(hdr, p...) // one write for a small message
 	}
 	if len(p) == 0 {
 		return

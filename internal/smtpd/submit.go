@@ -8,7 +8,7 @@ func (s *Server) takeQueue() *submit.Conn {
 	case q := <-s.qpool:
 		return q
 	default:
-		return &submit.Conn{Path: s.SubmitSocket}
+		return &submit.Conn{Path: s.SubmitSocket, Network: true}
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 // answer, so most messages cost no connect and accept.
 type Conn struct {
 	Path string // the queue's submit socket
+	// Network marks messages received by the SMTP server (see proto.Begin).
+	Network bool
 	c    net.Conn
 	w    *bufio.Writer
 	r    *ipc.Reader
@@ -74,7 +76,7 @@ func (q *Conn) Begin(sender string, rcpts []string) error {
 			return err
 		}
 		q.chunk = q.chunk[:0]
-		q.buf = proto.Begin{Sender: sender}.Encode(q.buf)
+		q.buf = proto.Begin{Sender: sender, Network: q.Network}.Encode(q.buf)
 		q.frame(q.buf)
 		for _, r := range rcpts {
 			q.buf = proto.Rcpt{Addr: r}.Encode(q.buf)

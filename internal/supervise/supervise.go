@@ -151,6 +151,7 @@ func (s *Supervisor) resolveAccounts() error {
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"GOQMAIL_SEND_UID=" + uidOf(accounts.Send),
 		"GOQMAIL_QUEUE_UID=" + uidOf(accounts.Queue),
+		"GOQMAIL_SMTPD_UID=" + uidOf(accounts.SMTPD),
 	}
 	// Go runtime tuning set by the administrator reaches every program.
 	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
