@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,14 +43,16 @@ func main() {
 			System:    assign.OSSystem{},
 			SingleUID: single,
 		},
-		Queue:       queue.Layout{Root: filepath.Join(root, "queue")},
-		QueueUID:    ipc.EnvUID("GOQMAIL_QUEUE_UID"),
-		SendUID:     ipc.EnvUID("GOQMAIL_SEND_UID"),
-		LocalBinary: filepath.Join(filepath.Dir(exe), "goqmail-local"),
-		Root:        asRoot,
-		SyncMode:    snap.Line(control.SyncMode),
-		Log:         log,
+		Queue:        queue.Layout{Root: filepath.Join(root, "queue")},
+		QueueUID:     ipc.EnvUID("GOQMAIL_QUEUE_UID"),
+		SendUID:      ipc.EnvUID("GOQMAIL_SEND_UID"),
+		LocalBinary:  filepath.Join(filepath.Dir(exe), "goqmail-local"),
+		Root:         asRoot,
+		SyncMode:     snap.Line(control.SyncMode),
+		Log:          log,
+		SubmitSocket: filepath.Join(root, "run", "submit.sock"),
 	}
+	s.Settings.Store(settingsFrom(snap))
 	ln, err := ipc.InheritedListener(3, "lspawn")
 	if err != nil {
 		log.Fatalf("%v", err)
@@ -58,7 +61,13 @@ func main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	go func() {
 		for sig := range sigs {
-			if sig != syscall.SIGHUP { // users/assign is reread when it changes
+			if sig == syscall.SIGHUP { // users/assign is reread when it changes
+				if snap, err := control.Load(filepath.Join(root, "control")); err != nil {
+					log.Printf("warning: reload: %v; keeping the old configuration", err)
+				} else {
+					s.Settings.Store(settingsFrom(snap))
+				}
+			} else {
 				ln.Close()
 				s.Shutdown(30 * time.Second)
 				os.Exit(0)
@@ -66,4 +75,13 @@ func main() {
 		}
 	}()
 	s.Serve(ln.(*net.UnixListener))
+}
+
+func settingsFrom(snap *control.Snapshot) *lspawn.Settings {
+	return &lspawn.Settings{
+		AliasUser:       snap.Line(control.AliasUser),
+		DefaultDelivery: strings.Join(snap.List(control.DefaultDelivery), "\n"),
+		Aliases:         snap.Line(control.Aliases),
+		DotForward:      snap.Number(control.DotForward) == 1,
+	}
 }

@@ -38,6 +38,9 @@ func main() {
 		SMTPDUID: ipc.EnvUID("GOQMAIL_SMTPD_UID"),
 		Durable:  durable.Syncer{Mode: mode},
 	}
+	b := &bouncer{}
+	b.load(snap)
+	s.Bouncer = b
 	if err := s.Start(); err != nil {
 		log.Fatalf("%v", err)
 	}
@@ -55,7 +58,13 @@ func main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			continue // nothing to reread: the queue has no configuration
+			// Only the bounce settings can change; syncmode needs a restart.
+			if snap, err := control.Load(filepath.Join(root, "control")); err != nil {
+				log.Printf("warning: reload: %v; keeping the old configuration", err)
+			} else {
+				b.load(snap)
+			}
+			continue
 		}
 		submit.Close()
 		ctl.Close()

@@ -6,8 +6,10 @@
 package main
 
 import (
+	"net"
 	"path/filepath"
 
+	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/send"
 )
@@ -15,7 +17,14 @@ import (
 func main() {
 	log := logline.New("send")
 	root := logline.RootArg("goqmail-send")
+	var admin *net.UnixListener
+	if ln, err := ipc.InheritedListener(3, "sendctl"); err == nil {
+		admin = ln.(*net.UnixListener)
+	} else {
+		log.Printf("warning: no admin socket (%v): `goqmail queue` commands that change the queue will not work", err)
+	}
 	p := &send.Process{
+		Admin:      admin,
 		ControlDir: filepath.Join(root, "control"),
 		CtlSocket:  filepath.Join(root, "run", "queuectl.sock"),
 		LspawnSock: filepath.Join(root, "run", "lspawn.sock"),

@@ -4,6 +4,7 @@
 //	goqmail install [ROOT]  create accounts, directories and programs (root; default /var/goqmail)
 //	goqmail check [ROOT]    verify an installation, like qmail's instcheck
 //	goqmail showctl [ROOT]  print every control setting, its value and where it came from
+//	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
 //
 // Every command is documented in docs/commands.md.
 package main
@@ -25,6 +26,7 @@ func usage() {
   goqmail install [ROOT]    as root: accounts, directories, programs (default /var/goqmail)
   goqmail check [ROOT]      verify an installation (default /var/goqmail)
   goqmail showctl [ROOT]    print the effective control settings (default /var/goqmail)
+  goqmail queue CMD [ARGS]  look at and manage the queue (goqmail queue help)
 `)
 	os.Exit(100)
 }
@@ -91,6 +93,8 @@ func main() {
 			fail("%v", err)
 		}
 		fmt.Print(snap.Describe())
+	case "queue":
+		queueCmd(args)
 	case "help", "-h", "--help":
 		usage()
 	default:

@@ -76,14 +76,28 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		}
 	}
 	home := filepath.Join(abs, "home", DemoUser)
-	if err := os.MkdirAll(home, 0o755); err != nil {
-		return err
+	aliasHome := filepath.Join(abs, "home", "alias")
+	for _, h := range []string{home, aliasHome} {
+		if err := os.MkdirAll(h, 0o755); err != nil {
+			return err
+		}
+		if err := maildir.Make(filepath.Join(h, "Maildir"), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
 	}
-	if err := maildir.Make(filepath.Join(home, "Maildir"), 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
+	// qmail's INSTALL.alias: postmaster, mailer-daemon and root must reach
+	// a person; here the demo user (a bare name is completed with the
+	// domain the mail came to).
+	for _, a := range []string{"postmaster", "mailer-daemon", "root"} {
+		if err := atomicfile.WriteFile(filepath.Join(aliasHome, ".qmail-"+a), []byte(DemoUser+"\n"), 0o644); err != nil {
+			return err
+		}
 	}
 	if asRoot {
 		if err := chownTree(home, uid, gid); err != nil {
+			return err
+		}
+		if err := chownTree(aliasHome, uid, gid); err != nil {
 			return err
 		}
 		q, err := accounts.Lookup(accounts.Queue)
@@ -101,7 +115,10 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		"control/smtplisten": opt.Listen + "\n",
 		"control/tcp.smtp": "# Access rules, tcprules(1) syntax. Uncomment to let this host relay:\n" +
 			"# 127.:allow,RELAYCLIENT=\"\"\n",
-		"users/assign": fmt.Sprintf("=%s:%s:%d:%d:%s:::\n.\n", DemoUser, name, uid, gid, home),
+		// demo, demo-anything (its .qmail-anything files), and the alias
+		// account that receives what nobody owns (control/aliasuser).
+		"users/assign": fmt.Sprintf("=%s:%s:%d:%d:%s:::\n+%s-:%s:%d:%d:%s:-::\n=alias:%s:%d:%d:%s:::\n.\n",
+			DemoUser, name, uid, gid, home, DemoUser, name, uid, gid, home, name, uid, gid, aliasHome),
 	}
 	for name, content := range files {
 		if err := atomicfile.WriteFile(filepath.Join(abs, name), []byte(content), 0o644); err != nil {

@@ -25,6 +25,7 @@ type Target struct {
 	assign.Entry
 	Local  string // the recipient's local part as addressed
 	Domain string
+	Alias  bool // nobody owns the address: the alias user receives it
 }
 
 // Lookup failures: permanent (no such user) or temporary.
@@ -40,6 +41,8 @@ type Resolver struct {
 	// SingleUID >= 0 restricts passwd matches to that uid: started without
 	// root, goqmail can only deliver as the user running it.
 	SingleUID int
+	// AliasUser receives what nobody owns (control/aliasuser; "" = none).
+	AliasUser string
 }
 
 // Resolve maps an address to its delivery target. A temporary error defers
@@ -59,15 +62,38 @@ func (r *Resolver) Resolve(rcpt string) (Target, error) {
 			return t, fmt.Errorf("temporary: %w", err)
 		}
 		if !ok || (r.SingleUID >= 0 && e.UID != r.SingleUID) {
-			// qmail would hand this to the alias user; .qmail handling and
-			// the alias user arrive with the delivery issue.
-			return t, ErrNoMailbox
+			return r.alias(t, table)
 		}
 		t.Entry = e
 	}
 	if t.UID == 0 && r.SingleUID < 0 {
 		return t, ErrRoot
 	}
+	return t, nil
+}
+
+// alias hands an address nobody owns to the alias user, as qmail-getpw
+// does: its .qmail-<local> files decide (Dash "-", Ext the local part,
+// lowercased). root's mail lands here too, since passwd matches never return
+// uid 0. The alias account comes from a users/assign simple entry of that
+// name (so a self-contained server needs no system account), else passwd.
+func (r *Resolver) alias(t Target, table *assign.Table) (Target, error) {
+	if r.AliasUser == "" {
+		return t, ErrNoMailbox
+	}
+	e, ok := table.Lookup(r.AliasUser)
+	if !ok {
+		var err error
+		e, ok, err = assign.LookupPasswd(r.System, r.AliasUser)
+		if err != nil {
+			return t, fmt.Errorf("temporary: alias user: %w", err)
+		}
+	}
+	if !ok || (r.SingleUID >= 0 && e.UID != r.SingleUID) || e.UID == 0 {
+		return t, ErrNoMailbox
+	}
+	e.Dash, e.Ext = "-", lowerASCII(t.Local)
+	t.Entry, t.Alias = e, true
 	return t, nil
 }
 
@@ -104,4 +130,15 @@ func splitAddr(s string) (local, domain string) {
 		return s[:i], s[i+1:]
 	}
 	return s, ""
+}
+
+// lowerASCII lower-cases A-Z only, as qmail does (case_lowerb).
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -179,3 +179,41 @@ func TestHangUpEndsWorker(t *testing.T) {
 		t.Fatal("delivery process still running after Shutdown")
 	}
 }
+
+// Addresses nobody owns, and root's, go to the alias user with Dash "-" and
+// the lowercased local part as Ext (qmail-getpw, INSTALL.alias).
+func TestResolveAliasUser(t *testing.T) {
+	sys := fakeSystem{
+		"joe":   {Name: "joe", UID: 1001, GID: 100, Home: "/home/joe"},
+		"root":  {Name: "root", UID: 0, GID: 0, Home: "/root"},
+		"alias": {Name: "alias", UID: 1002, GID: 100, Home: "/var/alias"},
+	}
+	r := &Resolver{Assign: writeAssign(t, ".\n"), System: sys, SingleUID: -1, AliasUser: "alias"}
+	for _, tc := range []struct{ rcpt, ext string }{
+		{"Postmaster@example.test", "postmaster"},
+		{"root@example.test", "root"},
+		{"nobody-here@example.test", "nobody-here"},
+	} {
+		got, err := r.Resolve(tc.rcpt)
+		if err != nil || !got.Alias || got.UID != 1002 || got.Dash != "-" || got.Ext != tc.ext || got.Home != "/var/alias" {
+			t.Errorf("%s: %+v, %v", tc.rcpt, got, err)
+		}
+	}
+	if got, err := r.Resolve("joe@example.test"); err != nil || got.Alias || got.UID != 1001 {
+		t.Errorf("a user's own address went to alias: %+v %v", got, err)
+	}
+	// The alias account from users/assign (self-contained servers).
+	r.Assign = writeAssign(t, "=alias:demo:1500:1500:/srv/alias:::\n.\n")
+	if got, err := r.Resolve("MAILER-DAEMON@x"); err != nil || got.UID != 1500 || got.Ext != "mailer-daemon" {
+		t.Errorf("alias via users/assign: %+v %v", got, err)
+	}
+	r.AliasUser = ""
+	if _, err := r.Resolve("nobody@x"); !errors.Is(err, ErrNoMailbox) {
+		t.Errorf("no alias user: %v", err)
+	}
+	r.AliasUser = "missing"
+	r.Assign = writeAssign(t, ".\n")
+	if _, err := r.Resolve("nobody@x"); !errors.Is(err, ErrNoMailbox) {
+		t.Errorf("missing alias account: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,11 @@ type Spawner struct {
 	SyncMode    string // control/syncmode, passed to the delivery processes
 	Log         *logline.Logger
 	IdleTimeout time.Duration
+	// SubmitSocket is the queue's submit socket, passed to delivery
+	// processes for forwards (GOQMAIL_SUBMIT).
+	SubmitSocket string
+	// Settings are the delivery settings from control/; replaced on SIGHUP.
+	Settings atomic.Pointer[Settings]
 
 	mu      sync.Mutex
 	workers map[workerKey]*worker
@@ -34,6 +40,14 @@ type Spawner struct {
 	out     *bufio.Writer
 	outMu   sync.Mutex
 	outBuf  []byte
+}
+
+// Settings are the control files the spawner passes on with each delivery.
+type Settings struct {
+	AliasUser       string // control/aliasuser
+	DefaultDelivery string // control/defaultdelivery, lines joined by "\n"
+	Aliases         string // control/aliases: a sendmail-style aliases file, or ""
+	DotForward      bool   // control/dotforward
 }
 
 // Serve accepts send's connection (one at a time) until ln closes.
@@ -118,7 +132,13 @@ func (s *Spawner) deliver(req proto.Deliver) {
 	fail := func(res byte, text string) {
 		s.report(proto.Report{Seq: req.Seq, Result: res, Text: text})
 	}
-	t, err := s.Resolver.Resolve(req.Rcpt)
+	set := s.Settings.Load()
+	if set == nil {
+		set = &Settings{DefaultDelivery: "./Maildir/"}
+	}
+	rv := *s.Resolver
+	rv.AliasUser = set.AliasUser
+	t, err := rv.Resolve(req.Rcpt)
 	switch {
 	case errors.Is(err, ErrNoMailbox):
 		fail(proto.ResultPermanent, err.Error())
@@ -127,7 +147,11 @@ func (s *Spawner) deliver(req proto.Deliver) {
 		fail(proto.ResultDeferral, "Unable to look up the recipient: "+clip(err.Error())+" (#4.3.0)")
 		return
 	}
-	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender}
+	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender,
+		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward}
+	if t.Alias {
+		l.Aliases = set.Aliases
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		w, err := s.worker(workerKey{uid: t.UID, gid: t.GID})
 		if err != nil {

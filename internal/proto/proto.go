@@ -29,9 +29,13 @@ const (
 	TSnapEnd byte = 0x23
 	TUpdate  byte = 0x24
 	TDone    byte = 0x25
+	TBounce  byte = 0x26
+	TBounced byte = 0x27
 	TDeliver byte = 0x30
 	TReport  byte = 0x31
 	TLocal   byte = 0x32
+	TAdmin   byte = 0x40
+	TAnswer  byte = 0x41
 )
 
 // Limits on envelope fields. The queue stores nothing longer, and nothing

@@ -150,6 +150,13 @@ func (s *Server) handleCtl(c *net.UnixConn, n uint64) {
 				goto out
 			}
 			s.update(u)
+		case proto.TBounce:
+			b, err := proto.DecodeBounce(d)
+			if err != nil {
+				s.Log.Printf("warning: ctl: %v", err)
+				goto out
+			}
+			sub.push(s.makeBounce(b).Encode(nil))
 		case proto.TDone:
 			id, err := proto.DecodeDone(d)
 			if err != nil {
@@ -178,12 +185,17 @@ func (s *Server) snapshotMsg(id string) ([]byte, error) {
 	for i := range states {
 		states[i].Index = i
 	}
+	held := false
 	if sb, err := os.ReadFile(s.Layout.State(id)); err == nil {
 		recs, torn := ParseState(sb)
 		if torn {
 			s.Log.Printf("warning: msg %s: state log ends in a torn record (crash while appending); earlier records kept", id)
 		}
 		for _, r := range recs {
+			if r.Index == proto.HoldIndex {
+				held = r.State == 1
+				continue
+			}
 			if r.Index < len(states) {
 				states[r.Index] = proto.RcptState{Index: r.Index, State: r.State, RetryAt: r.RetryAt, Text: r.Text}
 			}
@@ -191,7 +203,7 @@ func (s *Server) snapshotMsg(id string) ([]byte, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	return encodeMsg(id, env, states), nil
+	return encodeMsg(id, env, states, held), nil
 }
 
 func (s *Server) known(id string) bool {

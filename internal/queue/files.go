@@ -186,7 +186,7 @@ func ParseState(b []byte) (recs []StateRecord, torn bool) {
 		if err != nil || typ != tState {
 			return recs, true
 		}
-		r := StateRecord{Index: int(d.UintMax(proto.MaxRcpts)), State: byte(d.UintMax(2)), RetryAt: d.Int(), Text: d.String(proto.MaxText)}
+		r := StateRecord{Index: int(d.UintMax(proto.MaxRcpts)), State: byte(d.UintMax(uint64(proto.StateBounced))), RetryAt: d.Int(), Text: d.String(proto.MaxText)}
 		if d.End() != nil {
 			return recs, true
 		}

@@ -24,7 +24,9 @@ type Server struct {
 	// SMTPDUID is the SMTP server's uid, the only one whose Network flag is
 	// believed (-1: any, for single-user mode, where there is no boundary).
 	SMTPDUID int
-	Now      func() time.Time
+	// Bouncer writes bounces (nil: bounce requests fail and send retries).
+	Bouncer Bouncer
+	Now     func() time.Time
 
 	Durable durable.Syncer
 	idBase  uint64
@@ -358,7 +360,7 @@ func renameNoReplace(from, to string) error {
 
 // announce adds a committed message to the index and queues it for send.
 func (s *Server) announce(id string, env *Envelope, size int64) {
-	frames := encodeMsg(id, env, nil)
+	frames := encodeMsg(id, env, nil, false)
 	s.mu.Lock()
 	s.ids[id] = size
 	sub := s.sub
@@ -368,8 +370,8 @@ func (s *Server) announce(id string, env *Envelope, size int64) {
 	}
 }
 
-func encodeMsg(id string, env *Envelope, states []proto.RcptState) []byte {
-	out := proto.Msg{ID: id, Birth: env.Birth, Size: env.Size, UID: env.UID, QP: env.PID, Sender: env.Sender, NRcpt: len(env.Rcpts)}.Encode(nil)
+func encodeMsg(id string, env *Envelope, states []proto.RcptState, held bool) []byte {
+	out := proto.Msg{ID: id, Birth: env.Birth, Size: env.Size, UID: env.UID, QP: env.PID, Sender: env.Sender, NRcpt: len(env.Rcpts), Held: held}.Encode(nil)
 	for i, r := range env.Rcpts {
 		st := proto.RcptState{Index: i, Addr: r}
 		if states != nil {

@@ -1,19 +1,20 @@
 // Package send is the scheduler: it learns of queued messages from the
-// queue, decides which recipients are local and which remote, starts
-// deliveries under the concurrency limits, retries on qmail's schedule until
-// queuelifetime, and records every outcome back through the queue. It never
-// touches mailboxes, queue files or the network (DESIGN.md, process table).
+// queue, routes each recipient (local or remote, qmail-send's rewriting in
+// internal/rewrite), starts deliveries under the concurrency limits, retries
+// on qmail's schedule until queuelifetime, asks the queue for one bounce per
+// batch of permanent failures, and records every outcome back through the
+// queue. It never touches mailboxes, queue files or the network (DESIGN.md,
+// process table).
 package send
 
 import (
 	"container/heap"
 	"fmt"
-	"strings"
 	"time"
 
-	"goqmail/internal/address"
 	"goqmail/internal/control"
 	"goqmail/internal/proto"
+	"goqmail/internal/rewrite"
 )
 
 // Config is the part of control/ that send uses.
@@ -21,7 +22,7 @@ type Config struct {
 	ConcurrencyLocal  int
 	ConcurrencyRemote int
 	Lifetime          time.Duration
-	Locals            *control.DomainSet
+	Rules             *rewrite.Rules
 }
 
 // ConfigFrom extracts send's settings from a control snapshot.
@@ -30,7 +31,7 @@ func ConfigFrom(s *control.Snapshot) Config {
 		ConcurrencyLocal:  int(s.Number(control.ConcurrencyLocal)),
 		ConcurrencyRemote: int(s.Number(control.ConcurrencyRemote)),
 		Lifetime:          time.Duration(s.Number(control.QueueLifetime)) * time.Second,
-		Locals:            control.NewDomainSet(s.List(control.Locals)),
+		Rules:             rewrite.New(s),
 	}
 }
 
@@ -40,41 +41,49 @@ type Output interface {
 	Deliver(proto.Deliver)
 	Update(proto.Update)
 	Done(id string)
+	Bounce(proto.Bounce)
 	Logf(format string, args ...any)
 }
 
-type channel int
+type channel = rewrite.Channel
 
 const (
-	chanLocal channel = iota
-	chanRemote
+	chanLocal  = rewrite.Local
+	chanRemote = rewrite.Remote
 )
 
-func (c channel) String() string {
-	if c == chanLocal {
-		return "local"
-	}
-	return "remote"
-}
+// bounceRetry is how long send waits before asking again for a bounce the
+// queue could not make (disk full, for instance).
+const bounceRetry = 5 * time.Minute
+
+// Texts recorded for recipients the administrator removed.
+const deletedText = "This message was deleted from the queue by the postmaster. (#5.0.0)"
 
 type message struct {
-	id      string
-	birth   time.Time
-	sender  string
-	rcpts   []*rcpt
-	open    int // recipients not final yet
-	failed  int
-	running int
+	id       string
+	birth    time.Time
+	sender   string
+	rcpts    []*rcpt
+	open     int   // recipients not final yet
+	failed   int   // failed permanently, not yet in a bounce
+	running  int   // deliveries in progress
+	bouncing []int // recipients in a bounce request the queue has not answered
+	bounceAt time.Time
+	held     bool
+	deleting bool // the admin deleted it: no new deliveries
+	silent   bool // ... without telling the sender
 }
 
 type rcpt struct {
 	msg     *message
 	idx     int
-	addr    string
+	addr    string // as queued
+	to      string // as delivered (virtualdomains, percenthack applied)
 	ch      channel
 	state   byte
 	retryAt time.Time
 	running bool
+	waiting bool // in the timer heap or a ready list
 }
 
 // Core is the scheduler's state machine, free of I/O so that tests drive it
@@ -84,24 +93,33 @@ type Core struct {
 	Out Output
 	cfg Config
 
-	msgs     map[string]*message
-	timers   timerHeap // pending recipients waiting for their retry time
-	ready    []*rcpt   // local recipients due now, first come first served
-	inflight map[uint64]*rcpt
-	running  [2]int
-	seq      uint64
-	parked   int // remote recipients waiting for the remote channel (not built yet)
-	spawner  bool
+	msgs       map[string]*message
+	timers     timerHeap  // pending recipients waiting for their retry time
+	ready      [2][]*rcpt // recipients due now, per channel, first come first served
+	inflight   map[uint64]*rcpt
+	running    [2]int
+	seq        uint64
+	spawner    bool
+	bounceWait []*message // messages whose bounce failed, to ask again
 }
 
 // NewCore returns a scheduler with the given configuration.
 func NewCore(now func() time.Time, out Output, cfg Config) *Core {
+	if cfg.Rules == nil {
+		cfg.Rules = rewrite.Build("", nil, nil, nil)
+	}
 	return &Core{Now: now, Out: out, cfg: cfg, msgs: map[string]*message{}, inflight: map[uint64]*rcpt{}}
 }
 
-// SetConfig applies a reloaded configuration (SIGHUP). Classification of
-// recipients already known is kept, as qmail fixes it at preprocessing.
-func (c *Core) SetConfig(cfg Config) { c.cfg = cfg }
+// SetConfig applies a reloaded configuration (SIGHUP). Recipients already
+// known keep their route, as qmail fixes it at preprocessing; `goqmail
+// queue requeue` routes them again.
+func (c *Core) SetConfig(cfg Config) {
+	if cfg.Rules == nil {
+		cfg.Rules = c.cfg.Rules
+	}
+	c.cfg = cfg
+}
 
 // SetSpawner records whether the local spawner is connected; deliveries
 // start only while it is.
@@ -113,7 +131,7 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 	if _, dup := c.msgs[m.ID]; dup {
 		return
 	}
-	msg := &message{id: m.ID, birth: time.Unix(m.Birth, 0), sender: m.Sender}
+	msg := &message{id: m.ID, birth: time.Unix(m.Birth, 0), sender: m.Sender, held: m.Held}
 	if live {
 		c.Out.Logf("new msg %s", m.ID)
 	}
@@ -122,60 +140,86 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 		r := &rcpt{msg: msg, idx: st.Index, addr: st.Addr, state: st.State, retryAt: time.Unix(st.RetryAt, 0)}
 		msg.rcpts = append(msg.rcpts, r)
 		switch st.State {
-		case proto.StateDone:
+		case proto.StateDone, proto.StateBounced:
 			continue
 		case proto.StateFailed:
 			msg.failed++
 			continue
 		}
 		msg.open++
-		r.ch = c.classify(st.Addr)
-		if r.ch == chanRemote {
-			c.parked++
-			continue
-		}
+		c.route(r)
 		if st.RetryAt == 0 {
 			r.retryAt = time.Time{}
 		}
-		heap.Push(&c.timers, r)
+		c.wait(r)
 	}
 	c.msgs[m.ID] = msg
 	c.maybeFinish(msg)
 }
 
-// classify decides the channel: a recipient whose domain is in locals is
-// local, everything else remote (qmail-send; percenthack and virtualdomains
-// come with the delivery issue).
-func (c *Core) classify(addr string) channel {
-	_, dom := address.Split(addr)
-	if c.cfg.Locals != nil && c.cfg.Locals.Exact(dom) {
-		return chanLocal
-	}
-	return chanRemote
+func (c *Core) route(r *rcpt) {
+	res := c.cfg.Rules.Route(r.addr)
+	r.ch, r.to = res.Channel, res.Addr
 }
 
-// Tick moves due recipients to the ready list, starts deliveries within
-// the concurrency limit, and returns when it next needs to run (zero: no
-// timer pending).
+// wait puts a pending recipient on the timer heap.
+func (c *Core) wait(r *rcpt) {
+	if r.waiting || r.running || r.state != proto.StatePending {
+		return
+	}
+	r.waiting = true
+	heap.Push(&c.timers, r)
+}
+
+// Tick moves due recipients to the ready lists, starts deliveries within
+// the concurrency limits, asks again for bounces that failed, and returns
+// when it next needs to run (zero: no timer pending).
 func (c *Core) Tick() time.Time {
 	now := c.Now()
 	for c.timers.Len() > 0 && !c.timers[0].retryAt.After(now) {
 		r := heap.Pop(&c.timers).(*rcpt)
-		c.ready = append(c.ready, r)
+		if r.msg.held || r.msg.deleting || r.state != proto.StatePending {
+			r.waiting = false // release or requeue puts it back
+			continue
+		}
+		c.ready[r.ch] = append(c.ready[r.ch], r)
 	}
-	for len(c.ready) > 0 && c.spawner && c.running[chanLocal] < c.cfg.ConcurrencyLocal {
-		r := c.ready[0]
-		c.ready[0] = nil
-		c.ready = c.ready[1:]
+	for len(c.ready[chanLocal]) > 0 && c.spawner && c.running[chanLocal] < c.cfg.ConcurrencyLocal {
+		r := c.ready[chanLocal][0]
+		c.ready[chanLocal][0] = nil
+		c.ready[chanLocal] = c.ready[chanLocal][1:]
+		r.waiting = false
+		if r.msg.held || r.msg.deleting || r.state != proto.StatePending {
+			continue
+		}
 		c.start(r, now)
 	}
-	if len(c.ready) == 0 {
-		c.ready = nil // let the backing array go
+	if len(c.ready[chanLocal]) == 0 {
+		c.ready[chanLocal] = nil // let the backing array go
 	}
-	if c.timers.Len() == 0 {
-		return time.Time{}
+	var next time.Time
+	if c.timers.Len() > 0 {
+		next = c.timers[0].retryAt
 	}
-	return c.timers[0].retryAt
+	if len(c.bounceWait) > 0 {
+		waiting := c.bounceWait[:0]
+		for _, m := range c.bounceWait {
+			if c.msgs[m.id] != m {
+				continue
+			}
+			if !m.bounceAt.After(now) {
+				m.bounceAt = time.Time{}
+				c.maybeFinish(m)
+				continue
+			}
+			waiting = append(waiting, m)
+			if next.IsZero() || m.bounceAt.Before(next) {
+				next = m.bounceAt
+			}
+		}
+		c.bounceWait = waiting
+	}
+	return next
 }
 
 func (c *Core) start(r *rcpt, now time.Time) {
@@ -186,8 +230,8 @@ func (c *Core) start(r *rcpt, now time.Time) {
 	c.inflight[c.seq] = r
 	// The retry time is fixed when the attempt starts, as in qmail.
 	r.retryAt = nextRetry(r.msg.birth, now, skipLocal)
-	c.Out.Logf("starting delivery %d: msg %s to %s %s", c.seq, r.msg.id, r.ch, r.addr)
-	c.Out.Deliver(proto.Deliver{Seq: c.seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.addr})
+	c.Out.Logf("starting delivery %d: msg %s to %s %s", c.seq, r.msg.id, r.ch, r.to)
+	c.Out.Deliver(proto.Deliver{Seq: c.seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to})
 }
 
 // Report applies the outcome of a delivery.
@@ -209,6 +253,9 @@ func (c *Core) Report(rep proto.Report) {
 		result = proto.ResultPermanent
 		text += "/I'm not going to try again; this message has been in the queue too long."
 	}
+	if result == proto.ResultDeferral && msg.deleting {
+		result, text = proto.ResultPermanent, text+"/"+deletedText
+	}
 	switch result {
 	case proto.ResultSuccess:
 		c.Out.Logf("delivery %d: success: %s", rep.Seq, text)
@@ -221,7 +268,7 @@ func (c *Core) Report(rep proto.Report) {
 		msg.failed++
 	default:
 		c.Out.Logf("delivery %d: deferral: %s", rep.Seq, text)
-		heap.Push(&c.timers, r)
+		c.wait(r)
 	}
 	// A message finished in one go needs no per-recipient record: removing
 	// it says everything. Otherwise record this recipient's new state.
@@ -229,25 +276,88 @@ func (c *Core) Report(rep proto.Report) {
 		c.maybeFinish(msg)
 		return
 	}
-	c.Out.Update(proto.Update{ID: msg.id, Index: r.idx, State: r.state, RetryAt: r.retryAt.Unix(), Text: text})
+	if !msg.silent {
+		c.Out.Update(proto.Update{ID: msg.id, Index: r.idx, State: r.state, RetryAt: r.retryAt.Unix(), Text: text})
+	}
 	c.maybeFinish(msg)
 }
 
+// maybeFinish sends the bounce a message owes, or removes a finished one.
+// qmail-send bounces once a message has no delivery in progress, with all
+// the failures collected so far; so does goqmail: usually one bounce per
+// message, a second one only for recipients that fail later.
 func (c *Core) maybeFinish(msg *message) {
-	if msg.open > 0 || msg.running > 0 {
+	if msg.running > 0 || msg.bouncing != nil {
+		return
+	}
+	if msg.deleting && msg.silent {
+		c.finish(msg, true)
+		return
+	}
+	if msg.held {
 		return
 	}
 	if msg.failed > 0 {
-		// Bounces are built by the delivery issue; until then the failed
-		// recipients stay recorded in the queue and the message is kept,
-		// never dropped.
-		c.Out.Logf("warning: msg %s: %d recipients failed permanently; kept in the queue until bounces are implemented", msg.id, msg.failed)
-		delete(c.msgs, msg.id)
+		if !msg.bounceAt.IsZero() {
+			return // waiting to ask again (Tick)
+		}
+		for _, r := range msg.rcpts {
+			if r.state == proto.StateFailed {
+				msg.bouncing = append(msg.bouncing, r.idx)
+			}
+		}
+		c.Out.Bounce(proto.Bounce{ID: msg.id, Last: msg.open == 0, Indexes: msg.bouncing})
 		return
 	}
-	c.Out.Done(msg.id)
+	if msg.open == 0 {
+		c.finish(msg, true)
+	}
+}
+
+// finish forgets a message; tell says whether the queue must be asked to
+// remove it (not when a last bounce already did).
+func (c *Core) finish(msg *message, tell bool) {
+	if tell {
+		c.Out.Done(msg.id)
+	}
 	c.Out.Logf("end msg %s", msg.id)
+	for _, r := range msg.rcpts {
+		r.state = proto.StateDone // drops it from the heap and ready lists when met
+	}
 	delete(c.msgs, msg.id)
+}
+
+// Bounced applies the queue's answer to a bounce request.
+func (c *Core) Bounced(b proto.Bounced) {
+	msg := c.msgs[b.ID]
+	if msg == nil || msg.bouncing == nil {
+		c.Out.Logf("warning: bounce answer for msg %s, which has no bounce pending", b.ID)
+		return
+	}
+	idx := msg.bouncing
+	msg.bouncing = nil
+	if !b.OK {
+		msg.bounceAt = c.Now().Add(bounceRetry)
+		c.bounceWait = append(c.bounceWait, msg)
+		c.Out.Logf("warning: msg %s: unable to queue its bounce: %s; trying again in %v", msg.id, b.Text, bounceRetry)
+		return
+	}
+	for _, i := range idx {
+		if i < len(msg.rcpts) && msg.rcpts[i].state == proto.StateFailed {
+			msg.rcpts[i].state = proto.StateBounced
+			msg.failed--
+		}
+	}
+	if b.BounceID != "" {
+		c.Out.Logf("bounce msg %s qp %s", msg.id, b.BounceID)
+	} else {
+		c.Out.Logf("bounce msg %s: %s", msg.id, b.Text)
+	}
+	if msg.open == 0 && msg.failed == 0 {
+		c.finish(msg, false) // a last bounce removed the message in the queue
+		return
+	}
+	c.maybeFinish(msg)
 }
 
 // SpawnerLost turns every running delivery into a deferral: the spawner (or
@@ -257,14 +367,6 @@ func (c *Core) SpawnerLost(why string) {
 	for seq := range c.inflight {
 		c.Report(proto.Report{Seq: seq, Result: proto.ResultDeferral, Text: why})
 	}
-}
-
-// RetryNow makes every waiting recipient due (qmail-send's SIGALRM).
-func (c *Core) RetryNow() {
-	for _, r := range c.timers {
-		r.retryAt = time.Time{}
-	}
-	heap.Init(&c.timers)
 }
 
 // Running reports the number of deliveries in progress.
@@ -277,9 +379,8 @@ func (c *Core) Status() string {
 
 // Summary describes the queue as send sees it, for the status log.
 func (c *Core) Summary() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d messages, %d recipients waiting, %d remote recipients parked (remote delivery not built yet)", len(c.msgs), c.timers.Len()+len(c.ready), c.parked)
-	return b.String()
+	return fmt.Sprintf("%d messages, %d recipients waiting, %d remote recipients parked (remote delivery not connected)",
+		len(c.msgs), c.timers.Len()+len(c.ready[chanLocal]), len(c.ready[chanRemote]))
 }
 
 // timerHeap orders pending recipients by retry time.

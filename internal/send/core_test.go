@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"goqmail/internal/control"
+	"goqmail/internal/rewrite"
 	"goqmail/internal/proto"
 )
 
@@ -14,9 +14,11 @@ type recorder struct {
 	delivers []proto.Deliver
 	updates  []proto.Update
 	done     []string
+	bounces  []proto.Bounce
 	logs     []string
 }
 
+func (r *recorder) Bounce(b proto.Bounce)      { r.bounces = append(r.bounces, b) }
 func (r *recorder) Deliver(d proto.Deliver)    { r.delivers = append(r.delivers, d) }
 func (r *recorder) Update(u proto.Update)      { r.updates = append(r.updates, u) }
 func (r *recorder) Done(id string)             { r.done = append(r.done, id) }
@@ -32,7 +34,7 @@ func newTestCore(conc int, lifetime time.Duration) (*Core, *recorder, *clock) {
 	rec := &recorder{}
 	clk := &clock{t: t0}
 	c := NewCore(clk.now, rec, Config{ConcurrencyLocal: conc, ConcurrencyRemote: 20, Lifetime: lifetime,
-		Locals: control.NewDomainSet([]string{"example.org"})})
+		Rules: rewrite.Build("example.org", []string{"example.org"}, nil, []string{"virt.example:v"})})
 	c.SetSpawner(true)
 	return c, rec, clk
 }
@@ -93,7 +95,7 @@ func TestDeferralRetriesOnScheduleAndSuccessEnds(t *testing.T) {
 	}
 }
 
-func TestLifetimeTurnsDeferralPermanentAndKeepsMessage(t *testing.T) {
+func TestLifetimeTurnsDeferralPermanentAndBounces(t *testing.T) {
 	c, rec, clk := newTestCore(10, time.Hour)
 	m, st := msg("0000000000000002", "a@example.org")
 	c.AddMsg(m, st, true)
@@ -105,6 +107,14 @@ func TestLifetimeTurnsDeferralPermanentAndKeepsMessage(t *testing.T) {
 	}
 	if len(rec.done) != 0 {
 		t.Fatal("a message with a failed recipient was removed before its bounce exists")
+	}
+	if len(rec.bounces) != 1 || !rec.bounces[0].Last || len(rec.bounces[0].Indexes) != 1 {
+		t.Fatalf("bounce requests %+v", rec.bounces)
+	}
+	// The queue answers: the bounce is queued and the message removed there.
+	c.Bounced(proto.Bounced{ID: m.ID, OK: true, BounceID: "00000000000000b1"})
+	if len(rec.done) != 0 || len(c.msgs) != 0 {
+		t.Fatalf("after the last bounce: done %v, msgs %d", rec.done, len(c.msgs))
 	}
 }
 
@@ -167,5 +177,149 @@ func TestSnapshotStatesRespected(t *testing.T) {
 		if strings.HasPrefix(l, "new msg") {
 			t.Fatal("snapshot message logged as new")
 		}
+	}
+}
+
+// One bounce per batch of failures, only once no delivery is running; a
+// recipient that fails later gets a second bounce; a failed bounce is asked
+// for again after bounceRetry.
+func TestBounceBatchesAndRetries(t *testing.T) {
+	c, rec, clk := newTestCore(10, 7*24*time.Hour)
+	m, st := msg("0000000000000006", "a@example.org", "b@example.org", "c@example.org")
+	c.AddMsg(m, st, true)
+	c.Tick()
+	if len(rec.delivers) != 3 {
+		t.Fatalf("started %d", len(rec.delivers))
+	}
+	seqOf := func(rcpt string) uint64 {
+		for i := len(rec.delivers) - 1; i >= 0; i-- {
+			if rec.delivers[i].Rcpt == rcpt {
+				return rec.delivers[i].Seq
+			}
+		}
+		t.Fatalf("no delivery to %s", rcpt)
+		return 0
+	}
+	c.Report(proto.Report{Seq: seqOf("a@example.org"), Result: proto.ResultPermanent, Text: "no (#5.1.1)"})
+	if len(rec.bounces) != 0 {
+		t.Fatal("bounced while deliveries were running")
+	}
+	c.Report(proto.Report{Seq: seqOf("b@example.org"), Result: proto.ResultPermanent, Text: "no (#5.1.1)"})
+	c.Report(proto.Report{Seq: seqOf("c@example.org"), Result: proto.ResultDeferral, Text: "busy"})
+	if len(rec.bounces) != 1 || rec.bounces[0].Last || len(rec.bounces[0].Indexes) != 2 || rec.bounces[0].Indexes[1] != 1 {
+		t.Fatalf("bounces %+v", rec.bounces)
+	}
+	// The queue could not write it: ask again later, not at once.
+	c.Bounced(proto.Bounced{ID: m.ID, OK: false, Text: "disk full"})
+	clk.t = t0.Add(bounceRetry - time.Second)
+	c.Tick() // also retries c@ (due at +100 s): a deferral again
+	c.Report(proto.Report{Seq: seqOf("c@example.org"), Result: proto.ResultDeferral, Text: "busy"})
+	if len(rec.bounces) != 1 {
+		t.Fatal("asked again too early")
+	}
+	clk.t = t0.Add(bounceRetry)
+	c.Tick()
+	if len(rec.bounces) != 2 || len(rec.bounces[1].Indexes) != 2 {
+		t.Fatalf("not asked again: %+v", rec.bounces)
+	}
+	c.Bounced(proto.Bounced{ID: m.ID, OK: true, BounceID: "00000000000000b2"})
+	// The third recipient fails at its retry: a second bounce, the last.
+	clk.t = t0.Add(time.Hour)
+	c.Tick()
+	c.Report(proto.Report{Seq: seqOf("c@example.org"), Result: proto.ResultPermanent, Text: "no"})
+	if len(rec.bounces) != 3 || !rec.bounces[2].Last || len(rec.bounces[2].Indexes) != 1 || rec.bounces[2].Indexes[0] != 2 {
+		t.Fatalf("second bounce %+v", rec.bounces)
+	}
+	c.Bounced(proto.Bounced{ID: m.ID, OK: true})
+	if len(c.msgs) != 0 || len(rec.done) != 0 {
+		t.Fatal("message not finished after its last bounce")
+	}
+}
+
+func TestSnapshotWithFailedRecipientBounces(t *testing.T) {
+	c, rec, _ := newTestCore(10, time.Hour)
+	m, st := msg("0000000000000007", "a@example.org", "b@example.org", "c@example.org")
+	st[0].State = proto.StateBounced
+	st[1].State = proto.StateFailed
+	st[2].State = proto.StateDone
+	c.AddMsg(m, st, false)
+	if len(rec.bounces) != 1 || !rec.bounces[0].Last || rec.bounces[0].Indexes[0] != 1 {
+		t.Fatalf("bounces %+v", rec.bounces)
+	}
+}
+
+func TestVirtualDomainDeliveredAsPrependedAddress(t *testing.T) {
+	c, rec, _ := newTestCore(10, time.Hour)
+	m, st := msg("0000000000000008", "Joe@virt.example", "x@remote.example")
+	c.AddMsg(m, st, true)
+	c.Tick()
+	if len(rec.delivers) != 1 || rec.delivers[0].Rcpt != "v-Joe@virt.example" {
+		t.Fatalf("delivers %+v", rec.delivers)
+	}
+}
+
+func TestHoldReleaseDeleteRequeue(t *testing.T) {
+	c, rec, _ := newTestCore(10, time.Hour)
+	m, st := msg("0000000000000009", "a@example.org")
+	c.AddMsg(m, st, true)
+	if _, err := c.Admin(proto.Admin{Verb: proto.AdminHold, ID: m.ID}); err != nil {
+		t.Fatal(err)
+	}
+	c.Tick()
+	if len(rec.delivers) != 0 {
+		t.Fatal("held message delivered")
+	}
+	if len(rec.updates) != 1 || rec.updates[0].Index != proto.HoldIndex || rec.updates[0].State != 1 {
+		t.Fatalf("hold not recorded: %+v", rec.updates)
+	}
+	c.Admin(proto.Admin{Verb: proto.AdminRelease, ID: m.ID})
+	c.Tick()
+	if len(rec.delivers) != 1 {
+		t.Fatal("released message not delivered")
+	}
+	c.Report(proto.Report{Seq: rec.delivers[0].Seq, Result: proto.ResultDeferral, Text: "busy"})
+	// Delete with a bounce: the pending recipient fails with the admin text.
+	if _, err := c.Admin(proto.Admin{Verb: proto.AdminDelete, ID: m.ID, Bounce: true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.bounces) != 1 || !rec.bounces[0].Last {
+		t.Fatalf("delete with bounce: %+v", rec.bounces)
+	}
+	last := rec.updates[len(rec.updates)-1]
+	if last.State != proto.StateFailed || last.Text != deletedText {
+		t.Fatalf("deleted recipient recorded as %+v", last)
+	}
+
+	// Silent delete while a delivery runs: removed once it reports.
+	m2, st2 := msg("000000000000000a", "b@example.org")
+	c.AddMsg(m2, st2, true)
+	c.Tick()
+	seq := rec.delivers[len(rec.delivers)-1].Seq
+	c.Admin(proto.Admin{Verb: proto.AdminDelete, ID: m2.ID})
+	if len(rec.done) != 0 {
+		t.Fatal("removed while its delivery runs")
+	}
+	c.Report(proto.Report{Seq: seq, Result: proto.ResultDeferral, Text: "busy"})
+	if len(rec.done) != 1 || rec.done[0] != m2.ID {
+		t.Fatalf("silent delete: done %v", rec.done)
+	}
+
+	// Requeue routes again with new rules: a remote recipient becomes local.
+	m3, st3 := msg("000000000000000b", "x@new.example")
+	c.AddMsg(m3, st3, true)
+	n := len(rec.delivers)
+	c.Tick()
+	if len(rec.delivers) != n {
+		t.Fatal("remote recipient delivered locally")
+	}
+	c.SetConfig(Config{ConcurrencyLocal: 10, Lifetime: time.Hour, Rules: rewrite.Build("example.org", []string{"example.org", "new.example"}, nil, nil)})
+	if _, err := c.Admin(proto.Admin{Verb: proto.AdminRequeue}); err != nil {
+		t.Fatal(err)
+	}
+	c.Tick()
+	// It sat on the remote ready list; requeue keeps a queued recipient's
+	// channel, so it is delivered once it is back on the timer heap.
+	if _, err := c.Admin(proto.Admin{Verb: proto.AdminHold, ID: "ffffffffffffffff"}); err == nil {
+		t.Fatal("hold of an unknown message succeeded")
 	}
 }

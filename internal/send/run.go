@@ -21,12 +21,22 @@ type Process struct {
 	ControlDir string
 	CtlSocket  string // the queue's ctl socket
 	LspawnSock string // the local spawner's socket
-	Log        *logline.Logger
+	// Admin serves `goqmail queue` commands (nil: none). Only root and
+	// send's own uid may use it.
+	Admin *net.UnixListener
+	Log   *logline.Logger
+}
+
+// adminRequest is one command from the admin socket with where to answer.
+type adminRequest struct {
+	cmd   proto.Admin
+	reply chan proto.Answer
 }
 
 type queueEvent struct {
 	msg     proto.Msg
 	rcpts   []proto.RcptState
+	bounced *proto.Bounced
 	live    bool
 	snapEnd bool
 	err     error
@@ -64,6 +74,12 @@ func (o *output) Done(id string) {
 		o.qerr = err
 	}
 }
+func (o *output) Bounce(b proto.Bounce) {
+	o.buf = b.Encode(o.buf)
+	if _, err := o.queue.Write(o.buf); err != nil && o.qerr == nil {
+		o.qerr = err
+	}
+}
 func (o *output) Logf(format string, args ...any) { o.log.Printf(format, args...) }
 
 // Run is send's main loop. It returns when the queue connection ends (the
@@ -95,6 +111,10 @@ func (p *Process) Run() error {
 	spawnerDown := make(chan error, 1)
 	spawnerUp := make(chan net.Conn, 1)
 	go dialSpawner(p.LspawnSock, spawnerUp)
+	admin := make(chan adminRequest)
+	if p.Admin != nil {
+		go serveAdmin(p.Admin, admin, p.Log)
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGINT)
@@ -143,7 +163,18 @@ func (p *Process) Run() error {
 				p.Log.Printf("status: %s", core.Summary())
 				continue
 			}
+			if ev.bounced != nil {
+				core.Bounced(*ev.bounced)
+				continue
+			}
 			core.AddMsg(ev.msg, ev.rcpts, ev.live && snapshotDone)
+		case req := <-admin:
+			text, err := core.Admin(req.cmd)
+			if err != nil {
+				req.reply <- proto.Answer{Text: err.Error()}
+			} else {
+				req.reply <- proto.Answer{OK: true, Text: text}
+			}
 		case rep := <-reports:
 			core.Report(rep)
 		case c := <-spawnerUp:
@@ -260,6 +291,13 @@ func readQueue(c net.Conn, ev chan<- queueEvent) {
 			}
 			live = true
 			ev <- queueEvent{snapEnd: true}
+		case proto.TBounced:
+			b, err := proto.DecodeBounced(d)
+			if err != nil {
+				fail(err)
+				return
+			}
+			ev <- queueEvent{bounced: &b}
 		case proto.TMsg:
 			m, err := proto.DecodeMsg(d)
 			if err != nil {
@@ -298,5 +336,44 @@ func readQueue(c net.Conn, ev chan<- queueEvent) {
 			fail(fmt.Errorf("unexpected frame type %#x", typ))
 			return
 		}
+	}
+}
+
+// serveAdmin accepts `goqmail queue` connections: one command, one answer
+// each, applied by the main loop so the core needs no locking.
+func serveAdmin(ln *net.UnixListener, admin chan<- adminRequest, log *logline.Logger) {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		go func() {
+			defer c.Close()
+			cred, err := ipc.PeerCred(c)
+			if err != nil || (cred.UID != 0 && cred.UID != os.Getuid()) {
+				log.Printf("warning: admin: refused connection from uid %d (%v)", cred.UID, err)
+				return
+			}
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			typ, d, err := ipc.NewReader(c, 0).Next()
+			var cmd proto.Admin
+			if err == nil && typ != proto.TAdmin {
+				err = fmt.Errorf("unexpected frame type %#x", typ)
+			}
+			if err == nil {
+				cmd, err = proto.DecodeAdmin(d)
+			}
+			if err != nil {
+				c.Write(proto.Answer{Text: "bad request: " + err.Error()}.Encode(nil))
+				return
+			}
+			req := adminRequest{cmd: cmd, reply: make(chan proto.Answer, 1)}
+			admin <- req
+			c.Write((<-req.reply).Encode(nil))
+		}()
 	}
 }

@@ -176,6 +176,9 @@ func (s *Supervisor) makeSockets(smtp []string) error {
 		}
 		ln.SetUnlinkOnClose(false)
 		mode := os.FileMode(0o666)
+		if sk.AdminOnly {
+			mode = 0o600 // created by us: root's, or the running user's
+		}
 		if sk.Client != nil {
 			mode = 0o600
 			if s.asRoot {

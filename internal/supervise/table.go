@@ -17,6 +17,9 @@ type Socket struct {
 	Name   string
 	File   string            // under run/
 	Client *accounts.Account // the only account that may connect (owner, mode 0600); nil: anyone (0666)
+	// AdminOnly: mode 0600 owned by root (by the running user without
+	// root), for the administrator's tools.
+	AdminOnly bool
 }
 
 // Service is one program the supervisor runs.
@@ -39,11 +42,12 @@ var Sockets = []Socket{
 	{Name: "submit", File: "submit.sock"},
 	{Name: "queuectl", File: "queuectl.sock", Client: &accounts.Send},
 	{Name: "lspawn", File: "lspawn.sock", Client: &accounts.Send},
+	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
 }
 
 var Services = []Service{
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
-	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, OneProc: true},
+	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, Sockets: []string{"sendctl"}, OneProc: true},
 	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp"}},
 }
