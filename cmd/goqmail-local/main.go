@@ -1,6 +1,9 @@
 // Command goqmail-local is the delivery process. The local spawner starts it
 // as the recipient (never root) with a packet socket on fd 3 and hands it
-// deliveries with their message files. See internal/local.
+// deliveries with their message files; environment: GOQMAIL_SYNCMODE,
+// GOQMAIL_SUBMIT (the queue's submit socket, for forwards). Delivery
+// programs get none of this environment (see internal/dotqmail.Env).
+// See internal/local.
 package main
 
 import (
@@ -24,7 +27,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("%v", err)
 	}
-	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log, Mode: mode}
+	// GOQMAIL_SUBMIT is the queue's submit socket, set by the spawner:
+	// forwards leave through it, as qmail-local's ran qmail-queue.
+	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log, Mode: mode, SubmitSocket: os.Getenv("GOQMAIL_SUBMIT")}
 	if err := w.Run(); err != nil {
 		log.Printf("warning: %v", err)
 		os.Exit(111)

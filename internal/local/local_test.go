@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
@@ -35,17 +38,26 @@ func TestExactReader(t *testing.T) {
 // returns its report for one delivery whose pipe carries body but announces size.
 func deliverOne(t *testing.T, home string, body string, size int64) proto.Report {
 	t.Helper()
+	return deliverReq(t, proto.Local{Seq: 7, User: "u", Home: home, Local: "demo", Domain: "example.test", Sender: "a@example.org", Size: size}, body)
+}
+
+func deliverReq(t *testing.T, req proto.Local, body string) proto.Report {
+	t.Helper()
 	mine, theirs, err := ipc.SeqpacketPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mine.Close()
+	// In goqmail-local the socket is inherited from the spawner, so it
+	// comes without close-on-exec: the same here.
+	if _, err := unix.FcntlInt(theirs.Fd(), unix.F_SETFD, 0); err != nil {
+		t.Fatal(err)
+	}
 	w := &Worker{Sock: theirs, Log: logline.NewTo(io.Discard, "local")}
 	done := make(chan error, 1)
 	go func() { done <- w.Run() }()
 	pr, pw, _ := os.Pipe()
 	go func() { pw.Write([]byte(body)); pw.Close() }()
-	req := proto.Local{Seq: 7, User: "u", Home: home, Local: "demo", Domain: "example.test", Sender: "a@example.org", Size: size}
 	if err := ipc.SendPacket(int(mine.Fd()), req.Packet(nil), pr); err != nil {
 		t.Fatal(err)
 	}
@@ -106,5 +118,38 @@ func TestWorkerDefersWithoutMaildir(t *testing.T) {
 	rep := deliverOne(t, t.TempDir(), "x\n", 2)
 	if rep.Result != proto.ResultDeferral || !strings.Contains(rep.Text, "#4.2.1") {
 		t.Fatalf("report %+v", rep)
+	}
+}
+
+// TestProgramsGetNoWorkerDescriptors: a program sees no descriptor of the
+// delivery process, in particular not the spawner's socket (which arrives
+// without close-on-exec) or other deliveries' message pipes: nothing more
+// than a shell this test process starts itself (which may inherit
+// descriptors from whatever started the test).
+func TestProgramsGetNoWorkerDescriptors(t *testing.T) {
+	const list = "ls /proc/self/fd > fds"
+	dir := t.TempDir()
+	cmd := exec.Command("/bin/sh", "-c", list)
+	cmd.Dir = dir
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	baseline, _ := os.ReadFile(filepath.Join(dir, "fds"))
+	allowed := map[string]bool{}
+	for _, fd := range strings.Fields(string(baseline)) {
+		allowed[fd] = true
+	}
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, ".qmail"), []byte("|"+list+"\n"), 0o600)
+	body := "Subject: x\n\nhi\n"
+	rep := deliverReq(t, proto.Local{Seq: 1, User: "u", Home: home, Local: "demo", Domain: "example.test", Size: int64(len(body))}, body)
+	if rep.Result != proto.ResultSuccess {
+		t.Fatalf("report %+v", rep)
+	}
+	got, _ := os.ReadFile(filepath.Join(home, "fds"))
+	for _, fd := range strings.Fields(string(got)) {
+		if !allowed[fd] {
+			t.Errorf("program has descriptor %s of the delivery process (allowed: %q)", fd, baseline)
+		}
 	}
 }
