@@ -12,8 +12,12 @@ func fakeBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, e := range Layout {
-		if !e.Dir {
-			os.WriteFile(filepath.Join(dir, filepath.Base(e.Path)), []byte("#!/bin/sh\n"), 0o755)
+		name := filepath.Base(e.Path)
+		if e.From != "" {
+			name = e.From
+		}
+		if !e.Dir && e.Link == "" {
+			os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755)
 		}
 	}
 	return dir

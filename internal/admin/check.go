@@ -53,6 +53,12 @@ func Check(root string, rootMode bool) []Problem {
 			add(path, err.Error(), "check the file system")
 			continue
 		}
+		if e.Link != "" {
+			if dst, err := os.Readlink(path); err != nil || dst != e.Link {
+				add(path, "is not a symbolic link to "+e.Link, fixFor(rootMode))
+			}
+			continue
+		}
 		if e.Dir != st.IsDir() {
 			add(path, fmt.Sprintf("is a %v, expected %s", st.Mode().Type(), kind(e.Dir)), fixFor(rootMode))
 			continue

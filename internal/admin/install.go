@@ -28,12 +28,25 @@ func Install(root, binDir string, out io.Writer) error {
 	}
 	for _, e := range Layout {
 		path := filepath.Join(root, e.Path)
+		if e.Link != "" {
+			if dst, err := os.Readlink(path); err != nil || dst != e.Link {
+				os.Remove(path)
+				if err := os.Symlink(e.Link, path); err != nil {
+					return fmt.Errorf("install %s: %w", path, err)
+				}
+			}
+			continue
+		}
 		if e.Dir {
 			if err := os.MkdirAll(path, e.Mode); err != nil {
 				return err
 			}
 		} else {
-			src := filepath.Join(binDir, filepath.Base(e.Path))
+			name := filepath.Base(e.Path)
+			if e.From != "" {
+				name = e.From
+			}
+			src := filepath.Join(binDir, name)
 			if err := copyFile(src, path, e.Mode); err != nil {
 				return fmt.Errorf("install %s: %w", path, err)
 			}

@@ -17,6 +17,8 @@ type Entry struct {
 	Mode  os.FileMode
 	Owner *accounts.Account // nil: root (single-user mode: the invoking user)
 	Group string            // group name in root mode; "" = the owner's primary group or root's
+	From  string            // a program installed under another name: the built program's name
+	Link  string            // a symbolic link to this target (relative to its directory)
 }
 
 // Layout is the installation, declared once for install and check.
@@ -39,4 +41,9 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-smtpd", Mode: 0o755},
 	{Path: "bin/goqmail-local", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
+	// Local submission: no setuid or setgid bit, it talks to the queue's
+	// submit socket. mailq and newaliases are the same program.
+	{Path: "bin/sendmail", Mode: 0o755, From: "goqmail-sendmail"},
+	{Path: "bin/mailq", Mode: 0o777, Link: "sendmail"},
+	{Path: "bin/newaliases", Mode: 0o777, Link: "sendmail"},
 }
