@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"goqmail/internal/rewrite"
 	"goqmail/internal/proto"
+	"goqmail/internal/rewrite"
 )
 
 type recorder struct {

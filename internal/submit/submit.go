@@ -23,10 +23,10 @@ type Conn struct {
 	Path string // the queue's submit socket
 	// Network marks messages received by the SMTP server (see proto.Begin).
 	Network bool
-	c    net.Conn
-	w    *bufio.Writer
-	r    *ipc.Reader
-	buf  []byte
+	c       net.Conn
+	w       *bufio.Writer
+	r       *ipc.Reader
+	buf     []byte
 	// chunk stages message bytes so the queue gets frames of up to 64 KB
 	// however small the DATA reader's writes are.
 	chunk []byte
