@@ -116,6 +116,9 @@ func TestDotQmailInstructions(t *testing.T) {
 	box := filepath.Join(home, "Mailbox")
 	waitFile(t, box)
 	raw, _ := os.ReadFile(box)
+	if owner := fileOwner(t, box); owner != demoUID(t) {
+		t.Errorf("mbox owned by uid %d, want the user's %d", owner, demoUID(t))
+	}
 	if !regexp.MustCompile(`(?m)^From a@example\.org `).Match(raw) || !strings.Contains(string(raw), "\n>From the start\n") {
 		t.Errorf("mbox not in mboxrd form:\n%s", raw)
 	}
@@ -284,6 +287,7 @@ func TestHostileExtensionsReachNoShell(t *testing.T) {
 	s := NewServer(t, Options{})
 	home := demoHome(s)
 	writeUserFile(t, s, home, ".qmail-default", "|printf '%s\\n' \"$EXT\" >> exts\n")
+	writeUserFile(t, s, home, ".qmail-sender", "|printf '%s\\n' \"$SENDER\" >> senders\n")
 	marker := filepath.Join(t.TempDir(), "pwned")
 	exts := []string{
 		"`touch${IFS}" + marker + "`",
@@ -306,7 +310,19 @@ func TestHostileExtensionsReachNoShell(t *testing.T) {
 			t.Errorf("address with extension %q: neither accepted nor a clear 5xx:\n%s", e, r.Out)
 		}
 	}
-	if accepted < 4 {
+	// The sender position too.
+	hostileSender := "`touch${IFS}" + marker + "`$IFS@example.org"
+	if r := swaks(t, s, "--from", hostileSender, "--to", "demo-sender@example.test"); acceptedAfterData.MatchString(r.Out) {
+		accepted++
+		defer func() {
+			if got := string(waitFile(t, filepath.Join(home, "senders"))); got != hostileSender+"\n" {
+				t.Errorf("SENDER not passed literally: %q", got)
+			}
+		}()
+	} else {
+		t.Errorf("hostile sender refused:\n%s", r.Out)
+	}
+	if accepted < 5 {
 		t.Fatalf("only %d hostile addresses accepted; the test needs most to reach delivery", accepted)
 	}
 	s.WaitLog(`send: end msg`, accepted, deliverTimeout)
