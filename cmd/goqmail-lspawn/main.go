@@ -23,6 +23,10 @@ import (
 
 func main() {
 	log := logline.New("lspawn")
+	// Signals are caught from the start: a SIGHUP that arrives while the
+	// program is still starting must not kill it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-lspawn")
 	exe, err := os.Executable()
 	if err != nil {
@@ -57,8 +61,6 @@ func main() {
 	if err != nil {
 		log.Fatalf("%v", err)
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	go func() {
 		for sig := range sigs {
 			if sig == syscall.SIGHUP { // users/assign is reread when it changes

@@ -21,6 +21,10 @@ import (
 
 func main() {
 	log := logline.New("queue")
+	// Signals are caught from the start: a SIGHUP that arrives while the
+	// program is still starting must not kill it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-queue")
 	syscall.Umask(0o077)
 	snap, err := control.Load(filepath.Join(root, "control"))
@@ -54,8 +58,6 @@ func main() {
 	}
 	go s.ServeSubmit(submit.(*net.UnixListener))
 	go s.ServeCtl(ctl.(*net.UnixListener))
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			// Only the bounce settings can change; syncmode needs a restart.

@@ -20,6 +20,10 @@ import (
 
 func main() {
 	log := logline.New("smtpd")
+	// Signals are caught from the start: a SIGHUP that arrives while the
+	// program is still starting must not kill it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-smtpd")
 	controlDir := filepath.Join(root, "control")
 	cfg, warnings, err := smtpd.LoadConfig(controlDir)
@@ -44,8 +48,6 @@ func main() {
 	if len(lns) == 0 {
 		log.Fatalf("no listening sockets passed (GOQMAIL_FDS)")
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			cfg, warnings, err := smtpd.LoadConfig(controlDir)

@@ -86,6 +86,10 @@ func (o *output) Logf(format string, args ...any) { o.log.Printf(format, args...
 // supervisor starts a fresh send, which resynchronises from the queue) or
 // after SIGTERM once running deliveries have reported.
 func (p *Process) Run() error {
+	// Caught from the start: a SIGHUP while send waits for the queue must
+	// not kill it (it is handled once the loop runs).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGINT)
 	snap, err := control.Load(p.ControlDir)
 	if err != nil {
 		return err
@@ -116,8 +120,6 @@ func (p *Process) Run() error {
 		go serveAdmin(p.Admin, admin, p.Log)
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGINT)
 	timer := time.NewTimer(time.Hour)
 	status := time.NewTicker(5 * time.Minute)
 	defer status.Stop()
