@@ -26,7 +26,7 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-queue")
-	syscall.Umask(0o077)
+	syscall.Umask(0o027) // queue/ is readable by the goqmail group (goqmail-remote)
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
 		log.Fatalf("%v", err)

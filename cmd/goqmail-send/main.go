@@ -28,6 +28,7 @@ func main() {
 		ControlDir: filepath.Join(root, "control"),
 		CtlSocket:  filepath.Join(root, "run", "queuectl.sock"),
 		LspawnSock: filepath.Join(root, "run", "lspawn.sock"),
+		RemoteSock: filepath.Join(root, "run", "remote.sock"),
 		Log:        log,
 	}
 	if err := p.Run(); err != nil {

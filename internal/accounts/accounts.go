@@ -31,7 +31,7 @@ var (
 	SMTPD  = Account{"goqmaild", NoFiles, "runs goqmail-smtpd: talks to the network, owns no files"}
 	Queue  = Account{"goqmailq", Group, "runs goqmail-queue: owns queue/, the only writer of the queue"}
 	Send   = Account{"goqmails", Group, "runs goqmail-send: schedules deliveries, owns no files"}
-	Remote = Account{"goqmailr", Group, "reserved for goqmail-remote (remote delivery issue)"}
+	Remote = Account{"goqmailr", Group, "runs goqmail-remote: delivers to other hosts, reads queued messages"}
 )
 
 // Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never

@@ -56,7 +56,7 @@ func TestInstallThenCheck(t *testing.T) {
 		text = append(text, p.String())
 	}
 	joined := strings.Join(text, "\n")
-	if !strings.Contains(joined, "queue: mode 0755, expected 0700") || !strings.Contains(joined, "goqmail-lspawn: owned by uid 1") {
+	if !strings.Contains(joined, "queue: mode 0755, expected 0750") || !strings.Contains(joined, "goqmail-lspawn: owned by uid 1") {
 		t.Fatalf("check missed the damage:\n%s", joined)
 	}
 	if err := Install(root, fakeBinaries(t), io.Discard); err != nil {

@@ -28,9 +28,10 @@ var Layout = []Entry{
 	{Path: "control", Dir: true, Mode: 0o755},
 	{Path: "users", Dir: true, Mode: 0o755},
 	{Path: "run", Dir: true, Mode: 0o755},
-	{Path: "queue", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	// Readable by the goqmail group: goqmail-remote reads queue/msg.
+	{Path: "queue", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/tmp", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
-	{Path: "queue/msg", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/msg", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/free", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	// The two root programs are readable and runnable by root only.
@@ -40,6 +41,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-send", Mode: 0o755},
 	{Path: "bin/goqmail-smtpd", Mode: 0o755},
 	{Path: "bin/goqmail-local", Mode: 0o755},
+	{Path: "bin/goqmail-remote", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

@@ -106,8 +106,10 @@ var (
 	// Remote delivery (qmail-remote).
 	HeloHost = &Setting{Name: "helohost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"remote"},
 		Meaning: "name sent in EHLO/HELO."}
-	SMTPRoutes = &Setting{Name: "smtproutes", Kind: List, Qmail: true, UsedBy: []string{"remote"},
-		Meaning: "static routes: `domain:relay[:port]`, `.suffix:relay`, `:relay` (smarthost for everything else); an empty relay means use MX. goqmail adds optional credentials: `domain:relay:port user password` (AUTH PLAIN, only over TLS)."}
+	SMTPRoutes = &Setting{Name: "smtproutes", Kind: File, Qmail: true, UsedBy: []string{"remote"},
+		Meaning: "static routes, one per line: `domain:relay[:port]`, `.suffix:relay`, `:relay` (smarthost for everything else); an empty relay means use MX; `[ip]` or `[IPv6:addr]` relays are addresses. goqmail adds optional credentials for a smarthost that needs AUTH: `domain:relay:port user password` (AUTH PLAIN, only over TLS). Only goqmail-remote reads it: with passwords in it, make it `chown root:goqmail; chmod 640`. Reread on SIGHUP."}
+	TLSDestinations = &Setting{Name: "tlsdestinations", Kind: List, UsedBy: []string{"remote"},
+		Meaning: "domains (`domain`, or `.suffix` for its subdomains) whose mail goes only over TLS with a certificate valid for the MX host name (verified against the system's roots); otherwise the delivery is deferred. Everything else gets opportunistic STARTTLS without verification, plain text if the peer offers none."}
 	TimeoutConnect = &Setting{Name: "timeoutconnect", Kind: Number, Default: "60", Min: 1, Qmail: true, UsedBy: []string{"remote"},
 		Meaning: "seconds to wait for a remote host to accept a connection."}
 	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"},
@@ -125,5 +127,5 @@ var All = []*Setting{
 	PercentHack, VirtualDomains, DefaultDelivery, AliasUser, Aliases, DotForward,
 	BounceFrom, BounceHost, DoubleBounceTo, DoubleBounceHost, BounceMaxBytes,
 	DefaultHost, DefaultDomain, IDHost,
-	HeloHost, SMTPRoutes, TimeoutConnect, TimeoutRemote,
+	HeloHost, SMTPRoutes, TLSDestinations, TimeoutConnect, TimeoutRemote,
 }

@@ -63,6 +63,19 @@ func Load(dir string) (*Snapshot, error) {
 
 func (s *Snapshot) load(st *Setting) error {
 	path := filepath.Join(s.Dir, st.Name)
+	if st.Kind == File {
+		// Read by its own program only, which may be the only one allowed
+		// to (smtproutes can hold relay passwords): note it exists.
+		if _, err := os.Stat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				s.values[st] = s.defaultValue(st)
+				return nil
+			}
+			return fmt.Errorf("control file: %w", err)
+		}
+		s.values[st] = Value{Line: path, Source: "control/" + st.Name}
+		return nil
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.values[st] = s.defaultValue(st)
@@ -122,6 +135,19 @@ func firstLine(data []byte) string {
 		data = data[:i]
 	}
 	return string(bytes.TrimRight(data, " \t\r"))
+}
+
+// ReadList reads a File setting that holds a list (smtproutes) the way List
+// settings are read; a missing file is an empty list.
+func (s *Snapshot) ReadList(st *Setting) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(s.Dir, st.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read control file: %w", err)
+	}
+	return listLines(data), nil
 }
 
 // listLines is qmail's control_readfile: one item per line, blank lines and

@@ -34,6 +34,8 @@ const (
 	TDeliver byte = 0x30
 	TReport  byte = 0x31
 	TLocal   byte = 0x32
+	TRemote  byte = 0x33
+	TRemoted byte = 0x34
 	TAdmin   byte = 0x40
 	TAnswer  byte = 0x41
 )

@@ -44,8 +44,15 @@ func (l Layout) Bad(name string) string  { return filepath.Join(l.Root, DirBad, 
 // enters them; the root spawner opens message files by name).
 func (l Layout) Make() error {
 	for _, d := range []string{l.Root, l.TmpDir(), l.MsgDir(), l.BadDir(), l.FreeDir()} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("make queue directory: %w", err)
+		}
+	}
+	// goqmail-remote (group goqmail) reads msg/: directories made before
+	// remote delivery existed were 0700.
+	for _, d := range []string{l.Root, l.MsgDir()} {
+		if err := os.Chmod(d, 0o750); err != nil {
+			return fmt.Errorf("queue directory mode: %w", err)
 		}
 	}
 	return nil

@@ -69,7 +69,9 @@ func (s *Server) createMessageFile(id string) (*os.File, error) {
 		}
 		os.Remove(tmp)
 	}
-	return os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	// Group-readable: goqmail-remote (group goqmail) reads queued messages,
+	// as qmail-remote reads queue/mess.
+	return os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
 }
 
 // recycle puts a file that is no longer a message into the pool, or
@@ -102,6 +104,9 @@ func (s *Server) loadFree() error {
 		if err != nil || !info.Mode().IsRegular() || info.Size() > freeMaxBytes || len(s.free.names) >= freePoolMax {
 			os.Remove(path)
 			continue
+		}
+		if info.Mode().Perm() != 0o640 {
+			os.Chmod(path, 0o640) // files pooled by a version that made them 0600
 		}
 		// Rename into the pool's own naming so reserve never collides.
 		name := s.free.reserve()

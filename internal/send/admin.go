@@ -112,17 +112,16 @@ func (c *Core) dueNow(m *message) int {
 // control files (after fixing virtualdomains, say) and makes them due.
 func (c *Core) requeue(m *message) int {
 	for _, r := range m.rcpts {
-		if r.state == proto.StatePending && !r.running && !r.waiting {
-			c.route(r)
+		if r.state != proto.StatePending || r.running {
+			continue
 		}
-	}
-	// Recipients already on a ready list keep their channel until they run.
-	for _, r := range m.rcpts {
-		if r.state == proto.StatePending && !r.running && r.waiting {
-			res := c.cfg.Rules.Route(r.addr)
-			if res.Channel == r.ch {
-				r.to = res.Addr
-			}
+		if !r.ready {
+			c.route(r) // waiting on the timer heap: the channel is chosen when due
+			continue
+		}
+		// On a ready list: it keeps that list's channel until it runs.
+		if res := c.cfg.Rules.Route(r.addr); res.Channel == r.ch {
+			r.to = res.Addr
 		}
 	}
 	return c.dueNow(m)

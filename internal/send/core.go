@@ -10,6 +10,7 @@ package send
 import (
 	"container/heap"
 	"fmt"
+	"strings"
 	"time"
 
 	"goqmail/internal/control"
@@ -39,6 +40,7 @@ func ConfigFrom(s *control.Snapshot) Config {
 // spawner, and log lines.
 type Output interface {
 	Deliver(proto.Deliver)
+	DeliverRemote(proto.Remote)
 	Update(proto.Update)
 	Done(id string)
 	Bounce(proto.Bounce)
@@ -83,7 +85,24 @@ type rcpt struct {
 	state   byte
 	retryAt time.Time
 	running bool
-	waiting bool // in the timer heap or a ready list
+	waiting bool   // in the timer heap or a ready list
+	ready   bool   // on a ready list, not taken yet
+	tok     uint32 // which ready-list entry is current (older ones are stale)
+}
+
+// readyEntry is a recipient on a ready list. A remote job takes the ready
+// recipients of the same message and domain with it, so an entry can go
+// stale: it counts only while tok matches and the recipient is still ready.
+type readyEntry struct {
+	r   *rcpt
+	tok uint32
+}
+
+// job is one delivery in progress: one local recipient, or up to
+// proto.MaxRemoteRcpts remote recipients of one message and domain.
+type job struct {
+	ch    channel
+	rcpts []*rcpt
 }
 
 // Core is the scheduler's state machine, free of I/O so that tests drive it
@@ -94,12 +113,13 @@ type Core struct {
 	cfg Config
 
 	msgs       map[string]*message
-	timers     timerHeap  // pending recipients waiting for their retry time
-	ready      [2][]*rcpt // recipients due now, per channel, first come first served
-	inflight   map[uint64]*rcpt
-	running    [2]int
+	timers     timerHeap       // pending recipients waiting for their retry time
+	ready      [2][]readyEntry // recipients due now, per channel, first come first served
+	inflight   map[uint64]*job
+	running    [2]int // jobs in progress per channel
 	seq        uint64
-	spawner    bool
+	spawner    bool       // the local spawner is connected
+	remote     bool       // the remote delivery process is connected
 	bounceWait []*message // messages whose bounce failed, to ask again
 }
 
@@ -108,7 +128,7 @@ func NewCore(now func() time.Time, out Output, cfg Config) *Core {
 	if cfg.Rules == nil {
 		cfg.Rules = rewrite.Build("", nil, nil, nil)
 	}
-	return &Core{Now: now, Out: out, cfg: cfg, msgs: map[string]*message{}, inflight: map[uint64]*rcpt{}}
+	return &Core{Now: now, Out: out, cfg: cfg, msgs: map[string]*message{}, inflight: map[uint64]*job{}}
 }
 
 // SetConfig applies a reloaded configuration (SIGHUP). Recipients already
@@ -124,6 +144,9 @@ func (c *Core) SetConfig(cfg Config) {
 // SetSpawner records whether the local spawner is connected; deliveries
 // start only while it is.
 func (c *Core) SetSpawner(up bool) { c.spawner = up }
+
+// SetRemote records whether the remote delivery process is connected.
+func (c *Core) SetRemote(up bool) { c.remote = up }
 
 // AddMsg takes a message announced by the queue. live is false for the
 // startup snapshot (qmail logs "new msg" only when it first sees one).
@@ -178,25 +201,16 @@ func (c *Core) Tick() time.Time {
 	now := c.Now()
 	for c.timers.Len() > 0 && !c.timers[0].retryAt.After(now) {
 		r := heap.Pop(&c.timers).(*rcpt)
-		if r.msg.held || r.msg.deleting || r.state != proto.StatePending {
+		if !c.startable(r) {
 			r.waiting = false // release or requeue puts it back
 			continue
 		}
-		c.ready[r.ch] = append(c.ready[r.ch], r)
+		r.tok++
+		r.ready = true
+		c.ready[r.ch] = append(c.ready[r.ch], readyEntry{r, r.tok})
 	}
-	for len(c.ready[chanLocal]) > 0 && c.spawner && c.running[chanLocal] < c.cfg.ConcurrencyLocal {
-		r := c.ready[chanLocal][0]
-		c.ready[chanLocal][0] = nil
-		c.ready[chanLocal] = c.ready[chanLocal][1:]
-		r.waiting = false
-		if r.msg.held || r.msg.deleting || r.state != proto.StatePending {
-			continue
-		}
-		c.start(r, now)
-	}
-	if len(c.ready[chanLocal]) == 0 {
-		c.ready[chanLocal] = nil // let the backing array go
-	}
+	c.startReady(chanLocal, c.spawner, c.cfg.ConcurrencyLocal, now)
+	c.startReady(chanRemote, c.remote, c.cfg.ConcurrencyRemote, now)
 	var next time.Time
 	if c.timers.Len() > 0 {
 		next = c.timers[0].retryAt
@@ -222,32 +236,134 @@ func (c *Core) Tick() time.Time {
 	return next
 }
 
-func (c *Core) start(r *rcpt, now time.Time) {
-	c.seq++
-	r.running = true
-	r.msg.running++
-	c.running[r.ch]++
-	c.inflight[c.seq] = r
-	// The retry time is fixed when the attempt starts, as in qmail.
-	r.retryAt = nextRetry(r.msg.birth, now, skipLocal)
-	c.Out.Logf("starting delivery %d: msg %s to %s %s", c.seq, r.msg.id, r.ch, r.to)
-	c.Out.Deliver(proto.Deliver{Seq: c.seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to})
+func (c *Core) startable(r *rcpt) bool {
+	return !r.msg.held && !r.msg.deleting && r.state == proto.StatePending && !r.running
 }
 
-// Report applies the outcome of a delivery.
+// startReady starts jobs from a channel's ready list while the channel is
+// connected and under its concurrency limit.
+func (c *Core) startReady(ch channel, up bool, limit int, now time.Time) {
+	q := c.ready[ch]
+	for len(q) > 0 && up && c.running[ch] < limit {
+		e := q[0]
+		q[0] = readyEntry{}
+		q = q[1:]
+		r := e.r
+		if e.tok != r.tok || !r.ready {
+			continue // stale: taken by a remote job, or queued again since
+		}
+		r.ready, r.waiting = false, false
+		if !c.startable(r) {
+			continue
+		}
+		if ch == chanLocal {
+			c.startLocal(r, now)
+		} else {
+			c.startRemote(r, now)
+		}
+	}
+	if len(q) == 0 {
+		q = nil // let the backing array go
+	}
+	c.ready[ch] = q
+}
+
+func (c *Core) begin(ch channel, rcpts []*rcpt, now time.Time) uint64 {
+	c.seq++
+	skip := int64(skipLocal)
+	if ch == chanRemote {
+		skip = skipRemote
+	}
+	for _, r := range rcpts {
+		r.running = true
+		r.msg.running++
+		// The retry time is fixed when the attempt starts, as in qmail.
+		r.retryAt = nextRetry(r.msg.birth, now, skip)
+	}
+	c.running[ch]++
+	c.inflight[c.seq] = &job{ch: ch, rcpts: rcpts}
+	return c.seq
+}
+
+func (c *Core) startLocal(r *rcpt, now time.Time) {
+	seq := c.begin(chanLocal, []*rcpt{r}, now)
+	c.Out.Logf("starting delivery %d: msg %s to local %s", seq, r.msg.id, r.to)
+	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to})
+}
+
+// startRemote starts one SMTP transaction for r and every other ready
+// recipient of the same message at the same domain (qmail sent one
+// recipient per connection).
+func (c *Core) startRemote(r *rcpt, now time.Time) {
+	dom := domainOf(r.to)
+	batch := []*rcpt{r}
+	for _, o := range r.msg.rcpts {
+		if len(batch) >= proto.MaxRemoteRcpts {
+			break
+		}
+		if o != r && o.ready && o.ch == chanRemote && c.startable(o) && strings.EqualFold(domainOf(o.to), dom) {
+			o.ready, o.waiting = false, false
+			batch = append(batch, o)
+		}
+	}
+	seq := c.begin(chanRemote, batch, now)
+	addrs := make([]string, len(batch))
+	for i, b := range batch {
+		addrs[i] = b.to
+	}
+	c.Out.Logf("starting delivery %d: msg %s to remote %s", seq, r.msg.id, strings.Join(addrs, " "))
+	c.Out.DeliverRemote(proto.Remote{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Domain: dom, Rcpts: addrs})
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}
+
+// Report applies the outcome of a local delivery.
 func (c *Core) Report(rep proto.Report) {
-	r, ok := c.inflight[rep.Seq]
-	if !ok {
+	j, ok := c.inflight[rep.Seq]
+	if !ok || j.ch != chanLocal {
 		c.Out.Logf("warning: report for unknown delivery %d", rep.Seq)
 		return
 	}
-	delete(c.inflight, rep.Seq)
-	r.running = false
-	r.msg.running--
-	c.running[r.ch]--
+	c.finishJob(rep.Seq, j)
+	c.apply(rep.Seq, j.rcpts[0], rep.Result, rep.Text)
+}
+
+// RemoteReport applies the outcome of a remote job, one result per
+// recipient in the job's order.
+func (c *Core) RemoteReport(rep proto.Remoted) {
+	j, ok := c.inflight[rep.Seq]
+	if !ok || j.ch != chanRemote {
+		c.Out.Logf("warning: report for unknown delivery %d", rep.Seq)
+		return
+	}
+	c.finishJob(rep.Seq, j)
+	for i, r := range j.rcpts {
+		res := proto.RcptResult{Result: proto.ResultDeferral, Text: "The remote delivery process reported no result for this recipient. (#4.3.0)"}
+		if i < len(rep.Results) {
+			res = rep.Results[i]
+		}
+		c.apply(rep.Seq, r, res.Result, res.Text)
+	}
+}
+
+func (c *Core) finishJob(seq uint64, j *job) {
+	delete(c.inflight, seq)
+	c.running[j.ch]--
+	for _, r := range j.rcpts {
+		r.running = false
+		r.msg.running--
+	}
+}
+
+// apply records one recipient's outcome.
+func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
 	msg := r.msg
 	now := c.Now()
-	result, text := rep.Result, rep.Text
 	// A message past its lifetime has had its last try (qmail flagdying).
 	if result == proto.ResultDeferral && c.cfg.Lifetime > 0 && now.Sub(msg.birth) > c.cfg.Lifetime {
 		result = proto.ResultPermanent
@@ -256,18 +372,22 @@ func (c *Core) Report(rep proto.Report) {
 	if result == proto.ResultDeferral && msg.deleting {
 		result, text = proto.ResultPermanent, text+"/"+deletedText
 	}
+	who := ""
+	if r.ch == chanRemote {
+		who = r.to + ": " // a remote job has several recipients
+	}
 	switch result {
 	case proto.ResultSuccess:
-		c.Out.Logf("delivery %d: success: %s", rep.Seq, text)
+		c.Out.Logf("delivery %d: success: %s%s", seq, who, text)
 		r.state = proto.StateDone
 		msg.open--
 	case proto.ResultPermanent:
-		c.Out.Logf("delivery %d: failure: %s", rep.Seq, text)
+		c.Out.Logf("delivery %d: failure: %s%s", seq, who, text)
 		r.state = proto.StateFailed
 		msg.open--
 		msg.failed++
 	default:
-		c.Out.Logf("delivery %d: deferral: %s", rep.Seq, text)
+		c.Out.Logf("delivery %d: deferral: %s%s", seq, who, text)
 		c.wait(r)
 	}
 	// A message finished in one go needs no per-recipient record: removing
@@ -360,12 +480,25 @@ func (c *Core) Bounced(b proto.Bounced) {
 	c.maybeFinish(msg)
 }
 
-// SpawnerLost turns every running delivery into a deferral: the spawner (or
-// the delivery process) went away and we cannot know what happened. A
-// delivery that did complete will be repeated: at least once, never lost.
-func (c *Core) SpawnerLost(why string) {
-	for seq := range c.inflight {
-		c.Report(proto.Report{Seq: seq, Result: proto.ResultDeferral, Text: why})
+// SpawnerLost turns every running local delivery into a deferral: the
+// spawner (or the delivery process) went away and we cannot know what
+// happened. A delivery that did complete will be repeated: at least once,
+// never lost.
+func (c *Core) SpawnerLost(why string) { c.lost(chanLocal, why) }
+
+// RemoteLost does the same for remote jobs; a message whose final dot was
+// sent may be delivered twice (qmail's "possible duplicate").
+func (c *Core) RemoteLost(why string) { c.lost(chanRemote, why) }
+
+func (c *Core) lost(ch channel, why string) {
+	for seq, j := range c.inflight {
+		if j.ch != ch {
+			continue
+		}
+		c.finishJob(seq, j)
+		for _, r := range j.rcpts {
+			c.apply(seq, r, proto.ResultDeferral, why)
+		}
 	}
 }
 
@@ -379,8 +512,8 @@ func (c *Core) Status() string {
 
 // Summary describes the queue as send sees it, for the status log.
 func (c *Core) Summary() string {
-	return fmt.Sprintf("%d messages, %d recipients waiting, %d remote recipients parked (remote delivery not connected)",
-		len(c.msgs), c.timers.Len()+len(c.ready[chanLocal]), len(c.ready[chanRemote]))
+	return fmt.Sprintf("%d messages, %d recipients waiting for their next try, %d local and %d remote due now",
+		len(c.msgs), c.timers.Len(), len(c.ready[chanLocal]), len(c.ready[chanRemote]))
 }
 
 // timerHeap orders pending recipients by retry time.

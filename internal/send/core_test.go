@@ -15,9 +15,11 @@ type recorder struct {
 	updates  []proto.Update
 	done     []string
 	bounces  []proto.Bounce
+	remotes  []proto.Remote
 	logs     []string
 }
 
+func (r *recorder) DeliverRemote(d proto.Remote) { r.remotes = append(r.remotes, d) }
 func (r *recorder) Bounce(b proto.Bounce)      { r.bounces = append(r.bounces, b) }
 func (r *recorder) Deliver(d proto.Deliver)    { r.delivers = append(r.delivers, d) }
 func (r *recorder) Update(u proto.Update)      { r.updates = append(r.updates, u) }
@@ -321,5 +323,85 @@ func TestHoldReleaseDeleteRequeue(t *testing.T) {
 	// channel, so it is delivered once it is back on the timer heap.
 	if _, err := c.Admin(proto.Admin{Verb: proto.AdminHold, ID: "ffffffffffffffff"}); err == nil {
 		t.Fatal("hold of an unknown message succeeded")
+	}
+}
+
+// Remote recipients of one message and domain go out in one job, with the
+// remote retry schedule; results apply per recipient; a lost connection
+// defers the running jobs.
+func TestRemoteJobsBatchByDomain(t *testing.T) {
+	c, rec, clk := newTestCore(10, 7*24*time.Hour)
+	c.SetRemote(true)
+	m, st := msg("000000000000000c", "a@r1.example", "local@example.org", "B@R1.example", "c@r2.example")
+	c.AddMsg(m, st, true)
+	c.Tick()
+	if len(rec.delivers) != 1 || len(rec.remotes) != 2 {
+		t.Fatalf("local %d, remote jobs %+v", len(rec.delivers), rec.remotes)
+	}
+	var r1, r2 proto.Remote
+	for _, j := range rec.remotes {
+		if j.Domain == "r1.example" {
+			r1 = j
+		} else {
+			r2 = j
+		}
+	}
+	if len(r1.Rcpts) != 2 || r1.Rcpts[0] != "a@r1.example" || r1.Rcpts[1] != "B@R1.example" || len(r2.Rcpts) != 1 {
+		t.Fatalf("jobs %+v %+v", r1, r2)
+	}
+	c.Report(proto.Report{Seq: rec.delivers[0].Seq, Result: proto.ResultSuccess})
+	c.RemoteReport(proto.Remoted{Seq: r1.Seq, Results: []proto.RcptResult{
+		{Result: proto.ResultSuccess, Text: "ok"}, {Result: proto.ResultDeferral, Text: "try later"}}})
+	// The deferred remote recipient retries at birth + 400 s (qmail's
+	// remote schedule), not at the local one.
+	var upd proto.Update
+	for _, u := range rec.updates {
+		if u.Index == 2 {
+			upd = u
+		}
+	}
+	if upd.State != proto.StatePending || upd.RetryAt != t0.Unix()+400 {
+		t.Fatalf("remote deferral recorded as %+v", upd)
+	}
+	c.RemoteLost("gone")
+	if c.Running() != 0 {
+		t.Fatal("jobs still running after the connection was lost")
+	}
+	c.SetRemote(false)
+	clk.t = t0.Add(400 * time.Second)
+	c.Tick()
+	if len(rec.remotes) != 2 {
+		t.Fatal("remote job started while remote delivery is down")
+	}
+	c.SetRemote(true)
+	c.Tick()
+	// B@R1 (deferred) and c@r2 (its job was lost) are due again.
+	if len(rec.remotes) != 4 {
+		t.Fatalf("jobs after reconnect: %+v", rec.remotes[2:])
+	}
+	// A stale report is ignored, not applied twice.
+	c.RemoteReport(proto.Remoted{Seq: r1.Seq, Results: []proto.RcptResult{{Result: proto.ResultSuccess}}})
+	if !strings.Contains(rec.logs[len(rec.logs)-1], "unknown delivery") {
+		t.Fatalf("stale report: %s", rec.logs[len(rec.logs)-1])
+	}
+}
+
+// concurrencyremote counts jobs.
+func TestRemoteConcurrency(t *testing.T) {
+	c, rec, _ := newTestCore(10, time.Hour)
+	c.SetConfig(Config{ConcurrencyLocal: 10, ConcurrencyRemote: 2, Lifetime: time.Hour})
+	c.SetRemote(true)
+	for i := 0; i < 5; i++ {
+		m, st := msg(fmt.Sprintf("00000000000001%02x", i), "x@far.example")
+		c.AddMsg(m, st, true)
+	}
+	c.Tick()
+	if len(rec.remotes) != 2 {
+		t.Fatalf("started %d remote jobs, limit 2", len(rec.remotes))
+	}
+	c.RemoteReport(proto.Remoted{Seq: rec.remotes[0].Seq, Results: []proto.RcptResult{{Result: proto.ResultSuccess}}})
+	c.Tick()
+	if len(rec.remotes) != 3 {
+		t.Fatalf("started %d after one finished", len(rec.remotes))
 	}
 }

@@ -22,8 +22,16 @@ type queueOutput struct {
 	w *bufio.Writer
 }
 
-func (o *queueOutput) Update(u proto.Update) { o.recorder.Update(u); o.w.Write(u.Encode(nil)); o.w.Flush() }
-func (o *queueOutput) Done(id string)        { o.recorder.Done(id); o.w.Write(proto.EncodeDone(nil, id)); o.w.Flush() }
+func (o *queueOutput) Update(u proto.Update) {
+	o.recorder.Update(u)
+	o.w.Write(u.Encode(nil))
+	o.w.Flush()
+}
+func (o *queueOutput) Done(id string) {
+	o.recorder.Done(id)
+	o.w.Write(proto.EncodeDone(nil, id))
+	o.w.Flush()
+}
 
 // startRealQueue runs a queue server on dir and returns its sockets and a
 // stop function.

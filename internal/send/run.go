@@ -21,6 +21,7 @@ type Process struct {
 	ControlDir string
 	CtlSocket  string // the queue's ctl socket
 	LspawnSock string // the local spawner's socket
+	RemoteSock string // the remote delivery process's socket
 	// Admin serves `goqmail queue` commands (nil: none). Only root and
 	// send's own uid may use it.
 	Admin *net.UnixListener
@@ -47,9 +48,22 @@ type output struct {
 	log    *logline.Logger
 	queue  *bufio.Writer
 	lspawn *bufio.Writer
+	remote *bufio.Writer
 	qerr   error
 	lerr   error
+	rerr   error
 	buf    []byte
+}
+
+func (o *output) DeliverRemote(r proto.Remote) {
+	if o.remote == nil {
+		o.rerr = errors.New("remote delivery not connected")
+		return
+	}
+	o.buf = r.Encode(o.buf)
+	if _, err := o.remote.Write(o.buf); err != nil && o.rerr == nil {
+		o.rerr = err
+	}
 }
 
 func (o *output) Deliver(d proto.Deliver) {
@@ -115,6 +129,13 @@ func (p *Process) Run() error {
 	spawnerDown := make(chan error, 1)
 	spawnerUp := make(chan net.Conn, 1)
 	go dialSpawner(p.LspawnSock, spawnerUp)
+	remoteReports := make(chan proto.Remoted, 256)
+	remoteDown := make(chan error, 1)
+	remoteUp := make(chan net.Conn, 1)
+	var remote net.Conn
+	if p.RemoteSock != "" {
+		go dialSpawner(p.RemoteSock, remoteUp)
+	}
 	admin := make(chan adminRequest)
 	if p.Admin != nil {
 		go serveAdmin(p.Admin, admin, p.Log)
@@ -148,6 +169,15 @@ func (p *Process) Run() error {
 			spawner.Close() // the reader reports it down
 			out.lerr = nil
 		}
+		if out.remote != nil {
+			if err := out.remote.Flush(); err != nil && out.rerr == nil {
+				out.rerr = err
+			}
+		}
+		if out.rerr != nil && remote != nil {
+			remote.Close()
+			out.rerr = nil
+		}
 		if stopping && core.Running() == 0 {
 			p.Log.Printf("status: exiting")
 			return nil
@@ -179,6 +209,30 @@ func (p *Process) Run() error {
 			}
 		case rep := <-reports:
 			core.Report(rep)
+		case rep := <-remoteReports:
+			core.RemoteReport(rep)
+		case c := <-remoteUp:
+			remote = c
+			out.remote = bufio.NewWriterSize(c, 64<<10)
+			out.rerr = nil
+			core.SetRemote(true)
+			go readRemoteReports(c, remoteReports, remoteDown)
+		case err := <-remoteDown:
+			for drained := false; !drained; {
+				select {
+				case rep := <-remoteReports:
+					core.RemoteReport(rep)
+				default:
+					drained = true
+				}
+			}
+			p.Log.Printf("warning: remote delivery connection lost: %v", err)
+			core.SetRemote(false)
+			core.RemoteLost("lost connection to the remote delivery process; the message may have been delivered (possible duplicate) (#4.3.0)")
+			remote, out.remote = nil, nil
+			if !stopping {
+				go dialSpawner(p.RemoteSock, remoteUp)
+			}
 		case c := <-spawnerUp:
 			spawner = c
 			out.lspawn = bufio.NewWriterSize(c, 64<<10)
@@ -264,6 +318,26 @@ func readReports(c net.Conn, reports chan<- proto.Report, down chan<- error) {
 		var rep proto.Report
 		if err == nil {
 			rep, err = proto.DecodeReport(d)
+		}
+		if err != nil {
+			c.Close()
+			down <- err
+			return
+		}
+		reports <- rep
+	}
+}
+
+func readRemoteReports(c net.Conn, reports chan<- proto.Remoted, down chan<- error) {
+	r := ipc.NewReader(c, 0)
+	for {
+		typ, d, err := r.Next()
+		if err == nil && typ != proto.TRemoted {
+			err = fmt.Errorf("unexpected frame type %#x", typ)
+		}
+		var rep proto.Remoted
+		if err == nil {
+			rep, err = proto.DecodeRemoted(d)
 		}
 		if err != nil {
 			c.Close()

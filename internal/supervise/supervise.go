@@ -115,7 +115,7 @@ func (s *Supervisor) Run() error {
 			switch sig {
 			case syscall.SIGHUP:
 				s.Log.Printf("status: SIGHUP: rereading configuration everywhere")
-				s.signal(syscall.SIGHUP, "queue", "lspawn", "send", "smtpd")
+				s.signal(syscall.SIGHUP, "queue", "lspawn", "remote", "send", "smtpd")
 			case syscall.SIGALRM:
 				s.signal(syscall.SIGALRM, "send")
 			default:
@@ -154,7 +154,9 @@ func (s *Supervisor) resolveAccounts() error {
 		"GOQMAIL_SMTPD_UID=" + uidOf(accounts.SMTPD),
 	}
 	// Go runtime tuning set by the administrator reaches every program.
-	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} {
+	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
+	// network's DNS server and SMTP port (cmd/goqmail-remote).
+	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT"} {
 		if val, ok := os.LookupEnv(v); ok {
 			s.env = append(s.env, v+"="+val)
 		}
@@ -271,7 +273,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for _, stage := range [][]string{{"smtpd"}, {"send"}, {"queue", "lspawn"}} {
+	for _, stage := range [][]string{{"smtpd"}, {"send"}, {"queue", "lspawn", "remote"}} {
 		s.signal(syscall.SIGTERM, stage...)
 		deadline := time.Now().Add(60 * time.Second)
 		for _, n := range stage {

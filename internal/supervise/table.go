@@ -42,12 +42,14 @@ var Sockets = []Socket{
 	{Name: "submit", File: "submit.sock"},
 	{Name: "queuectl", File: "queuectl.sock", Client: &accounts.Send},
 	{Name: "lspawn", File: "lspawn.sock", Client: &accounts.Send},
+	{Name: "remote", File: "remote.sock", Client: &accounts.Send},
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
 }
 
 var Services = []Service{
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
+	{Name: "remote", Binary: "goqmail-remote", Account: &accounts.Remote, Sockets: []string{"remote"}},
 	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, Sockets: []string{"sendctl"}, OneProc: true},
 	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp"}},
 }

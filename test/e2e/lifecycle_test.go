@@ -185,7 +185,7 @@ func TestKilledProgramIsRestarted(t *testing.T) {
 	requireTool(t, "swaks")
 	s := NewServer(t, Options{})
 	old := s.pidFiles()
-	for _, svc := range []string{"smtpd", "queue", "send", "lspawn"} {
+	for _, svc := range []string{"smtpd", "queue", "send", "lspawn", "remote"} {
 		if err := syscall.Kill(old[svc], syscall.SIGKILL); err != nil {
 			t.Fatalf("kill %s (%d): %v", svc, old[svc], err)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // programs are the binaries every test needs.
-var programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn", "goqmail-local", "goqmail-smtpd", "goqmail-sendmail"}
+var programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn", "goqmail-local", "goqmail-smtpd", "goqmail-sendmail", "goqmail-remote"}
 
 // binDir holds the programs under test.
 var binDir string

@@ -25,6 +25,7 @@ type Server struct {
 	logPath string
 	logFile *os.File
 	cred    *syscall.Credential // run init and goqmaild as this user; nil: as the test
+	env     []string            // extra environment for goqmaild
 
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when goqmaild has exited
@@ -39,6 +40,7 @@ type Server struct {
 type Options struct {
 	Control map[string]string   // control file name -> content, written after init
 	Cred    *syscall.Credential // single-user mode as another account
+	Env     []string            // extra environment for goqmaild (GOQMAIL_DNS, GOQMAIL_REMOTEPORT)
 	NoStart bool
 }
 
@@ -68,7 +70,7 @@ func NewServer(t *testing.T, opt Options) *Server {
 			t.Fatal(err)
 		}
 	}
-	s := &Server{t: t, Root: filepath.Join(base, "root"), cred: opt.Cred}
+	s := &Server{t: t, Root: filepath.Join(base, "root"), cred: opt.Cred, env: opt.Env}
 	s.Port = freePort(t)
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
 	s.logPath = filepath.Join(t.TempDir(), "goqmaild.log")
@@ -95,6 +97,19 @@ func NewServer(t *testing.T, opt Options) *Server {
 	}
 	if out, err := mk.CombinedOutput(); err != nil {
 		t.Fatalf("goqmail init %s: %v\n%s", s.Root, err, out)
+	}
+	// Tests talk to loopback only. Remote delivery (bounces to a@example.org
+	// included) goes to a closed loopback port and defers, unless the test
+	// sets up its own DNS or routes; DNS goes to a closed port too.
+	hasDNS := false
+	for _, e := range opt.Env {
+		hasDNS = hasDNS || strings.HasPrefix(e, "GOQMAIL_DNS=")
+	}
+	if !hasDNS {
+		s.env = append(s.env, fmt.Sprintf("GOQMAIL_DNS=127.0.0.1:%d", freePort(t)))
+		if _, ok := opt.Control["smtproutes"]; !ok {
+			s.SetControl("smtproutes", fmt.Sprintf(":127.0.0.1:%d\n", freePort(t)))
+		}
 	}
 	for name, content := range opt.Control {
 		s.SetControl(name, content)
@@ -137,7 +152,7 @@ func (s *Server) Start() {
 		s.t.Fatal("Start: goqmaild is already running")
 	}
 	cmd := exec.Command(filepath.Join(binDir, "goqmaild"), s.Root)
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, s.env...)
 	cmd.Dir = "/"
 	// A file, not a pipe: Wait must not wait for descendants that keep the
 	// write end open, and the log survives restarts in one place.

@@ -1,0 +1,107 @@
+// Command goqmail-remote is the remote delivery process (qmail-rspawn and
+// qmail-remote in one). The supervisor starts it as goqmailr with group
+// goqmail and its socket on fd 3; send connects and hands it jobs: one
+// message, one domain, up to 100 recipients. SIGHUP rereads control/
+// (helohost, smtproutes, tlsdestinations, timeouts). See internal/remote.
+//
+// GOQMAIL_DNS (host:port of a DNS server instead of /etc/resolv.conf) and
+// GOQMAIL_REMOTEPORT (the SMTP port for MX hosts instead of 25) exist for
+// test networks; the supervisor passes them through.
+package main
+
+import (
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"goqmail/internal/control"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/queue"
+	"goqmail/internal/remote"
+	"goqmail/internal/route"
+)
+
+func main() {
+	log := logline.New("remote")
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	root := logline.RootArg("goqmail-remote")
+	if os.Geteuid() == 0 {
+		log.Fatalf("refusing to run as root: remote delivery talks to the network")
+	}
+	var port uint16
+	if v := os.Getenv("GOQMAIL_REMOTEPORT"); v != "" {
+		p, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || p == 0 {
+			log.Fatalf("GOQMAIL_REMOTEPORT=%q is not a port", v)
+		}
+		port = uint16(p)
+	}
+	resolver := route.NewDNS(os.Getenv("GOQMAIL_DNS"))
+	dead := route.NewDeadHosts(time.Now, os.Getpid())
+	s := &remote.Server{Queue: queue.Layout{Root: filepath.Join(root, "queue")}, SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"), Log: log}
+	load := func() bool {
+		snap, err := control.Load(filepath.Join(root, "control"))
+		if err != nil {
+			log.Printf("warning: %v", err)
+			return false
+		}
+		for _, w := range snap.Warnings {
+			log.Printf("warning: %s", w)
+		}
+		lines, err := snap.ReadList(control.SMTPRoutes)
+		if err != nil {
+			log.Printf("warning: %v", err)
+			return false
+		}
+		routes, errs := route.ParseRoutes(lines)
+		for _, e := range errs {
+			log.Printf("warning: control/smtproutes: %v", e)
+		}
+		addrs, err := route.InterfaceAddrs()
+		if err != nil {
+			log.Printf("warning: listing this host's addresses: %v", err)
+		}
+		c := &remote.Client{
+			Resolver:       resolver,
+			Routes:         routes,
+			LocalNames:     []string{snap.Line(control.Me), snap.Line(control.HeloHost)},
+			LocalAddrs:     addrs,
+			Port:           port,
+			HeloHost:       snap.Line(control.HeloHost),
+			ConnectTimeout: time.Duration(snap.Number(control.TimeoutConnect)) * time.Second,
+			ReplyTimeout:   time.Duration(snap.Number(control.TimeoutRemote)) * time.Second,
+			Dead:           dead,
+			Log:            log,
+		}
+		s.SetClient(c, control.NewDomainSet(snap.List(control.TLSDestinations)))
+		return true
+	}
+	if !load() {
+		os.Exit(111)
+	}
+	ln, err := ipc.InheritedListener(3, "remote")
+	if err != nil {
+		log.Fatalf("%v", err)
+	}
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				if load() {
+					log.Printf("status: configuration reloaded")
+				}
+				continue
+			}
+			ln.Close()
+			s.Wait(60 * time.Second)
+			os.Exit(0)
+		}
+	}()
+	s.Serve(ln.(*net.UnixListener))
+	select {} // the signal handler exits
+}

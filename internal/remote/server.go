@@ -1,0 +1,173 @@
+package remote
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"goqmail/internal/control"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/proto"
+	"goqmail/internal/queue"
+)
+
+// JobTimeout bounds one job as a whole: each step has its own timeout
+// (timeoutconnect, timeoutremote); this only makes sure nothing leaks.
+const JobTimeout = 2 * time.Hour
+
+// Server is goqmail-remote: it serves send's remote jobs, one connection at
+// a time (the newest wins), reading each message from the queue (the queue
+// directory is readable by the goqmail group, as qmail's queue/mess is by
+// qmail-remote) and reporting one result per recipient.
+//
+// SECURITY: runs as goqmailr with group goqmail. Trusts send's frames only
+// after strict decoding; opens only queue/msg/<id> for validated ids; talks
+// to the network only through Client, whose replies are parsed strictly and
+// capped.
+type Server struct {
+	Queue   queue.Layout
+	SendUID int // only this uid may connect; -1: any
+	Log     *logline.Logger
+
+	client atomic.Pointer[Client]
+	tls    atomic.Pointer[control.DomainSet]
+	jobs   sync.WaitGroup
+}
+
+// SetClient installs a client (at start and on SIGHUP); the old one's idle
+// connections are closed once jobs that use it finish.
+func (s *Server) SetClient(c *Client, requireTLS *control.DomainSet) {
+	s.tls.Store(requireTLS)
+	if old := s.client.Swap(c); old != nil {
+		go func() { time.Sleep(time.Minute); old.Close() }()
+	}
+}
+
+// Serve accepts send's connections until ln closes.
+func (s *Server) Serve(ln *net.UnixListener) error {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		cred, err := ipc.PeerCred(c)
+		if err != nil || (s.SendUID >= 0 && cred.UID != s.SendUID) {
+			s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
+			c.Close()
+			continue
+		}
+		s.session(c)
+		c.Close()
+	}
+}
+
+// Wait waits up to timeout for running jobs.
+func (s *Server) Wait(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { s.jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+func (s *Server) session(c *net.UnixConn) {
+	var mu sync.Mutex
+	w := bufio.NewWriterSize(c, 16<<10)
+	r := ipc.NewReader(c, 0)
+	for {
+		typ, d, err := r.Next()
+		if err != nil {
+			return
+		}
+		if typ != proto.TRemote {
+			s.Log.Printf("warning: unexpected frame type %#x from send", typ)
+			return
+		}
+		job, err := proto.DecodeRemote(d)
+		if err != nil {
+			s.Log.Printf("warning: bad remote job: %v", err)
+			return
+		}
+		s.jobs.Add(1)
+		go func() {
+			defer s.jobs.Done()
+			rep := s.run(job)
+			mu.Lock()
+			w.Write(rep.Encode(nil))
+			w.Flush() // a failed write: send is gone and will retry the job
+			mu.Unlock()
+		}()
+	}
+}
+
+// run delivers one job and returns its report.
+func (s *Server) run(job proto.Remote) proto.Remoted {
+	rep := proto.Remoted{Seq: job.Seq, Results: make([]proto.RcptResult, len(job.Rcpts))}
+	fail := func(text string) proto.Remoted {
+		for i := range rep.Results {
+			rep.Results[i] = proto.RcptResult{Result: proto.ResultDeferral, Text: text}
+		}
+		return rep
+	}
+	f, off, size, err := openContent(s.Queue.Msg(job.ID))
+	if err != nil {
+		return fail("Unable to read the message: " + err.Error() + " (#4.3.0)")
+	}
+	defer f.Close()
+	c := s.client.Load()
+	if c == nil {
+		return fail("Remote delivery is not configured yet. (#4.3.0)")
+	}
+	requireTLS := job.RequireTLS
+	if set := s.tls.Load(); set != nil && set.Match(job.Domain) {
+		requireTLS = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), JobTimeout)
+	defer cancel()
+	results := c.Deliver(ctx, Job{Sender: job.Sender, Rcpts: job.Rcpts, Domain: job.Domain,
+		Size: size, Content: io.NewSectionReader(f, off, size), RequireTLS: requireTLS})
+	for i := range rep.Results {
+		if i < len(results) {
+			rep.Results[i] = proto.RcptResult{Result: results[i].Code, Text: results[i].Text}
+		} else {
+			rep.Results[i] = proto.RcptResult{Result: proto.ResultDeferral, Text: "No result for this recipient. (#4.3.0)"}
+		}
+	}
+	return rep
+}
+
+// openContent opens a queued message read-only and returns where its
+// content starts and how long it is.
+func openContent(path string) (*os.File, int64, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", path)
+	}
+	var off int64
+	if err == nil {
+		off, _, err = queue.ContentOffset(f, st.Size())
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, 0, err
+	}
+	return f, off, st.Size() - off, nil
+}

@@ -1,0 +1,241 @@
+package remote
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"goqmail/internal/route"
+)
+
+// implicitTLSPort is submissions (RFC 8314 3.3): TLS from the first byte,
+// as the qmail TLS patch does for port 465.
+const implicitTLSPort = 465
+
+// setupError is a failure before a transaction could start. Every such
+// failure moves on to the next target; the last one becomes the deferral
+// text if no target works.
+type setupError struct {
+	text      string
+	connected bool // TCP was up: the text names what failed after connecting
+	// plainRetry: an opportunistic STARTTLS failed; the same host may be
+	// tried again without TLS once every other target has been tried.
+	plainRetry bool
+	err        error
+}
+
+func (e *setupError) Error() string { return e.text }
+func (e *setupError) Unwrap() error { return e.err }
+
+// sessionOpts is the security a delivery asks of a connection.
+type sessionOpts struct {
+	requireVerified bool // Job.RequireTLS: TLS with a certificate valid for the target
+	plain           bool // do not try STARTTLS (fallback after a failed handshake)
+	auth            *route.Route
+}
+
+func (o sessionOpts) key(t route.Target) connKey {
+	k := connKey{addr: t.AddrPort(), plain: o.plain}
+	if o.requireVerified {
+		k.verifyName = t.Name
+	}
+	if o.auth != nil {
+		k.user = o.auth.User
+	}
+	return k
+}
+
+// opportunistic reports whether TLS to t is a nicety, not a requirement:
+// then a failed STARTTLS may be retried without TLS.
+func (o sessionOpts) opportunistic(t route.Target) bool {
+	return !o.requireVerified && o.auth == nil && t.Port != implicitTLSPort
+}
+
+// open dials t and brings the session to the point where MAIL may be
+// sent: greeting, EHLO (or HELO), STARTTLS when offered, EHLO again, AUTH
+// when the route has credentials.
+func (c *Client) open(ctx context.Context, t route.Target, o sessionOpts) (*conn, error) {
+	host := t.AddrPort().String()
+	dialCtx, cancel := context.WithTimeout(ctx, c.connectTimeout())
+	nc, err := c.dial(dialCtx, "tcp", host)
+	cancel()
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			c.Dead.Timeout(t.Addr)
+		}
+		return nil, &setupError{text: fmt.Sprintf("Sorry, I wasn't able to establish an SMTP connection to %s: %v. (#4.4.1)", host, err), err: err}
+	}
+	c.Dead.Success(t.Addr)
+	cn := newConn(nc, t, c.replyTimeout())
+	if c.pollWait > 0 {
+		cn.poll = c.pollWait
+	}
+	cn.ctx = ctx
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
+	defer stop()
+	if err := c.setup(cn, o); err != nil {
+		cn.close()
+		return nil, err
+	}
+	return cn, nil
+}
+
+func (c *Client) setup(cn *conn, o sessionOpts) error {
+	host := cn.target.AddrPort().String()
+	fail := func(what string, r Reply, err error) error {
+		text := fmt.Sprintf("Connected to %s but %s", host, what)
+		if err != nil {
+			text += fmt.Sprintf(": %v", err)
+		} else {
+			text += "./Remote host said: " + r.String()
+		}
+		return &setupError{text: text + " (#4.4.2)", connected: true, err: err}
+	}
+	if cn.target.Port == implicitTLSPort {
+		if err := c.handshake(cn, o); err != nil {
+			return err
+		}
+	}
+	r, err := cn.reply()
+	if err != nil || r.Code != 220 {
+		return fail("greeting failed", r, err)
+	}
+	if err := c.hello(cn); err != nil {
+		return fail("my name was rejected", Reply{}, err)
+	}
+	if !cn.tlsOn && !o.plain && cn.ext.has("STARTTLS") {
+		r, err := cn.cmd("STARTTLS")
+		switch {
+		case err != nil:
+			return fail("STARTTLS failed", r, err)
+		case r.Code == 220:
+			// Anything after "220" was sent before the handshake and
+			// must not be read as if it came over TLS (CVE-2011-0411).
+			if err := cn.silent(); err != nil {
+				se := fail("STARTTLS failed", r, err).(*setupError)
+				se.plainRetry = o.opportunistic(cn.target)
+				return se
+			}
+			if err := c.handshake(cn, o); err != nil {
+				return err
+			}
+			if err := c.hello(cn); err != nil {
+				return fail("EHLO after STARTTLS failed", Reply{}, err)
+			}
+		case o.requireVerified || o.auth != nil:
+			return fail("it refused STARTTLS", r, nil)
+		default:
+			c.logf("%s: STARTTLS refused, continuing without TLS: %s", host, r)
+		}
+	}
+	if !cn.tlsOn && o.requireVerified {
+		return fail("it does not offer STARTTLS, and TLS is required for this domain", Reply{}, nil)
+	}
+	if o.auth != nil {
+		return c.authenticate(cn, o.auth, fail)
+	}
+	return nil
+}
+
+// hello sends EHLO and falls back to HELO when EHLO is refused (RFC 5321
+// 3.2). Extensions are forgotten on HELO.
+func (c *Client) hello(cn *conn) error {
+	r, err := cn.cmd("EHLO " + c.HeloHost)
+	if err != nil {
+		return err
+	}
+	if r.Class() == 2 {
+		cn.ext = parseEHLO(r)
+		return nil
+	}
+	if r.Code == 421 {
+		return fmt.Errorf("EHLO: %s", r)
+	}
+	r, err = cn.cmd("HELO " + c.HeloHost)
+	if err != nil {
+		return err
+	}
+	if r.Class() != 2 {
+		return fmt.Errorf("EHLO and HELO refused: %s", r)
+	}
+	cn.ext = nil
+	return nil
+}
+
+// handshake runs the TLS client handshake on cn: TLS 1.2 or newer, the
+// certificate checked only when the domain requires it (opportunistic TLS
+// otherwise, RFC 7435). SNI carries the target's name.
+func (c *Client) handshake(cn *conn, o sessionOpts) error {
+	host := cn.target.AddrPort().String()
+	cfg := &tls.Config{}
+	if c.TLSConfig != nil {
+		cfg = c.TLSConfig.Clone()
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	cfg.ServerName = cn.target.Name
+	if cfg.ServerName == "" {
+		cfg.ServerName = cn.target.Addr.String()
+	}
+	cfg.InsecureSkipVerify = !o.requireVerified
+	tc := tls.Client(cn.nc, cfg)
+	tc.SetDeadline(cn.deadline())
+	if err := tc.HandshakeContext(cn.ctx); err != nil {
+		cn.broken = true
+		return &setupError{
+			text:       fmt.Sprintf("Connected to %s but the TLS handshake failed: %v. (#4.7.5)", host, err),
+			connected:  true,
+			plainRetry: o.opportunistic(cn.target),
+			err:        err,
+		}
+	}
+	tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	cn.setTransport(tc)
+	cn.tlsOn, cn.verified = true, o.requireVerified
+	cn.tlsInfo = tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
+	c.logf("%s: %s, certificate %s", host, cn.tlsInfo, map[bool]string{true: "verified", false: "not verified"}[cn.verified])
+	return nil
+}
+
+// authenticate sends AUTH PLAIN (RFC 4954, RFC 4616) with the initial
+// response, only over TLS. A refusal defers: the credentials are the
+// admin's to fix, and bouncing every message meanwhile would be worse.
+func (c *Client) authenticate(cn *conn, rt *route.Route, fail func(string, Reply, error) error) error {
+	if !cn.tlsOn {
+		return fail("it does not offer STARTTLS, and I send credentials only over TLS", Reply{}, nil)
+	}
+	if !cn.ext.hasWord("AUTH", "PLAIN") {
+		return fail("it does not offer AUTH PLAIN", Reply{}, nil)
+	}
+	resp := base64.StdEncoding.EncodeToString([]byte("\x00" + rt.User + "\x00" + rt.Password))
+	r, err := cn.cmd("AUTH PLAIN " + resp)
+	if err != nil || r.Code != 235 {
+		if err == nil && r.Code == 334 { // it wants another round: we have nothing more
+			cn.broken = true
+		}
+		return fail("authentication as "+rt.User+" failed", r, err)
+	}
+	return nil
+}
+
+// reset makes an idle connection ready for the next transaction and proves
+// the peer is still there (RSET, RFC 5321 4.1.1.5).
+func (cn *conn) reset(ctx context.Context) error {
+	cn.ctx = ctx
+	r, err := cn.cmd("RSET")
+	if err != nil {
+		return err
+	}
+	if r.Class() != 2 {
+		cn.broken = true
+		return fmt.Errorf("RSET: %s", r)
+	}
+	return nil
+}
