@@ -20,11 +20,11 @@ type recorder struct {
 }
 
 func (r *recorder) DeliverRemote(d proto.Remote) { r.remotes = append(r.remotes, d) }
-func (r *recorder) Bounce(b proto.Bounce)      { r.bounces = append(r.bounces, b) }
-func (r *recorder) Deliver(d proto.Deliver)    { r.delivers = append(r.delivers, d) }
-func (r *recorder) Update(u proto.Update)      { r.updates = append(r.updates, u) }
-func (r *recorder) Done(id string)             { r.done = append(r.done, id) }
-func (r *recorder) Logf(f string, args ...any) { r.logs = append(r.logs, fmt.Sprintf(f, args...)) }
+func (r *recorder) Bounce(b proto.Bounce)        { r.bounces = append(r.bounces, b) }
+func (r *recorder) Deliver(d proto.Deliver)      { r.delivers = append(r.delivers, d) }
+func (r *recorder) Update(u proto.Update)        { r.updates = append(r.updates, u) }
+func (r *recorder) Done(id string)               { r.done = append(r.done, id) }
+func (r *recorder) Logf(f string, args ...any)   { r.logs = append(r.logs, fmt.Sprintf(f, args...)) }
 
 type clock struct{ t time.Time }
 
