@@ -342,3 +342,34 @@ func TestHostileExtensionsReachNoShell(t *testing.T) {
 		}
 	}
 }
+
+// A sendmail-style aliases file through the alias user (qmail's
+// fastforward), and ~/.forward with dotforward on (qmail's dot-forward).
+func TestAliasesAndDotForward(t *testing.T) {
+	s := NewServer(t, Options{NoStart: true})
+	aliases := filepath.Join(s.Root, "control", "aliases.txt")
+	if err := os.WriteFile(aliases, []byte("# test aliases\nteam: demo\nsales: team,\n  demo-copy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.SetControl("aliases", aliases+"\n")
+	s.SetControl("dotforward", "1\n")
+	home := demoHome(s)
+	writeUserFile(t, s, home, ".qmail-copy", "./Copybox\n")
+	writeUserFile(t, s, home, ".forward", "\\demo, demo-copy@example.test\n")
+	s.Start()
+
+	r := swaks(t, s, "--to", "Sales@example.test", "--header", "Subject: via aliases")
+	if !acceptedAfterData.MatchString(r.Out) {
+		t.Fatalf("swaks:\n%s", r.Out)
+	}
+	// sales -> team -> demo (whose .forward keeps a copy in the Maildir
+	// and sends one to demo-copy) and demo-copy: two copies in Copybox.
+	files := s.WaitMaildir(1, deliverTimeout)
+	if m := readAll(t, files)[0]; !strings.Contains(m, "Subject: via aliases") || !strings.Contains(m, "Delivered-To: alias-sales@example.test") && !strings.Contains(m, "Delivered-To: Sales@example.test") {
+		t.Errorf("aliased message:\n%s", m)
+	}
+	waitFor(t, deliverTimeout, "two copies in Copybox", func() bool {
+		b, _ := os.ReadFile(filepath.Join(home, "Copybox"))
+		return strings.Count(string(b), "Subject: via aliases") == 2
+	})
+}

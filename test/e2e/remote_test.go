@@ -70,7 +70,7 @@ func freePortOn(t *testing.T, ips ...string) int {
 
 func sendmailAs(t *testing.T, s *Server, from string, rcpts []string, msg string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "goqmail-sendmail"), append([]string{"-f", from}, rcpts...)...)
+	cmd := exec.Command(filepath.Join(binDir, "goqmail-sendmail"), append([]string{"-i", "-f", from}, rcpts...)...)
 	cmd.Env = append(os.Environ(), "GOQMAIL_ROOT="+s.Root)
 	cmd.Stdin = strings.NewReader(msg)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -139,4 +139,52 @@ func TestRemoteRoutesAndFailures(t *testing.T) {
 		}
 	}
 	waitFor(t, deliverTimeout, "queue empty", func() bool { return len(s.QueueMessages()) == 0 })
+}
+
+// Python's aiosmtpd as an independent peer writing a Maildir: what arrives
+// (read back with mblaze) is the message as queued, every line intact.
+func TestRemoteToAiosmtpdMaildir(t *testing.T) {
+	const python = "/usr/bin/python3" // Debian's, which has python3-aiosmtpd
+	if out, err := exec.Command(python, "-c", "import aiosmtpd").CombinedOutput(); err != nil {
+		t.Fatalf("aiosmtpd missing (apt-get install python3-aiosmtpd): %v\n%s", err, out)
+	}
+	port := freePortOn(t, "127.0.0.1")
+	maildir := filepath.Join(t.TempDir(), "Maildir")
+	cmd := exec.Command(python, "-m", "aiosmtpd", "-n", "-l", fmt.Sprintf("127.0.0.1:%d", port),
+		"-c", "aiosmtpd.handlers.Mailbox", maildir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 10*time.Second, "aiosmtpd listening", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	s := NewServer(t, Options{Control: map[string]string{"smtproutes": fmt.Sprintf("py.example:127.0.0.1:%d\n", port)}})
+	body := "first line\n.starts with a dot\n..two dots\n.\nafter a lone dot\nlast line\n"
+	sendmailAs(t, s, "demo@example.test", []string{"one@py.example", "two@py.example"},
+		"Subject: to aiosmtpd\nMessage-ID: <aiosmtpd-test@example.test>\n\n"+body)
+	var files []string
+	waitFor(t, deliverTimeout, "a message in aiosmtpd's Maildir", func() bool {
+		files = listFiles(t, filepath.Join(maildir, "new"))
+		return len(files) >= 1
+	})
+	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	if len(files) != 1 {
+		t.Errorf("aiosmtpd got %d messages, want one transaction for both recipients", len(files))
+	}
+	got := mblaze(t, nil, "mshow", "-N", "-h", "", files[0])
+	if !strings.Contains(got, body) {
+		t.Errorf("body changed on the way; mshow shows:\n%q\nwant it to contain\n%q", got, body)
+	}
+	if subj := mblaze(t, nil, "mhdr", "-h", "subject", files[0]); strings.TrimSpace(subj) != "to aiosmtpd" {
+		t.Errorf("subject %q", subj)
+	}
+	raw := readAll(t, files)[0]
+	if !strings.Contains(raw, "X-RcptTo: one@py.example, two@py.example") {
+		t.Errorf("recipients as aiosmtpd saw them:\n%s", raw)
+	}
 }
