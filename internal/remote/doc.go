@@ -46,8 +46,8 @@
 //
 // Results: 2xx after the end of data is success ('K'), 4xx a deferral
 // ('Z'), 5xx permanent ('D'); the text is qmail's ("1.2.3.4:25 accepted
-// message. Remote host said: 250 ok", "Connected to ... but sender was
-// rejected. Remote host said: ..."), with the remote reply cleaned (no
+// message./Remote host said: 250 ok", "Connected to ... but sender was
+// rejected./Remote host said: ...", '/' being qmail's line break), with the remote reply cleaned (no
 // control characters, invalid UTF-8 as '?') and capped at 1500 bytes, the
 // whole text at proto.MaxText. A connection lost or a reply missing after
 // the final dot is a deferral saying "Possible duplicate!".
