@@ -373,3 +373,43 @@ func TestAliasesAndDotForward(t *testing.T) {
 		return strings.Count(string(b), "Subject: via aliases") == 2
 	})
 }
+
+// virtualdomains: a domain served by the demo user, delivered through its
+// .qmail-<local> files (qmail's prepend-localpart), and locals first.
+func TestVirtualDomain(t *testing.T) {
+	s := NewServer(t, Options{NoStart: true, Control: map[string]string{
+		"virtualdomains": "virt.example:demo\nsales@other.example:demo-sales\n",
+		"rcpthosts":      "example.test\nvirt.example\nother.example\n",
+	}})
+	writeUserFile(t, s, demoHome(s), ".qmail-joe", "./Maildir/\n")
+	writeUserFile(t, s, demoHome(s), ".qmail-sales-sales", "./Maildir/\n")
+	s.Start()
+	for _, to := range []string{"Joe@virt.example", "sales@other.example"} {
+		if r := swaks(t, s, "--to", to, "--header", "Subject: to "+to); !acceptedAfterData.MatchString(r.Out) {
+			t.Fatalf("swaks to %s:\n%s", to, r.Out)
+		}
+	}
+	msgs := readAll(t, s.WaitMaildir(2, deliverTimeout))
+	joined := strings.Join(msgs, "\n----\n")
+	for _, want := range []string{"Delivered-To: demo-Joe@virt.example", "Delivered-To: demo-sales-sales@other.example"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no %q:\n%s", want, joined)
+		}
+	}
+	// A virtual user without a .qmail file bounces (no such mailbox),
+	// naming the address as the sender wrote it.
+	swaks(t, s, "--from", "demo@example.test", "--to", "nobody@virt.example")
+	var bounce string
+	waitFor(t, deliverTimeout, "the bounce", func() bool {
+		for _, m := range readAll(t, s.MaildirNew()) {
+			if strings.Contains(m, "failure notice") {
+				bounce = m
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(bounce, "<nobody@virt.example>:") || strings.Contains(bounce, "<demo-nobody@virt.example>:") {
+		t.Errorf("bounce should name the address as sent:\n%s", bounce)
+	}
+}
