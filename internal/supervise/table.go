@@ -46,6 +46,12 @@ var Sockets = []Socket{
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
 }
 
+// Programs is every program of an installation (the services, the
+// supervisor, the admin tool, the delivery process and sendmail), for the
+// test harnesses; the Makefile and the install layout list them too.
+var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail"}
+
 var Services = []Service{
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"goqmail/internal/supervise"
 	"net"
 	"os"
 	"os/exec"
@@ -40,7 +41,7 @@ func freePort() (string, error) {
 
 // programs are what goqmaild needs beside it (it runs the others from its
 // own directory), plus the admin command.
-var programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn", "goqmail-local", "goqmail-smtpd"}
+var programs = supervise.Programs
 
 // snapshotBin copies the programs into work/bin. The supervisor execs a
 // program again at every restart; with a copy, a `make build` elsewhere
@@ -110,7 +111,7 @@ func (s *server) waitReady(patience time.Duration) error {
 		if err == nil {
 			c.Close()
 			ready := true
-			for _, p := range []string{"queue", "send", "lspawn", "smtpd"} {
+			for _, p := range []string{"queue", "send", "lspawn", "smtpd", "remote"} {
 				if s.pid(p) == 0 {
 					ready = false
 				}

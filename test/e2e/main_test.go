@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"goqmail/internal/supervise"
 	"os"
 	"os/exec"
 	"os/user"
@@ -11,7 +12,7 @@ import (
 )
 
 // programs are the binaries every test needs.
-var programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn", "goqmail-local", "goqmail-smtpd", "goqmail-sendmail", "goqmail-remote"}
+var programs = supervise.Programs
 
 // binDir holds the programs under test.
 var binDir string
