@@ -2,17 +2,15 @@ package main
 
 import (
 	"bytes"
-	"net"
+	"goqmail/internal/submit/submittest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"goqmail/internal/ipc"
 	"goqmail/internal/proto"
 )
 
@@ -25,101 +23,22 @@ type submission struct {
 	committed bool
 }
 
-// fakeQueue speaks the queue's side of the submit protocol
-// (internal/queue/server.go handleSubmit): Begin, Rcpt*, Data*,
-// Commit -> Result, or Abort.
-type fakeQueue struct {
-	ln     *net.UnixListener
-	mu     sync.Mutex
-	answer proto.Result
-	got    []submission
-}
+// fakeQueue is the queue's submit socket (internal/submit/submittest).
+type fakeQueue struct{ q *submittest.Queue }
 
 func startQueue(t *testing.T, path string) *fakeQueue {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &fakeQueue{ln: ln, answer: proto.Result{OK: true, ID: "0123456789abcdef"}}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.AcceptUnix()
-			if err != nil {
-				return
-			}
-			go q.handle(c)
-		}
-	}()
-	return q
+	return &fakeQueue{submittest.Start(t, path, proto.Result{OK: true, ID: "0123456789abcdef"})}
 }
 
-func (q *fakeQueue) handle(c *net.UnixConn) {
-	defer c.Close()
-	cred, _ := ipc.PeerCred(c)
-	r := ipc.NewReader(c, proto.MaxChunk+64)
-	var cur *submission
-	record := func() {
-		q.mu.Lock()
-		q.got = append(q.got, *cur)
-		q.mu.Unlock()
-		cur = nil
+func (f *fakeQueue) take() []submission {
+	var out []submission
+	for _, s := range f.q.Take() {
+		out = append(out, submission{uid: s.UID, sender: s.Sender, rcpts: s.Rcpts, content: s.Content, committed: s.Committed})
 	}
-	for {
-		typ, d, err := r.Next()
-		if err != nil {
-			return
-		}
-		switch typ {
-		case proto.TBegin:
-			b, err := proto.DecodeBegin(d)
-			if err != nil {
-				return
-			}
-			cur = &submission{uid: cred.UID, sender: b.Sender}
-		case proto.TRcpt:
-			rc, err := proto.DecodeRcpt(d)
-			if err != nil || cur == nil {
-				return
-			}
-			cur.rcpts = append(cur.rcpts, rc.Addr)
-		case proto.TData:
-			p, err := proto.DecodeData(d)
-			if err != nil || cur == nil {
-				return
-			}
-			cur.content += string(p)
-		case proto.TCommit:
-			if cur == nil {
-				return
-			}
-			q.mu.Lock()
-			answer := q.answer
-			q.mu.Unlock()
-			cur.committed = answer.OK
-			record()
-			c.Write(answer.Encode(nil))
-		case proto.TAbort:
-			if cur != nil {
-				record()
-			}
-		}
-	}
+	return out
 }
 
-func (q *fakeQueue) take() []submission {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	got := q.got
-	q.got = nil
-	return got
-}
-
-func (q *fakeQueue) setAnswer(r proto.Result) {
-	q.mu.Lock()
-	q.answer = r
-	q.mu.Unlock()
-}
+func (f *fakeQueue) setAnswer(r proto.Result) { f.q.SetAnswer(r) }
 
 // makeRoot creates a goqmail directory with the controls sendmail reads.
 func makeRoot(t *testing.T) string {

@@ -1,16 +1,14 @@
 package local
 
 import (
+	"goqmail/internal/submit/submittest"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/maildir"
 	"goqmail/internal/proto"
@@ -119,87 +117,32 @@ func expect(t *testing.T, res byte, text string, wantRes byte, wantText string) 
 	}
 }
 
-// submission is what the fake queue received.
+// submission is what the fake queue received and accepted.
 type submission struct {
 	sender string
 	rcpts  []string
 	data   string
 }
 
-// fakeQueue is a submit socket speaking internal/proto frames: Begin,
-// Rcpt..., Data..., Commit, answered with result.
+// fakeQueue is a submit socket (internal/submit/submittest) answering
+// every commit with one result.
 type fakeQueue struct {
-	path   string
-	result proto.Result
-	mu     sync.Mutex
-	got    []submission
+	q    *submittest.Queue
+	path string
 }
 
 func newFakeQueue(t *testing.T, result proto.Result) *fakeQueue {
 	t.Helper()
-	q := &fakeQueue{path: filepath.Join(t.TempDir(), "submit.sock"), result: result}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: q.path, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.AcceptUnix()
-			if err != nil {
-				return
-			}
-			go q.serve(c)
-		}
-	}()
-	return q
+	q := submittest.Start(t, filepath.Join(t.TempDir(), "submit.sock"), result)
+	return &fakeQueue{q: q, path: q.Path}
 }
 
-func (q *fakeQueue) serve(c *net.UnixConn) {
-	defer c.Close()
-	r := ipc.NewReader(c, 0)
-	var s submission
-	var buf []byte
-	for {
-		typ, d, err := r.Next()
-		if err != nil {
-			return
-		}
-		switch typ {
-		case proto.TBegin:
-			b, err := proto.DecodeBegin(d)
-			if err != nil {
-				return
-			}
-			s = submission{sender: b.Sender}
-		case proto.TRcpt:
-			rc, err := proto.DecodeRcpt(d)
-			if err != nil {
-				return
-			}
-			s.rcpts = append(s.rcpts, rc.Addr)
-		case proto.TData:
-			p, err := proto.DecodeData(d)
-			if err != nil {
-				return
-			}
-			s.data += string(p)
-		case proto.TCommit:
-			if q.result.OK {
-				q.mu.Lock()
-				q.got = append(q.got, s)
-				q.mu.Unlock()
-			}
-			buf = q.result.Encode(buf)
-			c.Write(buf)
-		default:
-			return
+func (f *fakeQueue) submissions() []submission {
+	var out []submission
+	for _, s := range f.q.Submissions() {
+		if s.Committed {
+			out = append(out, submission{sender: s.Sender, rcpts: s.Rcpts, data: s.Content})
 		}
 	}
-}
-
-func (q *fakeQueue) submissions() []submission {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return append([]submission(nil), q.got...)
+	return out
 }
