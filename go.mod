@@ -7,4 +7,8 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require golang.org/x/net v0.57.0 // indirect
+require (
+	github.com/GehirnInc/crypt v0.0.0-20230320061759-8cc1b52080c5 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+)
