@@ -8,11 +8,13 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"goqmail/internal/durable"
 	"goqmail/internal/local"
 	"goqmail/internal/logline"
+	"goqmail/internal/vdir"
 )
 
 func main() {
@@ -30,6 +32,12 @@ func main() {
 	// GOQMAIL_SUBMIT is the queue's submit socket, set by the spawner:
 	// forwards leave through it, as qmail-local's ran qmail-queue.
 	w := &local.Worker{Sock: os.NewFile(3, "lspawn"), Log: log, Mode: mode, SubmitSocket: os.Getenv("GOQMAIL_SUBMIT")}
+	// GOQMAIL_VDIR is the virtual-user directory (ROOT/vdir): virtual
+	// deliveries resolve their address in it. The mailbox root comes with
+	// each delivery (its home).
+	if v := os.Getenv("GOQMAIL_VDIR"); v != "" {
+		w.Directory = vdir.OpenFiles(v, filepath.Join(filepath.Dir(v), "vmail"), -1, -1)
+	}
 	if err := w.Run(); err != nil {
 		log.Printf("warning: %v", err)
 		os.Exit(111)

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"goqmail/internal/accounts"
 	"goqmail/internal/assign"
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
@@ -43,18 +44,21 @@ func main() {
 	}
 	s := &lspawn.Spawner{
 		Resolver: &lspawn.Resolver{
-			Assign:    &assign.File{Path: filepath.Join(root, "users", "assign")},
-			System:    assign.OSSystem{},
-			SingleUID: single,
+			Assign:      &assign.File{Path: filepath.Join(root, "users", "assign")},
+			System:      assign.OSSystem{},
+			SingleUID:   single,
+			VirtualUser: accounts.Virtual.Name,
+			VirtualHome: filepath.Join(root, "vmail"),
 		},
-		Queue:        queue.Layout{Root: filepath.Join(root, "queue")},
-		QueueUID:     ipc.EnvUID("GOQMAIL_QUEUE_UID"),
-		SendUID:      ipc.EnvUID("GOQMAIL_SEND_UID"),
-		LocalBinary:  filepath.Join(filepath.Dir(exe), "goqmail-local"),
-		Root:         asRoot,
-		SyncMode:     snap.Line(control.SyncMode),
-		Log:          log,
-		SubmitSocket: filepath.Join(root, "run", "submit.sock"),
+		Queue:         queue.Layout{Root: filepath.Join(root, "queue")},
+		QueueUID:      ipc.EnvUID("GOQMAIL_QUEUE_UID"),
+		SendUID:       ipc.EnvUID("GOQMAIL_SEND_UID"),
+		LocalBinary:   filepath.Join(filepath.Dir(exe), "goqmail-local"),
+		Root:          asRoot,
+		SyncMode:      snap.Line(control.SyncMode),
+		Log:           log,
+		SubmitSocket:  filepath.Join(root, "run", "submit.sock"),
+		DirectoryRoot: filepath.Join(root, "vdir"),
 	}
 	s.Settings.Store(settingsFrom(snap))
 	ln, err := ipc.InheritedListener(3, "lspawn")

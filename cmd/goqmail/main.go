@@ -5,6 +5,8 @@
 //	goqmail check [ROOT]    verify an installation, like qmail's instcheck
 //	goqmail showctl [ROOT]  print every control setting, its value and where it came from
 //	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
+//	goqmail domain|user|alias CMD ...  virtual domains, users and aliases (docs/virtual.md)
+//	goqmail import ...      carry a qmail/vpopmail installation over
 //
 // Every command is documented in docs/commands.md.
 package main
@@ -27,6 +29,10 @@ func usage() {
   goqmail check [ROOT]      verify an installation (default /var/goqmail)
   goqmail showctl [ROOT]    print the effective control settings (default /var/goqmail)
   goqmail queue CMD [ARGS]  look at and manage the queue (goqmail queue help)
+  goqmail domain CMD [ARGS] virtual domains: add, del, list, show, set (goqmail domain help)
+  goqmail user CMD [ARGS]   virtual users: add, del, passwd, list, show (goqmail user help)
+  goqmail alias CMD [ARGS]  virtual aliases: add, del, list (goqmail alias help)
+  goqmail import [ARGS]     carry a qmail/vpopmail installation over (goqmail import -h)
 `)
 	os.Exit(100)
 }
@@ -95,6 +101,14 @@ func main() {
 		fmt.Print(snap.Describe())
 	case "queue":
 		queueCmd(args)
+	case "domain":
+		domainCmd(args)
+	case "user":
+		userCmd(args)
+	case "alias":
+		aliasCmd(args)
+	case "import":
+		importCmd(args)
 	case "help", "-h", "--help":
 		usage()
 	default:

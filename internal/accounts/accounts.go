@@ -17,6 +17,14 @@ const Group = "goqmail"
 // "nofiles"): the SMTP server.
 const NoFiles = "goqmailnf"
 
+// VirtualGroup is the virtual mailbox account's own group: the directory's
+// password file is readable by it (and by Dovecot if the admin adds it),
+// never by the SMTP server's group.
+const VirtualGroup = "goqmailv"
+
+// Groups lists the groups to create, in order.
+var Groups = []string{Group, NoFiles, VirtualGroup}
+
 // Account is one system user.
 type Account struct {
 	Name    string
@@ -32,6 +40,9 @@ var (
 	Queue  = Account{"goqmailq", Group, "runs goqmail-queue: owns queue/, the only writer of the queue"}
 	Send   = Account{"goqmails", Group, "runs goqmail-send: schedules deliveries, owns no files"}
 	Remote = Account{"goqmailr", Group, "runs goqmail-remote: delivers to other hosts, reads queued messages"}
+	// Virtual owns every virtual mailbox (vpopmail's vpopmail user): mail
+	// for virtual users is delivered as this account, never as root.
+	Virtual = Account{"goqmailv", VirtualGroup, "owns the virtual mailboxes under vmail/"}
 )
 
 // Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never
@@ -39,7 +50,7 @@ var (
 var Demo = Account{"goqmaildemo", NoFiles, "owns the demo mailbox made by `goqmail init` as root"}
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

@@ -107,6 +107,13 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		if err := chownTree(filepath.Join(abs, "queue"), q.UID, q.GID); err != nil {
 			return err
 		}
+		v, err := accounts.Lookup(accounts.Virtual)
+		if err != nil {
+			return err
+		}
+		if err := chownTree(filepath.Join(abs, "vmail"), v.UID, v.GID); err != nil {
+			return err
+		}
 	}
 	files := map[string]string{
 		"control/me":         DemoHost + "\n",

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"goqmail/internal/accounts"
@@ -84,7 +86,7 @@ func Install(root, binDir string, out io.Writer) error {
 // EnsureAccounts creates the groups and the given system accounts that do
 // not exist yet (groupadd, useradd; no home, no login shell).
 func EnsureAccounts(out io.Writer, list ...accounts.Account) error {
-	for _, g := range []string{accounts.Group, accounts.NoFiles} {
+	for _, g := range accounts.Groups {
 		if ok, err := groupExists(g); err != nil {
 			return err
 		} else if !ok {
@@ -94,9 +96,17 @@ func EnsureAccounts(out io.Writer, list ...accounts.Account) error {
 		}
 	}
 	for _, a := range list {
-		if _, ok, err := (assign.OSSystem{}).LookupUser(a.Name); err != nil {
+		if pw, ok, err := (assign.OSSystem{}).LookupUser(a.Name); err != nil {
 			return err
-		} else if !ok {
+		} else if ok {
+			// An account made by an older version may have another
+			// primary group (goqmailv once shared goqmailnf with smtpd).
+			if want, err := groupID(a.Group); err == nil && want >= 0 && pw.GID != want {
+				if err := run(out, "usermod", "--gid", a.Group, a.Name); err != nil {
+					return err
+				}
+			}
+		} else {
 			comment := "goqmail " + strings.NewReplacer(":", " ", ",", " ").Replace(a.Purpose)
 			if err := run(out, "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
 				"--shell", "/usr/sbin/nologin", "--gid", a.Group, "--comment", comment, a.Name); err != nil {
@@ -153,4 +163,13 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return atomicfile.WriteFile(dst, data, mode)
+}
+
+// groupID returns a group's gid from /etc/group, or -1.
+func groupID(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return -1, err
+	}
+	return strconv.Atoi(g.Gid)
 }

@@ -28,6 +28,10 @@ var Layout = []Entry{
 	{Path: "control", Dir: true, Mode: 0o755},
 	{Path: "users", Dir: true, Mode: 0o755},
 	{Path: "run", Dir: true, Mode: 0o755},
+	// Virtual domains (docs/virtual.md): the directory, and the mailboxes
+	// owned by the virtual account.
+	{Path: "vdir", Dir: true, Mode: 0o755},
+	{Path: "vmail", Dir: true, Mode: 0o711, Owner: &accounts.Virtual}, // searchable: smtpd checks vmail/<domain>/.qmail-<local> by name
 	// Readable by the goqmail group: goqmail-remote reads queue/msg.
 	{Path: "queue", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/tmp", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},

@@ -16,6 +16,7 @@ import (
 	"goqmail/internal/proto"
 	"goqmail/internal/queue"
 	"goqmail/internal/rewrite"
+	"goqmail/internal/vdir"
 )
 
 // QueuedMsg is one message as `goqmail queue list` shows it, read from the
@@ -48,7 +49,7 @@ func ReadQueue(root string) ([]QueuedMsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules := rewrite.New(snap)
+	rules := rewrite.New(snap).WithDirectory(vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), -1, -1))
 	var out []QueuedMsg
 	for _, e := range ents {
 		id, suf, ok := queue.SplitName(e.Name())
@@ -158,7 +159,7 @@ func ShowMessage(w io.Writer, root, id string) error {
 		return err
 	}
 	l := queue.Layout{Root: filepath.Join(root, "queue")}
-	m, err := readQueued(l, id, rewrite.New(snap))
+	m, err := readQueued(l, id, rewrite.New(snap).WithDirectory(vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), -1, -1)))
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no message %s in the queue", id)
 	}

@@ -67,6 +67,8 @@ var (
 		Meaning: "simultaneous SMTP sessions (tcpserver -c); past it new connections get 421 4.3.2 and are closed."}
 	MaxRcpt = &Setting{Name: "maxrcpt", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
 		Meaning: "recipients per message; past it RCPT gets 452 4.5.3 and the recipients already accepted are kept (RFC 5321 4.5.3.1.8)."}
+	MaxUnknownRcpt = &Setting{Name: "maxunknownrcpt", Kind: Number, Default: "5", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+		Meaning: "unknown local or virtual recipients (550 5.1.1) one SMTP session may try, over all its messages; the next one ends the session with 421 4.7.0 (directory harvest). Clients with RELAYCLIENT are exempt. Reread on SIGHUP."}
 	TimeoutSMTPSession = &Setting{Name: "timeoutsmtpsession", Kind: Number, Default: "3600", Min: 1, UsedBy: []string{"smtpd"},
 		Meaning: "seconds an SMTP session may last in all before it is ended with 421 4.4.2."}
 	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"},
@@ -122,7 +124,7 @@ var (
 // All lists every setting in the order showctl prints them.
 var All = []*Setting{
 	Me, Locals, RcptHosts, LocalIPHost, EnvNoAtHost, SMTPGreeting,
-	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, ConcurrencyIncoming,
+	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, MaxUnknownRcpt, ConcurrencyIncoming,
 	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SyncMode, SMTPListen, TCPRules,
 	PercentHack, VirtualDomains, DefaultDelivery, AliasUser, Aliases, DotForward,
 	BounceFrom, BounceHost, DoubleBounceTo, DoubleBounceHost, BounceMaxBytes,

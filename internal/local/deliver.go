@@ -10,6 +10,7 @@ import (
 
 	"goqmail/internal/dotqmail"
 	"goqmail/internal/proto"
+	"goqmail/internal/vdir"
 )
 
 // delivery is one message to one recipient: qmail-local's run, as state
@@ -22,6 +23,9 @@ type delivery struct {
 
 	counts struct{ files, forwards, programs int }
 	output []string // what programs printed, for the report
+
+	vres  vdir.Result   // Virtual: what the directory said
+	quota *mailboxQuota // Virtual mailbox with a quota, checked before delivery
 }
 
 // deliver runs qmail-local's algorithm for one request and returns the
@@ -47,13 +51,37 @@ func (w *Worker) deliver(req proto.Local, msg *os.File) (byte, string) {
 // spawner's pipe into it, and the loop check runs on the header as it
 // passes; otherwise the message is copied once into memory so each
 // instruction can read it from the start.
-func (d *delivery) run() (string, error) {
+func (d *delivery) run() (text string, err error) {
+	if d.req.Virtual {
+		if err := d.virtualHome(); err != nil {
+			return "", err
+		}
+		if _, serr := os.Stat(d.req.Home); serr != nil {
+			// A domain without its mailbox directory: only the
+			// directory's answer (a forward, no such user) can apply.
+			plan, err := d.plan()
+			if err != nil {
+				return "", err
+			}
+			return d.copyAndRun(plan)
+		}
+	}
 	if err := checkHome(d.req.Home); err != nil {
 		return "", err
 	}
 	plan, err := d.plan()
 	if err != nil {
 		return "", err
+	}
+	if d.quota != nil {
+		if err := d.quota.check(d); err != nil {
+			return "", err
+		}
+		defer func() {
+			if err == nil {
+				d.quota.record(d)
+			}
+		}()
 	}
 	if len(plan) == 1 && (plan[0].Kind == dotqmail.Maildir || plan[0].Kind == dotqmail.Mbox) {
 		return d.stream(plan[0])

@@ -29,6 +29,7 @@ import (
 	"goqmail/internal/maildir"
 	"goqmail/internal/mbox"
 	"goqmail/internal/proto"
+	"goqmail/internal/vdir"
 )
 
 // Worker serves one spawner connection, delivering concurrently.
@@ -45,6 +46,9 @@ type Worker struct {
 	// ForwardTimeout bounds the queue's answer to a forward; 0 means
 	// DefaultForwardTimeout.
 	ForwardTimeout time.Duration
+	// Directory is the virtual-user directory, for Virtual deliveries
+	// (nil: they defer).
+	Directory vdir.Directory
 
 	deliverer maildir.Deliverer
 	appender  mbox.Appender

@@ -26,6 +26,9 @@ const textNoMailbox = "Sorry, no mailbox here by that name. (#5.1.1)"
 // then the default delivery, replaced by ~/.forward for the bare user when
 // the site enables dot-forward.
 func (d *delivery) plan() ([]dotqmail.Instruction, error) {
+	if d.req.Virtual {
+		return d.virtualPlan()
+	}
 	req := d.req
 	if req.Aliases != "" {
 		plan, ok, err := d.aliasPlan()

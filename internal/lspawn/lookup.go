@@ -26,6 +26,9 @@ type Target struct {
 	Local  string // the recipient's local part as addressed
 	Domain string
 	Alias  bool // nobody owns the address: the alias user receives it
+	// Virtual: a virtual-directory recipient, delivered as the virtual
+	// account with Home the root of the virtual mailboxes.
+	Virtual bool
 }
 
 // Lookup failures: permanent (no such user) or temporary.
@@ -43,6 +46,39 @@ type Resolver struct {
 	SingleUID int
 	// AliasUser receives what nobody owns (control/aliasuser; "" = none).
 	AliasUser string
+	// VirtualUser owns the virtual mailboxes (goqmailv), which live under
+	// VirtualHome (ROOT/vmail).
+	VirtualUser string
+	VirtualHome string
+}
+
+// ResolveVirtual maps a recipient of a virtual-directory domain to the
+// virtual account (vpopmail's users/assign line `+dom-:vpopmail:...`):
+// goqmail-local then finds the mailbox in the directory, as that account.
+func (r *Resolver) ResolveVirtual(rcpt string) (Target, error) {
+	local, domain := splitAddr(rcpt)
+	t := Target{Local: local, Domain: domain, Virtual: true}
+	if r.VirtualHome == "" {
+		return t, fmt.Errorf("temporary: no virtual mailbox root configured")
+	}
+	e := assign.Entry{Home: r.VirtualHome, Dash: "-", Ext: local}
+	if r.SingleUID >= 0 {
+		e.User, e.UID, e.GID = r.VirtualUser, r.SingleUID, os.Getgid()
+	} else {
+		pw, ok, err := r.System.LookupUser(r.VirtualUser)
+		if err != nil {
+			return t, fmt.Errorf("temporary: virtual account: %w", err)
+		}
+		if !ok {
+			return t, fmt.Errorf("temporary: the virtual mailbox account %q does not exist (run goqmail install)", r.VirtualUser)
+		}
+		if pw.UID == 0 {
+			return t, ErrRoot
+		}
+		e.User, e.UID, e.GID = pw.Name, pw.UID, pw.GID
+	}
+	t.Entry = e
+	return t, nil
 }
 
 // Resolve maps an address to its delivery target. A temporary error defers

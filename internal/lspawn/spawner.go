@@ -31,6 +31,9 @@ type Spawner struct {
 	// SubmitSocket is the queue's submit socket, passed to delivery
 	// processes for forwards (GOQMAIL_SUBMIT).
 	SubmitSocket string
+	// DirectoryRoot is the virtual-user directory (ROOT/vdir), passed to
+	// delivery processes (GOQMAIL_VDIR).
+	DirectoryRoot string
 	// Settings are the delivery settings from control/; replaced on SIGHUP.
 	Settings atomic.Pointer[Settings]
 
@@ -138,7 +141,13 @@ func (s *Spawner) deliver(req proto.Deliver) {
 	}
 	rv := *s.Resolver
 	rv.AliasUser = set.AliasUser
-	t, err := rv.Resolve(req.Rcpt)
+	var t Target
+	var err error
+	if req.Virtual {
+		t, err = rv.ResolveVirtual(req.Rcpt)
+	} else {
+		t, err = rv.Resolve(req.Rcpt)
+	}
 	switch {
 	case errors.Is(err, ErrNoMailbox):
 		fail(proto.ResultPermanent, err.Error())
@@ -148,7 +157,7 @@ func (s *Spawner) deliver(req proto.Deliver) {
 		return
 	}
 	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender,
-		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward}
+		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth}
 	if t.Alias {
 		l.Aliases = set.Aliases
 	}

@@ -61,7 +61,7 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 	cmd.Dir = "/"
 	// The delivery process, like the spawner, lives in blocking system
 	// calls; it inherits the spawner's GOMAXPROCS (see supervise.Service).
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_SYNCMODE=" + s.SyncMode, "GOQMAIL_SUBMIT=" + s.SubmitSocket}
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_SYNCMODE=" + s.SyncMode, "GOQMAIL_SUBMIT=" + s.SubmitSocket, "GOQMAIL_VDIR=" + s.DirectoryRoot}
 	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
 	}

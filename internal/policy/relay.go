@@ -22,6 +22,11 @@ type RcptFacts struct {
 	// Postmaster: the client wrote <Postmaster> without a domain, which
 	// RFC 5321 4.5.1 says every server must accept.
 	Postmaster bool
+	// Virtual: the domain is one of the virtual directory's (internal/vdir,
+	// alias domains included): ours like a rcpthosts entry, from the
+	// moment `goqmail domain add` makes it, without a reload.
+	// VirtualUnknown: the directory could not be read to tell.
+	Virtual, VirtualUnknown bool
 }
 
 // RelayConfig is the snapshot the decision reads.
@@ -35,13 +40,15 @@ var (
 	ReplyRcptOK       = smtp.Reply{Code: 250, Enh: "2.1.5", Text: "ok"}
 	ReplyTooManyRcpts = smtp.Reply{Code: 452, Enh: "4.5.3", Text: "too many recipients for one message; send the rest in another"}
 	ReplyRelayDenied  = smtp.Reply{Code: 553, Enh: "5.7.1", Text: "sorry, that domain isn't in my list of allowed rcpthosts; relaying denied"}
+	ReplyDomainTemp   = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "temporary failure looking up that domain; try again later"}
 )
 
 // CheckRcpt decides one RCPT TO. The domain it judges is exactly the domain
 // the message will be routed by, so no address syntax (%, !, quoted or
 // escaped @, source routes, literals) can be read one way here and another
 // way by delivery. Unlike qmail, an empty or missing rcpthosts accepts no
-// domain: it never makes an open relay.
+// domain: it never makes an open relay. The virtual directory's domains are
+// accepted as if listed.
 func CheckRcpt(f RcptFacts, c RelayConfig) smtp.Reply {
 	if c.MaxRcpt > 0 && f.Accepted >= c.MaxRcpt {
 		return ReplyTooManyRcpts
@@ -49,8 +56,12 @@ func CheckRcpt(f RcptFacts, c RelayConfig) smtp.Reply {
 	if f.RelayClient || f.Postmaster {
 		return ReplyRcptOK
 	}
-	if c.RcptHosts != nil && c.RcptHosts.Match(f.Domain) {
+	if (c.RcptHosts != nil && c.RcptHosts.Match(f.Domain)) || f.Virtual {
 		return ReplyRcptOK
+	}
+	if f.VirtualUnknown {
+		// Maybe one of ours: refusing for good would bounce our own mail.
+		return ReplyDomainTemp
 	}
 	return ReplyRelayDenied
 }

@@ -30,6 +30,12 @@ func TestCheckRcptTable(t *testing.T) {
 		{"bare postmaster is always ours (RFC 5321 4.5.1)", RcptFacts{Domain: "not-listed.example", Postmaster: true}, empty, 250},
 		{"recipient limit", RcptFacts{Domain: "example.org", Accepted: 3}, cfg, 452},
 		{"recipient limit applies to relay clients", RcptFacts{Domain: "example.org", Accepted: 3, RelayClient: true}, cfg, 452},
+		{"virtual directory domain", RcptFacts{Domain: "virt.example", Virtual: true}, cfg, 250},
+		{"virtual directory domain without rcpthosts", RcptFacts{Domain: "virt.example", Virtual: true}, empty, 250},
+		{"virtual domain still has the recipient limit", RcptFacts{Domain: "virt.example", Virtual: true, Accepted: 3}, cfg, 452},
+		{"unreadable directory: maybe ours, try later", RcptFacts{Domain: "virt.example", VirtualUnknown: true}, cfg, 451},
+		{"unreadable directory does not matter for rcpthosts", RcptFacts{Domain: "example.org", VirtualUnknown: true}, cfg, 250},
+		{"unreadable directory does not matter for relay clients", RcptFacts{Domain: "x.com", VirtualUnknown: true, RelayClient: true}, cfg, 250},
 	} {
 		if got := CheckRcpt(tc.f, tc.cfg); got.Code != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.name, got.Code, got.Text, tc.want)

@@ -19,14 +19,18 @@ type Deliver struct {
 	ID     string
 	Sender string
 	Rcpt   string // local@domain
+	// Virtual: the domain is served by the virtual-user directory; the
+	// spawner delivers as the virtual account (docs/virtual.md).
+	Virtual bool
+	Birth   int64 // when the message was queued (unix seconds): quotas bounce old mail only
 }
 
 func (m Deliver) Encode(buf []byte) []byte {
-	return ipc.New(TDeliver, buf).Uint(m.Seq).String(m.ID).String(m.Sender).String(m.Rcpt).Frame()
+	return ipc.New(TDeliver, buf).Uint(m.Seq).String(m.ID).String(m.Sender).String(m.Rcpt).Bool(m.Virtual).Int(m.Birth).Frame()
 }
 
 func DecodeDeliver(d *ipc.Decoder) (Deliver, error) {
-	m := Deliver{Seq: d.Uint(), ID: d.String(MaxID), Sender: d.String(MaxAddr), Rcpt: d.String(MaxAddr)}
+	m := Deliver{Seq: d.Uint(), ID: d.String(MaxID), Sender: d.String(MaxAddr), Rcpt: d.String(MaxAddr), Virtual: d.Bool(), Birth: d.Int()}
 	if err := d.End(); err != nil {
 		return m, err
 	}
@@ -90,18 +94,22 @@ type Local struct {
 	// DotForward honours ~/.forward when no .qmail file applies (qmail's
 	// dot-forward).
 	DotForward bool
+	// Virtual: deliver through the virtual-user directory; Home is the
+	// root of the virtual mailboxes (ROOT/vmail), Ext the local part.
+	Virtual bool
+	Birth   int64 // when the message was queued (unix seconds)
 }
 
 func (m Local) Packet(buf []byte) []byte {
 	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
 		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).
-		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Body()
+		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Bool(m.Virtual).Int(m.Birth).Body()
 }
 
 func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
 		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int(),
-		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool()}
+		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool(), Virtual: d.Bool(), Birth: d.Int()}
 	if err := d.End(); err != nil {
 		return m, err
 	}

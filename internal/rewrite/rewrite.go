@@ -7,7 +7,8 @@
 // Order, as in qmail-send rewrite(): an address without '@' gets
 // envnoathost; percenthack turns u%h@domain into u@h, repeatedly, for
 // listed domains; a domain in locals is local as it is; otherwise
-// virtualdomains is consulted (full address, then the domain, then its
+// domains of the virtual-user directory (internal/vdir) are local and
+// virtual; then virtualdomains is consulted (full address, then the domain, then its
 // `.suffix` entries from the longest, then the catch-all `:prepend`) and a
 // match with a non-empty prepend is local as `prepend-address`; everything
 // else is remote.
@@ -36,10 +37,25 @@ func (c Channel) String() string {
 
 // Rules holds the rewriting tables; it is immutable once built.
 type Rules struct {
+	dir         DomainChecker
 	envNoAtHost string
 	locals      *control.DomainSet
 	percent     map[string]bool
 	virtual     map[string]string // lowercased key ("addr", "domain", ".suffix", "") -> prepend
+}
+
+// DomainChecker says whether a domain is served by the virtual-user
+// directory (vdir.Directory satisfies it).
+type DomainChecker interface {
+	IsDomain(name string) (bool, error)
+}
+
+// WithDirectory returns a copy of r that also routes the directory's
+// domains (after locals, before virtualdomains).
+func (r *Rules) WithDirectory(d DomainChecker) *Rules {
+	c := *r
+	c.dir = d
+	return &c
 }
 
 // New builds rules from a control snapshot.
@@ -78,6 +94,9 @@ type Result struct {
 	// Prepend is the virtualdomains prepend used ("" if none); bounces
 	// strip it again (qmail stripvdomprepend).
 	Prepend string
+	// Virtual: a domain of the virtual-user directory; delivered as the
+	// virtual account through the directory (docs/virtual.md).
+	Virtual bool
 }
 
 // Route rewrites one envelope recipient.
@@ -100,6 +119,14 @@ func (r *Rules) Route(addr string) Result {
 	domain := addr[at+1:]
 	if r.locals.Exact(domain) {
 		return Result{Channel: Local, Addr: addr}
+	}
+	if r.dir != nil {
+		// A directory that cannot be read counts as serving the domain:
+		// local delivery then defers until it can tell, where guessing
+		// "remote" could send our own users' mail away.
+		if ok, err := r.dir.IsDomain(strings.ToLower(domain)); ok || err != nil {
+			return Result{Channel: Local, Addr: addr, Virtual: true}
+		}
 	}
 	if prepend, ok := r.lookupVirtual(addr, domain); ok && prepend != "" {
 		return Result{Channel: Local, Addr: prepend + "-" + addr, Prepend: prepend}

@@ -1,6 +1,9 @@
 package rewrite
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestRoute(t *testing.T) {
 	r := Build("example.test",
@@ -52,5 +55,35 @@ func TestCatchAllAndLocalsFirst(t *testing.T) {
 	}
 	if got := r.Route("a@any.test"); got.Addr != "catch-a@any.test" || got.Channel != Local {
 		t.Errorf("catch-all: %+v", got)
+	}
+}
+
+type fakeDir map[string]bool
+
+func (f fakeDir) IsDomain(name string) (bool, error) {
+	if name == "broken.example" {
+		return false, errors.New("unreadable")
+	}
+	return f[name], nil
+}
+
+func TestDirectoryDomains(t *testing.T) {
+	r := Build("h.test", []string{"h.test"}, nil, []string{"virt.example:v"}).WithDirectory(fakeDir{"vd.example": true, "h.test": true})
+	for _, c := range []struct {
+		in      string
+		virtual bool
+		ch      Channel
+	}{
+		{"a@vd.example", true, Local},
+		{"a@VD.Example", true, Local},
+		{"a@h.test", false, Local},       // locals first
+		{"a@virt.example", false, Local}, // virtualdomains still work
+		{"a@broken.example", true, Local},
+		{"a@far.example", false, Remote},
+	} {
+		got := r.Route(c.in)
+		if got.Virtual != c.virtual || got.Channel != c.ch {
+			t.Errorf("Route(%q) = %+v", c.in, got)
+		}
 	}
 }

@@ -10,12 +10,14 @@ package send
 import (
 	"container/heap"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"goqmail/internal/control"
 	"goqmail/internal/proto"
 	"goqmail/internal/rewrite"
+	"goqmail/internal/vdir"
 )
 
 // Config is the part of control/ that send uses.
@@ -32,8 +34,15 @@ func ConfigFrom(s *control.Snapshot) Config {
 		ConcurrencyLocal:  int(s.Number(control.ConcurrencyLocal)),
 		ConcurrencyRemote: int(s.Number(control.ConcurrencyRemote)),
 		Lifetime:          time.Duration(s.Number(control.QueueLifetime)) * time.Second,
-		Rules:             rewrite.New(s),
+		Rules:             rewrite.New(s).WithDirectory(Directory(s)),
 	}
+}
+
+// Directory opens the virtual-user directory of the installation whose
+// control/ the snapshot read (ROOT/vdir, ROOT/vmail).
+func Directory(s *control.Snapshot) *vdir.Files {
+	root := filepath.Dir(s.Dir)
+	return vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), -1, -1)
 }
 
 // Output is where the core's decisions go: frames for the queue and the
@@ -81,6 +90,7 @@ type rcpt struct {
 	idx     int
 	addr    string // as queued
 	to      string // as delivered (virtualdomains, percenthack applied)
+	virtual bool   // a virtual-directory domain
 	ch      channel
 	state   byte
 	retryAt time.Time
@@ -182,7 +192,7 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 
 func (c *Core) route(r *rcpt) {
 	res := c.cfg.Rules.Route(r.addr)
-	r.ch, r.to = res.Channel, res.Addr
+	r.ch, r.to, r.virtual = res.Channel, res.Addr, res.Virtual
 }
 
 // wait puts a pending recipient on the timer heap.
@@ -288,7 +298,7 @@ func (c *Core) begin(ch channel, rcpts []*rcpt, now time.Time) uint64 {
 func (c *Core) startLocal(r *rcpt, now time.Time) {
 	seq := c.begin(chanLocal, []*rcpt{r}, now)
 	c.Out.Logf("starting delivery %d: msg %s to local %s", seq, r.msg.id, r.to)
-	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to})
+	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to, Virtual: r.virtual, Birth: r.msg.birth.Unix()})
 }
 
 // startRemote starts one SMTP transaction for r and every other ready

@@ -10,9 +10,11 @@ package smtpd
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"goqmail/internal/control"
+	"goqmail/internal/rcptcheck"
 	"goqmail/internal/tcprules"
 )
 
@@ -31,9 +33,16 @@ type Config struct {
 	MaxRcpt        int
 	MaxSessions    int
 	Rules          *tcprules.Rules // nil: no tcp.smtp, everyone may connect, nobody relays
+	// Recipients checks that local and virtual recipients exist (550
+	// 5.1.1 otherwise); nil: no check. MaxUnknownRcpt unknown ones end a
+	// session (control/maxunknownrcpt).
+	Recipients     *rcptcheck.Checker
+	MaxUnknownRcpt int
 }
 
-// LoadConfig reads control/ and tcp.smtp. Warnings are for the log.
+// LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
+// recipient check reads ROOT's users/assign, vdir/ and vmail/ too.
+// Warnings are for the log.
 func LoadConfig(dir string) (*Config, []string, error) {
 	s, err := control.Load(dir)
 	if err != nil {
@@ -51,8 +60,14 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		SessionTimeout: time.Duration(s.Number(control.TimeoutSMTPSession)) * time.Second,
 		GreetDelay:     time.Duration(s.Number(control.SMTPGreetDelay)) * time.Second,
 		MaxRcpt:        int(s.Number(control.MaxRcpt)),
+		MaxUnknownRcpt: int(s.Number(control.MaxUnknownRcpt)),
 		MaxSessions:    int(s.Number(control.ConcurrencyIncoming)),
 	}
+	root, err := filepath.Abs(filepath.Dir(dir))
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Recipients = recipientChecker(s, root)
 	if c.RcptHosts.Len() == 0 {
 		warnings = append(warnings, "control/rcpthosts is missing or empty: no recipient domain is accepted except from RELAYCLIENT addresses")
 	}

@@ -89,8 +89,19 @@ func (s *session) rcpt(arg string) {
 	if ip, ok := a.LiteralIP(); ok && ip.Unmap() == s.local.Addr() {
 		a.Domain = strings.ToLower(s.cfg.LocalIPHost)
 	}
-	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster},
+	virtual, err := s.cfg.Recipients.ServesDomain(a.Domain)
+	if err != nil {
+		s.srv.Log.Printf("warning: %s: cannot read the virtual directory for <%s>: %v", s.remote, a.String(), err)
+	}
+	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
+		Virtual: virtual, VirtualUnknown: err != nil},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
+	if r.Code == 250 && !postmaster {
+		var closed bool
+		if r, closed = s.checkExists(a); closed {
+			return
+		}
+	}
 	if r.Code == 250 {
 		addr := a.String()
 		if !s.tx.seen[addr] {

@@ -1,6 +1,9 @@
 package smtpd
 
-import "goqmail/internal/smtp"
+import (
+	"goqmail/internal/address"
+	"goqmail/internal/smtp"
+)
 
 // Every reply the server gives, in one place (qmail-smtpd's err_* functions,
 // maddy's typed SMTP errors). Each carries an RFC 3463 enhanced code except
@@ -37,7 +40,28 @@ var (
 	replyDenied       = smtp.Reply{Code: 554, Enh: "5.7.1", Text: "no SMTP service for your address"}
 	replyBusy         = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "too many connections; try again later"}
 	replyShutdown     = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "server shutting down; try again later"}
+
+	replyRcptLookupTemp = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "temporary failure looking up that recipient; try again later"}
+	replyTooManyUnknown = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many unknown recipients; closing connection"}
 )
+
+// enhNoSuchUser is RFC 3463's "bad destination mailbox address". Unknown
+// recipients have their own limit (maxunknownrcpt), so replies with it do
+// not count toward the session's error limit.
+const enhNoSuchUser = "5.1.1"
+
+// replyNoSuchUser refuses a recipient of our own domains that does not
+// exist, in qmail-local's words ("Sorry, no mailbox here by that name"),
+// naming the address so a client that pipelined several RCPTs sees which.
+// An address too long to fit the 512-byte reply line (RFC 5321 4.5.3.1.5)
+// is left out.
+func replyNoSuchUser(a address.Addr) smtp.Reply {
+	const text = "sorry, no mailbox here by that name"
+	if p := a.SMTP(); len(p) <= 400 {
+		return smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: p + ": " + text}
+	}
+	return smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: text}
+}
 
 // Session limits on misbehaviour (Postfix's smtpd_hard_error_limit and
 // smtpd_junk_command_limit play the same role).

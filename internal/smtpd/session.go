@@ -31,6 +31,7 @@ type session struct {
 	helo  string
 	esmtp bool
 	tx    *transaction
+	rcpts *rcptState // the recipient check's session state (rcptexists.go)
 
 	errors, junk      int
 	accepted, refused int
@@ -49,7 +50,7 @@ type transaction struct {
 // reply writes one reply; it is flushed before the next read or when the
 // client has nothing more pipelined (RFC 2920 section 3.1).
 func (s *session) reply(r smtp.Reply) {
-	if r.Code >= 400 && r.Code != 421 && r.Code != 452 {
+	if r.Code >= 400 && r.Code != 421 && r.Code != 452 && r.Enh != enhNoSuchUser {
 		s.errors++
 	}
 	s.bw.Write(r.AppendTo(nil))

@@ -1,0 +1,72 @@
+package smtpd
+
+import (
+	"goqmail/internal/address"
+	"goqmail/internal/policy"
+	"goqmail/internal/rcptcheck"
+	"goqmail/internal/smtp"
+)
+
+// rcptState is what a session keeps about its recipients across
+// transactions: the existence check's cache and the count of unknown
+// recipients, which a directory harvest spreads over several messages.
+type rcptState struct {
+	check   *rcptcheck.Session
+	unknown int
+}
+
+// checkExists decides a recipient the relay rules accepted by whether it
+// exists (internal/rcptcheck, decided by policy.CheckExistence), so that
+// mail for nobody at our own domains is refused now rather than bounced
+// later to a forged sender. It returns the RCPT reply, or closed when it
+// has ended the session as a directory harvest.
+func (s *session) checkExists(a address.Addr) (r smtp.Reply, closed bool) {
+	c := s.cfg.Recipients
+	if c == nil {
+		return policy.ReplyRcptOK, false
+	}
+	if s.rcpts == nil {
+		s.rcpts = &rcptState{check: c.Session()}
+	}
+	addr := a.String()
+	res := s.rcpts.check.Check(addr)
+	facts := policy.ExistenceFacts{Existence: existence(res.Verdict), UnknownBefore: s.rcpts.unknown, RelayClient: s.relayClient}
+	switch policy.CheckExistence(facts, policy.ExistenceConfig{MaxUnknown: s.cfg.MaxUnknownRcpt}) {
+	case policy.RcptAccept:
+		if res.Verdict == rcptcheck.Unverified {
+			// The delivery will decide; the administrator should know
+			// the SMTP server could not (a home it may not read).
+			s.srv.Log.Printf("warning: %s: rcpt <%s> accepted unverified: %s", s.remote, addr, res.Why)
+		}
+		return policy.ReplyRcptOK, false
+	case policy.RcptDefer:
+		s.srv.Log.Printf("warning: %s: cannot check rcpt <%s>: %s", s.remote, addr, res.Why)
+		return replyRcptLookupTemp, false
+	case policy.RcptRefuseUnknown:
+		s.rcpts.unknown++
+		return replyNoSuchUser(a), false
+	}
+	s.rcpts.unknown++
+	from := ""
+	if s.tx != nil {
+		from = s.tx.sender
+	}
+	s.srv.Log.Printf("%s: dropped: %d unknown recipients in one session (directory harvest?), the last <%s> from <%s>",
+		s.remote, s.rcpts.unknown, addr, from)
+	s.end = "dropped: too many unknown recipients"
+	s.replyClose(replyTooManyUnknown)
+	return smtp.Reply{}, true
+}
+
+// existence translates the checker's verdict into the policy's terms.
+func existence(v rcptcheck.Verdict) policy.Existence {
+	switch v {
+	case rcptcheck.Exists:
+		return policy.RcptExists
+	case rcptcheck.NoSuch:
+		return policy.RcptUnknown
+	case rcptcheck.TempFail:
+		return policy.RcptLookupFailed
+	}
+	return policy.RcptNotChecked // NotLocal, Unverified
+}
