@@ -33,6 +33,7 @@ func usage() {
   goqmail user CMD [ARGS]   virtual users: add, del, passwd, list, show (goqmail user help)
   goqmail alias CMD [ARGS]  virtual aliases: add, del, list (goqmail alias help)
   goqmail import [ARGS]     carry a qmail/vpopmail installation over (goqmail import -h)
+  goqmail relay list|revoke IP   POP-before-SMTP grants
 `)
 	os.Exit(100)
 }
@@ -63,7 +64,8 @@ func main() {
 		if len(args) != 1 {
 			usage()
 		}
-		if err := admin.Init(args[0], admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN")}, os.Stdout); err != nil {
+		if err := admin.Init(args[0], admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN"),
+			Submission: os.Getenv("GOQMAIL_LISTEN_SUBMISSION"), POP3: os.Getenv("GOQMAIL_LISTEN_POP3")}, os.Stdout); err != nil {
 			fail("init %s: %v", args[0], err)
 		}
 	case "install":
@@ -109,6 +111,8 @@ func main() {
 		aliasCmd(args)
 	case "import":
 		importCmd(args)
+	case "relay":
+		relayCmd(args)
 	case "help", "-h", "--help":
 		usage()
 	default:

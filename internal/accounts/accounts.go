@@ -40,6 +40,9 @@ var (
 	Queue  = Account{"goqmailq", Group, "runs goqmail-queue: owns queue/, the only writer of the queue"}
 	Send   = Account{"goqmails", Group, "runs goqmail-send: schedules deliveries, owns no files"}
 	Remote = Account{"goqmailr", Group, "runs goqmail-remote: delivers to other hosts, reads queued messages"}
+	// POP3 runs goqmail-pop3d's network side: it parses clients' input and
+	// never opens a mailbox (qmail-popup's place).
+	POP3 = Account{"goqmailp", NoFiles, "runs goqmail-pop3d: talks POP3 to the network, owns no files"}
 	// Virtual owns every virtual mailbox (vpopmail's vpopmail user): mail
 	// for virtual users is delivered as this account, never as root.
 	Virtual = Account{"goqmailv", VirtualGroup, "owns the virtual mailboxes under vmail/"}
@@ -50,7 +53,7 @@ var (
 var Demo = Account{"goqmaildemo", NoFiles, "owns the demo mailbox made by `goqmail init` as root"}
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"goqmail/internal/accounts"
 	"goqmail/internal/atomicfile"
@@ -26,6 +27,8 @@ const (
 // InitOptions adjusts the embedded default.
 type InitOptions struct {
 	Listen string // SMTP address; DemoListen if empty
+	// Submission (587-style, AUTH required) and POP3 addresses; empty: none.
+	Submission, POP3 string
 }
 
 // Init creates a self-contained goqmail directory for the invoking user: no
@@ -124,11 +127,27 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 			"# 127.:allow,RELAYCLIENT=\"\"\n",
 		// demo, demo-anything (its .qmail-anything files), and the alias
 		// account that receives what nobody owns (control/aliasuser).
+		"control/submissionlisten": opt.Submission + "\n",
+		"control/pop3listen":       opt.POP3 + "\n",
 		"users/assign": fmt.Sprintf("=%s:%s:%d:%d:%s:::\n+%s-:%s:%d:%d:%s:-::\n=alias:%s:%d:%d:%s:::\n.\n",
 			DemoUser, name, uid, gid, home, DemoUser, name, uid, gid, home, name, uid, gid, aliasHome),
 	}
 	for name, content := range files {
 		if err := atomicfile.WriteFile(filepath.Join(abs, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	cert, err := demoCertificate(DemoHost)
+	if err != nil {
+		return err
+	}
+	certPath := filepath.Join(abs, "control", "servercert.pem")
+	if err := atomicfile.WriteFile(certPath, cert, 0o640); err != nil {
+		return err
+	}
+	if asRoot {
+		// Readable by the network programs (group goqmailnf), no one else.
+		if err := os.Chown(certPath, 0, nofilesGID()); err != nil {
 			return err
 		}
 	}
@@ -158,4 +177,14 @@ func reachable(dir string) error {
 			return nil
 		}
 	}
+}
+
+// nofilesGID is the gid of the network programs' group, or 0.
+func nofilesGID() int {
+	g, err := user.LookupGroup(accounts.NoFiles)
+	if err != nil {
+		return 0
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+	return gid
 }

@@ -117,6 +117,25 @@ var (
 	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"},
 		Meaning: "seconds to wait for each remote response (and for each write to go through)."}
 
+	// Submission, TLS, POP3 and authentication (docs/auth.md).
+	SubmissionListen = &Setting{Name: "submissionlisten", Kind: List, UsedBy: []string{"supervisor"},
+		Meaning: "addresses for mail submission (port 587, RFC 6409): STARTTLS, and AUTH required before MAIL. Empty: none. Read at start only."}
+	SMTPSListen = &Setting{Name: "smtpslisten", Kind: List, UsedBy: []string{"supervisor"},
+		Meaning: "addresses for submission over implicit TLS (port 465, RFC 8314); AUTH as on 587. Needs servercert.pem. Empty: none. Read at start only."}
+	POP3Listen = &Setting{Name: "pop3listen", Kind: List, UsedBy: []string{"supervisor"},
+		Meaning: "addresses for POP3 (port 110) with STLS. Empty: no POP3. Read at start only."}
+	POP3SListen = &Setting{Name: "pop3slisten", Kind: List, UsedBy: []string{"supervisor"},
+		Meaning: "addresses for POP3 over implicit TLS (port 995). Needs servercert.pem. Empty: none. Read at start only."}
+	ServerCert = &Setting{Name: "servercert.pem", Kind: File, UsedBy: []string{"smtpd", "pop3d"},
+		Meaning: "the TLS private key and certificate chain, PEM, in one file (qmail's TLS patch). Without it there is no STARTTLS, 465 or 995. Reread when it changes: new certificates need no restart. Keep it 0640 root:goqmailnf."}
+	AuthPlaintext = &Setting{Name: "authplaintext", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd", "pop3d"},
+		Meaning: "1: passwords may be sent without TLS (SMTP AUTH on a plain connection, POP3 USER/PASS before STLS). 0 (default): only over TLS when TLS is configured."}
+	AuthSenders = &Setting{Name: "authsenders", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"smtpd"},
+		Meaning: "1 (default): an authenticated client may use only envelope senders its user owns (its address, aliases that resolve to it, user@locals for system users). 0: any sender."}
+	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"},
+		Meaning: "seconds a successful mailbox login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants."}
+	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"},
+		Meaning: "a checkpassword program (qmail's interface: fd 3 = login, password, timestamp, each NUL-terminated; exit 0 = ok) tried after virtual and system users. Empty: none."}
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"},
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -130,4 +149,6 @@ var All = []*Setting{
 	BounceFrom, BounceHost, DoubleBounceTo, DoubleBounceHost, BounceMaxBytes,
 	DefaultHost, DefaultDomain, IDHost,
 	HeloHost, SMTPRoutes, TLSDestinations, TimeoutConnect, TimeoutRemote,
+	SubmissionListen, SMTPSListen, POP3Listen, POP3SListen, ServerCert, AuthPlaintext, AuthSenders,
+	RelayGrantLifetime, CheckPassword,
 }

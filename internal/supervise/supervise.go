@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +29,7 @@ type Supervisor struct {
 	asRoot bool
 	ids    map[string]accounts.IDs // account name -> ids (root mode)
 	files  map[string][]*os.File   // socket name -> listening sockets
+	kinds  map[string]bool         // TCP listener kinds that have an address
 	env    []string
 
 	mu       sync.Mutex
@@ -72,7 +75,7 @@ func (s *Supervisor) Run() error {
 	if err := os.MkdirAll(s.RunDir(), 0o755); err != nil {
 		return fmt.Errorf("make run directory: %w", err)
 	}
-	if err := s.makeSockets(snap.List(control.SMTPListen)); err != nil {
+	if err := s.makeSockets(snap); err != nil {
 		return err
 	}
 	s.procs = map[string]*proc{}
@@ -80,6 +83,9 @@ func (s *Supervisor) Run() error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGALRM)
 	for i := range Services {
+		if !s.wanted(&Services[i]) {
+			continue
+		}
 		if err := s.start(&Services[i]); err != nil {
 			s.shutdown()
 			return err
@@ -115,7 +121,7 @@ func (s *Supervisor) Run() error {
 			switch sig {
 			case syscall.SIGHUP:
 				s.Log.Printf("status: SIGHUP: rereading configuration everywhere")
-				s.signal(syscall.SIGHUP, "queue", "lspawn", "remote", "send", "smtpd")
+				s.signal(syscall.SIGHUP, "queue", "lspawn", "remote", "auth", "send", "smtpd", "pop3d")
 			case syscall.SIGALRM:
 				s.signal(syscall.SIGALRM, "send")
 			default:
@@ -152,6 +158,7 @@ func (s *Supervisor) resolveAccounts() error {
 		"GOQMAIL_SEND_UID=" + uidOf(accounts.Send),
 		"GOQMAIL_QUEUE_UID=" + uidOf(accounts.Queue),
 		"GOQMAIL_SMTPD_UID=" + uidOf(accounts.SMTPD),
+		"GOQMAIL_AUTH_CLIENTS=" + uidOf(accounts.SMTPD) + "," + uidOf(accounts.POP3),
 	}
 	// Go runtime tuning set by the administrator reaches every program.
 	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
@@ -167,12 +174,17 @@ func (s *Supervisor) resolveAccounts() error {
 // makeSockets creates the Unix sockets of the socket table and binds the
 // SMTP addresses. The supervisor keeps them open, so a restarted server
 // picks up where the old one left off and clients queue in the backlog.
-func (s *Supervisor) makeSockets(smtp []string) error {
+func (s *Supervisor) makeSockets(snap *control.Snapshot) error {
 	s.files = map[string][]*os.File{}
+	s.kinds = map[string]bool{}
 	for _, sk := range Sockets {
 		path := filepath.Join(s.RunDir(), sk.File)
 		os.Remove(path)
-		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		network := "unix"
+		if sk.Packet {
+			network = "unixpacket"
+		}
+		ln, err := net.ListenUnix(network, &net.UnixAddr{Name: path, Net: network})
 		if err != nil {
 			return fmt.Errorf("socket %s: %w", path, err)
 		}
@@ -180,6 +192,18 @@ func (s *Supervisor) makeSockets(smtp []string) error {
 		mode := os.FileMode(0o666)
 		if sk.AdminOnly {
 			mode = 0o600 // created by us: root's, or the running user's
+		}
+		if len(sk.Clients) > 0 {
+			mode = 0o660
+			if s.asRoot {
+				gid, err := groupGID(accounts.NoFiles)
+				if err != nil {
+					return fmt.Errorf("socket %s: %w", path, err)
+				}
+				if err := os.Chown(path, 0, gid); err != nil {
+					return fmt.Errorf("socket %s: %w", path, err)
+				}
+			}
 		}
 		if sk.Client != nil {
 			mode = 0o600
@@ -200,22 +224,48 @@ func (s *Supervisor) makeSockets(smtp []string) error {
 		}
 		s.files[sk.Name] = []*os.File{f}
 	}
-	if len(smtp) == 0 {
+	if len(snap.List(control.SMTPListen)) == 0 {
 		return errors.New("control/smtplisten lists no address")
 	}
-	for _, addr := range smtp {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen for SMTP on %s (control/smtplisten): %w", addr, err)
+	for _, l := range TCPListeners {
+		for _, addr := range snap.List(l.Control) {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen for %s on %s (control/%s): %w", l.Kind, addr, l.Control.Name, err)
+			}
+			f, err := ln.(*net.TCPListener).File()
+			ln.Close()
+			if err != nil {
+				return err
+			}
+			s.files[l.Kind] = append(s.files[l.Kind], f)
+			s.kinds[l.Kind] = true
 		}
-		f, err := ln.(*net.TCPListener).File()
-		ln.Close()
-		if err != nil {
-			return err
-		}
-		s.files["smtp"] = append(s.files["smtp"], f)
 	}
 	return nil
+}
+
+// wanted says whether a service runs: one that serves only network
+// listeners runs only when at least one of them has an address.
+func (s *Supervisor) wanted(svc *Service) bool {
+	if !svc.NeedsListener {
+		return true
+	}
+	for _, name := range svc.Sockets {
+		if len(s.files[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// groupGID looks a group up by name.
+func groupGID(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
 }
 
 func (s *Supervisor) start(svc *Service) error {
@@ -225,12 +275,17 @@ func (s *Supervisor) start(svc *Service) error {
 	cmd.Dir = "/"
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
+	var kinds []string
 	for _, name := range svc.Sockets {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, s.files[name]...)
 		nfds += len(s.files[name])
+		for range s.files[name] {
+			kinds = append(kinds, name)
+		}
 	}
-	// Like systemd's LISTEN_FDS: the program takes exactly these.
-	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_FDS="+strconv.Itoa(nfds))
+	// Like systemd's LISTEN_FDS (and LISTEN_FDNAMES): the program takes
+	// exactly these, and knows each one's kind.
+	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_FDS="+strconv.Itoa(nfds), "GOQMAIL_FD_KINDS="+strings.Join(kinds, ","))
 	if _, set := os.LookupEnv("GOMAXPROCS"); svc.OneProc && !set {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	}
@@ -273,7 +328,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for _, stage := range [][]string{{"smtpd"}, {"send"}, {"queue", "lspawn", "remote"}} {
+	for _, stage := range [][]string{{"smtpd", "pop3d"}, {"send"}, {"queue", "lspawn", "remote", "auth"}} {
 		s.signal(syscall.SIGTERM, stage...)
 		deadline := time.Now().Add(60 * time.Second)
 		for _, n := range stage {

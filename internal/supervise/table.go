@@ -9,7 +9,10 @@
 // the kernel clears them when a root process execs as another uid).
 package supervise
 
-import "goqmail/internal/accounts"
+import (
+	"goqmail/internal/accounts"
+	"goqmail/internal/control"
+)
 
 // Socket is a Unix socket the supervisor creates, keeps open across
 // restarts of its server, and hands to the server as a file descriptor.
@@ -20,6 +23,31 @@ type Socket struct {
 	// AdminOnly: mode 0600 owned by root (by the running user without
 	// root), for the administrator's tools.
 	AdminOnly bool
+	// Clients, when set instead of Client: several accounts may connect
+	// (mode 0660, group goqmailnf, which they share); the server checks
+	// each peer's uid against GOQMAIL_AUTH_CLIENTS.
+	Clients []*accounts.Account
+	// Packet makes a SOCK_SEQPACKET socket (descriptors travel with
+	// messages), else a stream socket.
+	Packet bool
+}
+
+// TCPListener is a kind of network listener: its control file lists the
+// addresses, and the programs learn each descriptor's kind from
+// GOQMAIL_FD_KINDS.
+type TCPListener struct {
+	Kind    string
+	Control *control.Setting
+}
+
+// TCPListeners are the network services, bound by the supervisor before
+// any program starts (so the programs need no privilege to bind 25 or 110).
+var TCPListeners = []TCPListener{
+	{Kind: "smtp", Control: control.SMTPListen},
+	{Kind: "submission", Control: control.SubmissionListen},
+	{Kind: "smtps", Control: control.SMTPSListen},
+	{Kind: "pop3", Control: control.POP3Listen},
+	{Kind: "pop3s", Control: control.POP3SListen},
 }
 
 // Service is one program the supervisor runs.
@@ -34,6 +62,9 @@ type Service struct {
 	// handing work between threads on every one of them (measured in
 	// docs/bench.md). smtpd keeps every core for its sessions.
 	OneProc bool
+	// NeedsListener: not started when none of its TCP listeners is
+	// configured (no POP3 addresses, no POP3 server).
+	NeedsListener bool
 }
 
 // Which process may talk to which is declared here and nowhere else
@@ -44,18 +75,21 @@ var Sockets = []Socket{
 	{Name: "lspawn", File: "lspawn.sock", Client: &accounts.Send},
 	{Name: "remote", File: "remote.sock", Client: &accounts.Send},
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
+	{Name: "auth", File: "auth.sock", Clients: []*accounts.Account{&accounts.SMTPD, &accounts.POP3}, Packet: true},
 }
 
 // Programs is every program of an installation (the services, the
 // supervisor, the admin tool, the delivery process and sendmail), for the
 // test harnesses; the Makefile and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
-	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail"}
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d"}
 
 var Services = []Service{
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
 	{Name: "remote", Binary: "goqmail-remote", Account: &accounts.Remote, Sockets: []string{"remote"}},
 	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, Sockets: []string{"sendctl"}, OneProc: true},
-	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp"}},
+	{Name: "auth", Binary: "goqmail-auth", Sockets: []string{"auth"}, OneProc: true},
+	{Name: "pop3d", Binary: "goqmail-pop3d", Account: &accounts.POP3, Sockets: []string{"pop3", "pop3s"}, NeedsListener: true},
+	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp", "submission", "smtps"}},
 }

@@ -80,8 +80,8 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 	checkIDs(t, sup, 0, -1)
 
 	pids := s.pidFiles()
-	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr"}
-	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote"}
+	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr", "auth": ""}
+	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote", "auth": "goqmail-auth"}
 	if len(pids) != len(want) {
 		t.Errorf("run/*.pid = %v, want exactly %d services", pids, len(want))
 	}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"goqmail/internal/accounts"
+	"goqmail/internal/authd"
+	"goqmail/internal/control"
+	"goqmail/internal/ipc"
+	"goqmail/internal/logline"
+	"goqmail/internal/relaygrant"
+	"goqmail/internal/vdir"
+)
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-shadow" {
+		log := logline.New("auth-shadow")
+		authd.ShadowMain(os.Stdin, os.Stdout, "/etc/shadow", time.Now().Unix()/86400, log.Printf)
+		return
+	}
+	log := logline.New("auth")
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	root := logline.RootArg("goqmail-auth")
+	syscall.Umask(0o022) // relay/grants is read by smtpd
+	ctl := filepath.Join(root, "control")
+	st, err := loadSettings(ctl)
+	if err != nil {
+		log.Fatalf("%v", err)
+	}
+	ids := accounts.Current()
+	if os.Geteuid() == 0 {
+		if ids, err = accounts.Lookup(accounts.Virtual); err != nil {
+			log.Fatalf("%v", err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		log.Fatalf("own path: %v", err)
+	}
+	clients, err := authd.ParseClients(os.Getenv("GOQMAIL_AUTH_CLIENTS"))
+	if err != nil {
+		log.Fatalf("%v", err)
+	}
+	srv := authd.New(authd.Config{
+		Dir:            vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), ids.UID, ids.GID),
+		VirtualUID:     ids.UID,
+		VirtualGID:     ids.GID,
+		Shadow:         authd.ExecShadow(exe, "-shadow"),
+		Grants:         relaygrant.Open(filepath.Join(root, "relay", "grants")),
+		SessionProgram: filepath.Join(filepath.Dir(exe), "goqmail-pop3d"),
+		Clients:        clients,
+		Log:            log,
+	}, st)
+	ln, err := ipc.InheritedListener(3, "auth")
+	if err != nil {
+		log.Fatalf("%v", err)
+	}
+	ul, ok := ln.(*net.UnixListener)
+	if !ok {
+		log.Fatalf("fd 3 is not a Unix socket listener")
+	}
+	go func() {
+		if err := srv.Serve(ul); err != nil {
+			log.Fatalf("auth.sock: %v", err)
+		}
+	}()
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			if st, err := loadSettings(ctl); err != nil {
+				log.Printf("warning: reload: %v; keeping the old configuration", err)
+			} else {
+				srv.SetSettings(st)
+			}
+			continue
+		}
+		ul.Close()
+		return
+	}
+}
+
+// loadSettings reads the auth settings. checkpassword and
+// relaygrantlifetime are read directly until the control table declares
+// them.
+func loadSettings(dir string) (authd.Settings, error) {
+	snap, err := control.Load(dir)
+	if err != nil {
+		return authd.Settings{}, err
+	}
+	st := authd.Settings{Locals: snap.List(control.Locals), GrantLifetime: authd.DefaultGrantLifetime}
+	if v, err := firstLine(filepath.Join(dir, "checkpassword")); err != nil {
+		return st, err
+	} else if v != "" {
+		if !filepath.IsAbs(v) {
+			return st, errors.New("control/checkpassword: " + v + " is not an absolute path")
+		}
+		st.Checkpassword = v
+	}
+	if v, err := firstLine(filepath.Join(dir, "relaygrantlifetime")); err != nil {
+		return st, err
+	} else if v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 7*86400 {
+			return st, errors.New("control/relaygrantlifetime: " + v + " is not a number of seconds between 1 and 604800")
+		}
+		st.GrantLifetime = time.Duration(n) * time.Second
+	}
+	return st, nil
+}
+
+// firstLine is a control file's first line, trimmed; "" when missing.
+func firstLine(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSpace(line), nil
+}

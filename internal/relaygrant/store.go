@@ -1,0 +1,263 @@
+// Package relaygrant keeps the POP-before-SMTP grants: after a successful
+// mailbox or AUTH login, the client's IP may relay for a while
+// (relay-ctrl's RELAY_CTRL_EXPIRY, default 900 s; qmail.md section 7).
+//
+// The grants live in one small file, ROOT/relay/grants, one line per
+// address: "IP EXPIRY-UNIX SOURCE". The auth service writes it (atomic
+// replace: temp file, fsync, rename, directory fsync) under a flock on
+// ROOT/relay/grants.lock, so two writers never lose each other's grants;
+// expired lines are dropped at every write. The SMTP server only reads it
+// and re-reads it only when its stat changes, so the check it makes per
+// connection costs one stat(2). Being a file, grants survive restarts.
+package relaygrant
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"goqmail/internal/dirsync"
+)
+
+// Store is the grant file at one path. It is safe for concurrent use by
+// goroutines, and processes coordinate through the lock file.
+type Store struct {
+	path string
+	now  func() time.Time // the clock Grant and Revoke expire lines by
+
+	mu     sync.Mutex
+	key    statKey
+	grants map[netip.Addr]Grant
+}
+
+// Open returns the store kept at path (ROOT/relay/grants). Nothing is read
+// or created until first use; a missing file holds no grants.
+func Open(path string) *Store { return &Store{path: path, now: time.Now} }
+
+// statKey identifies one version of the file: every write is a new inode
+// (rename), so an unchanged key means unchanged content.
+type statKey struct {
+	exists   bool
+	dev, ino uint64
+	size     int64
+	mtime    int64
+	ctime    int64
+}
+
+func keyOf(fi fs.FileInfo) statKey {
+	k := statKey{exists: true, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		k.dev, k.ino = uint64(st.Dev), st.Ino
+		k.ctime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+	}
+	return k
+}
+
+// current returns the grants as the file holds them now, re-reading it
+// only when its stat changed. The caller must not modify the map.
+func (s *Store) current() (map[netip.Addr]Grant, error) {
+	fi, err := os.Stat(s.path)
+	var k statKey
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("relay grants: %w", err)
+	default:
+		k = keyOf(fi)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grants != nil && k == s.key {
+		return s.grants, nil
+	}
+	m, err := readGrants(s.path)
+	if err != nil {
+		return nil, err
+	}
+	s.key, s.grants = k, m
+	return m, nil
+}
+
+func readGrants(path string) (map[netip.Addr]Grant, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[netip.Addr]Grant{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("relay grants: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("relay grants: %w", err)
+	}
+	if len(data) > maxFile {
+		return nil, fmt.Errorf("relay grants: %s is larger than %d bytes", path, maxFile)
+	}
+	m, _ := parseFile(data)
+	return m, nil
+}
+
+// Allowed reports whether ip holds a grant that is live at now: now is
+// strictly before its expiry.
+func (s *Store) Allowed(ip netip.Addr, now time.Time) (bool, error) {
+	m, err := s.current()
+	if err != nil {
+		return false, err
+	}
+	g, ok := m[Normalize(ip)]
+	return ok && now.Before(g.Expires), nil
+}
+
+// List returns the grants not yet expired, sorted by address.
+func (s *Store) List() ([]Grant, error) {
+	m, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	live := map[netip.Addr]Grant{}
+	for ip, g := range m {
+		if now.Before(g.Expires) {
+			live[ip] = g
+		}
+	}
+	return sorted(live), nil
+}
+
+// Grant lets ip relay for d from now, recording source (e.g. "pop3:bob").
+// A longer grant already held is kept. The expiry is rounded up to a
+// whole second so that a grant is never shorter than asked.
+func (s *Store) Grant(ip netip.Addr, d time.Duration, source string) error {
+	if !ip.IsValid() {
+		return fmt.Errorf("relay grant: invalid address")
+	}
+	if d <= 0 {
+		return fmt.Errorf("relay grant: lifetime %v is not positive", d)
+	}
+	ip = Normalize(ip)
+	exp := s.now().Add(d)
+	if exp.Nanosecond() != 0 {
+		exp = exp.Truncate(time.Second).Add(time.Second)
+	}
+	return s.update(func(m map[netip.Addr]Grant) bool {
+		if old, ok := m[ip]; ok && !exp.After(old.Expires) {
+			return false
+		}
+		m[ip] = Grant{IP: ip, Expires: exp, Source: CleanSource(source)}
+		return true
+	})
+}
+
+// Revoke ends ip's grant and reports whether it held a live one.
+func (s *Store) Revoke(ip netip.Addr) (bool, error) {
+	ip = Normalize(ip)
+	var had bool
+	err := s.update(func(m map[netip.Addr]Grant) bool {
+		_, had = m[ip]
+		delete(m, ip)
+		return had
+	})
+	return had, err
+}
+
+// update runs change on the current grants under the writers' lock and
+// writes the result when change says it changed something or when expired
+// lines can be dropped.
+func (s *Store) update(change func(map[netip.Addr]Grant) bool) error {
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	unlock, err := lockFile(s.path + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := readGrants(s.path)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	dirty := false
+	for ip, g := range m {
+		if !now.Before(g.Expires) {
+			delete(m, ip)
+			dirty = true
+		}
+	}
+	if change(m) {
+		dirty = true
+	}
+	if !dirty {
+		return nil
+	}
+	return writeFile(s.path, formatFile(sorted(m)))
+}
+
+// lockFile takes an exclusive flock. flock locks belong to the open file,
+// so two goroutines of one process exclude each other as two processes do.
+func lockFile(path string) (func(), error) {
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("relay grants lock: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("relay grants lock: %w", err)
+	}
+	return func() { fh.Close() }, nil
+}
+
+// writeFile replaces path atomically, mode 0644 (smtpd reads it), with a
+// nanosecond mtime so two versions written within one coarse file system
+// tick never share a stat key.
+func writeFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".grants.tmp*")
+	if err != nil {
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	t := time.Now()
+	os.Chtimes(tmp, t, t)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	if err := dirsync.Dir(dir); err != nil {
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	return nil
+}
