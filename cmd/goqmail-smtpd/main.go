@@ -1,11 +1,15 @@
 // Command goqmail-smtpd is the SMTP server. The supervisor starts it as the
-// goqmaild account with the listening sockets of control/smtplisten on fds
-// 3 and up; it submits mail through ROOT/run/submit.sock. SIGHUP rereads
-// control/ and tcp.smtp; SIGTERM stops accepting and lets sessions in DATA
-// finish. See internal/smtpd.
+// goqmaild account with the listening sockets of control/smtplisten,
+// submissionlisten and smtpslisten on fds 3 and up (GOQMAIL_FDS sockets,
+// GOQMAIL_FD_KINDS naming each one's kind: smtp, submission or smtps); it
+// submits mail through ROOT/run/submit.sock. SIGHUP rereads control/ and
+// tcp.smtp; SIGTERM stops accepting and lets sessions in DATA finish. See
+// internal/smtpd.
 package main
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os"
 	"os/signal"
@@ -13,8 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"goqmail/internal/authclient"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
 )
 
@@ -33,17 +39,29 @@ func main() {
 	for _, w := range warnings {
 		log.Printf("warning: %s", w)
 	}
-	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log}
+	// SMTP AUTH goes to goqmail-auth; POP-before-SMTP grants come from
+	// ROOT/relay/grants, which goqmail-auth writes on each mailbox login.
+	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log,
+		Auth:   authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
+		Grants: relaygrant.Open(filepath.Join(root, "relay", "grants")),
+	}
 	s.SetConfig(cfg)
 	var lns []net.Listener
-	n := ipc.EnvUID("GOQMAIL_FDS")
-	for fd := 3; fd < 3+n; fd++ {
-		ln, err := ipc.InheritedListener(fd, "smtp")
+	n := max(ipc.EnvUID("GOQMAIL_FDS"), 0)
+	kinds, err := smtpd.ParseKinds(os.Getenv("GOQMAIL_FD_KINDS"), n)
+	if err != nil {
+		log.Fatalf("%v", err)
+	}
+	for i, kind := range kinds {
+		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {
 			log.Fatalf("%v", err)
 		}
+		if kind == smtpd.KindSMTPS && cfg.TLS == nil {
+			log.Printf("warning: an smtps listener without control/servercert.pem: its connections are closed")
+		}
 		lns = append(lns, ln)
-		go s.Serve(ln)
+		go s.ServeKind(ln, kind)
 	}
 	if len(lns) == 0 {
 		log.Fatalf("no listening sockets passed (GOQMAIL_FDS)")
@@ -68,4 +86,20 @@ func main() {
 		s.Shutdown(60 * time.Second)
 		return
 	}
+}
+
+// authAdapter checks SMTP AUTH logins with goqmail-auth (run/auth.sock). A
+// failure of the service itself is an error (454 4.7.0), never a wrong
+// password.
+type authAdapter struct{ c *authclient.Client }
+
+func (a authAdapter) Verify(ctx context.Context, svc, login, pw, ip string) (smtpd.AuthResult, error) {
+	r, err := a.c.Verify(ctx, svc, login, pw, ip)
+	if err != nil {
+		return smtpd.AuthResult{}, err
+	}
+	if !r.OK && r.Temporary {
+		return smtpd.AuthResult{}, errors.New(r.Text)
+	}
+	return smtpd.AuthResult{OK: r.OK, User: r.User, Owns: r.Owns}, nil
 }

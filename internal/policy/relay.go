@@ -17,6 +17,12 @@ type RcptFacts struct {
 	Domain string
 	// RelayClient: the client's IP has RELAYCLIENT in tcp.smtp.
 	RelayClient bool
+	// Authenticated: the client logged in with SMTP AUTH (RFC 4954
+	// section 1: an authenticated client may relay).
+	Authenticated bool
+	// RelayGrant: the client's IP logged in to a mailbox a short while
+	// ago (POP-before-SMTP, relay-ctrl's RELAYCLIENT from a grant file).
+	RelayGrant bool
 	// Count of recipients already accepted in this transaction.
 	Accepted int
 	// Postmaster: the client wrote <Postmaster> without a domain, which
@@ -48,12 +54,13 @@ var (
 // escaped @, source routes, literals) can be read one way here and another
 // way by delivery. Unlike qmail, an empty or missing rcpthosts accepts no
 // domain: it never makes an open relay. The virtual directory's domains are
-// accepted as if listed.
+// accepted as if listed. An authenticated client or one with a live
+// POP-before-SMTP grant relays as a RELAYCLIENT does.
 func CheckRcpt(f RcptFacts, c RelayConfig) smtp.Reply {
 	if c.MaxRcpt > 0 && f.Accepted >= c.MaxRcpt {
 		return ReplyTooManyRcpts
 	}
-	if f.RelayClient || f.Postmaster {
+	if f.RelayClient || f.Authenticated || f.RelayGrant || f.Postmaster {
 		return ReplyRcptOK
 	}
 	if (c.RcptHosts != nil && c.RcptHosts.Match(f.Domain)) || f.Virtual {

@@ -4,11 +4,15 @@
 //
 // SECURITY: runs as its own uid with no capabilities; everything it reads
 // from the network goes through internal/smtp (grammar), internal/address
-// (the one address parser) and internal/policy (decisions). It holds only
-// its listening socket and a connection to the queue's submit socket.
+// (the one address parser) and internal/policy (decisions). It holds its
+// listening sockets, connections to the queue's submit socket and to the
+// auth service (which alone sees password databases), and reads the TLS
+// key in control/servercert.pem. Passwords pass through it to the auth
+// service and are never logged.
 package smtpd
 
 import (
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/rcptcheck"
 	"goqmail/internal/tcprules"
+	"goqmail/internal/tlsconf"
 )
 
 // Config is everything a session reads, taken from one control snapshot so
@@ -38,6 +43,15 @@ type Config struct {
 	// session (control/maxunknownrcpt).
 	Recipients     *rcptcheck.Checker
 	MaxUnknownRcpt int
+	// TLS serves control/servercert.pem for STARTTLS and smtps; nil: no
+	// certificate, no TLS (internal/tlsconf rereads a renewed file itself).
+	TLS      *tls.Config
+	tlsStore *tlsconf.Store // to log a renewal that failed (Server.SetConfig)
+	// AuthPlaintext (control/authplaintext = 1) offers AUTH on connections
+	// without TLS too. AuthSenders (control/authsenders, default 1) limits
+	// an authenticated client to the envelope senders it owns.
+	AuthPlaintext bool
+	AuthSenders   bool
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
@@ -68,6 +82,7 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	c.Recipients = recipientChecker(s, root)
+	warnings = append(warnings, loadTLSAuth(c, s)...)
 	if c.RcptHosts.Len() == 0 {
 		warnings = append(warnings, "control/rcpthosts is missing or empty: no recipient domain is accepted except from RELAYCLIENT addresses")
 	}

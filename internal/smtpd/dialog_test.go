@@ -17,6 +17,16 @@ package smtpd
 //	nocontrol NAME      remove control/NAME.
 //	tcprules RULE       append RULE as a line of control/tcp.smtp.
 //	noqueue             nobody listens on the submit socket (queue down).
+//	listener KIND       serve the session as smtp (default), submission or
+//	                    smtps (ServeKind).
+//	certificate         write a test certificate to control/servercert.pem
+//	                    (STARTTLS is offered; the TLS parts are Go tests).
+//	authuser LOGIN PASSWORD USER [OWNS...]
+//	                    the fake auth service knows this login; without any
+//	                    authuser or authdown there is no Authenticator.
+//	authdown            the fake auth service fails every Verify.
+//	grant yes|no|error  the fake POP-before-SMTP grants allow 127.0.0.1,
+//	                    allow nobody, or fail.
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -54,10 +64,12 @@ package smtpd
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,7 +123,7 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
 	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
@@ -261,6 +273,10 @@ type dialogEnv struct {
 	cfg     *Config
 	logs    *dialogLog
 	noQueue bool
+	kind    Kind
+	auth    *fakeAuth      // nil: no Authenticator
+	grants  *fakeGrants    // nil: no RelayGrants
+	roots   *x509.CertPool // trusts the "certificate" one
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -318,6 +334,36 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			rules.WriteString(st.arg + "\n")
 		case "noqueue":
 			env.noQueue = true
+		case "listener":
+			if env.kind, err = ParseKind(st.arg); err != nil {
+				t.Fatalf("%v: %v", st, err)
+			}
+		case "certificate":
+			env.roots = writeTestCert(t, filepath.Join(env.control, "servercert.pem"))
+		case "authuser", "authdown":
+			if env.auth == nil {
+				env.auth = &fakeAuth{}
+			}
+			f := strings.Fields(st.arg)
+			switch {
+			case st.verb == "authdown":
+				env.auth.down = true
+			case len(f) < 3:
+				t.Fatalf("%v: want LOGIN PASSWORD USER [OWNS...]", st)
+			default:
+				env.auth.add(f[0], f[1], f[2], f[3:]...)
+			}
+		case "grant":
+			env.grants = &fakeGrants{}
+			switch st.arg {
+			case "yes":
+				env.grants.ips = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+			case "no":
+			case "error":
+				env.grants.err = errors.New("grants file unreadable")
+			default:
+				t.Fatalf("%v: want yes, no or error", st)
+			}
 		}
 	}
 	if rules.Len() > 0 {
@@ -352,12 +398,18 @@ func (env *dialogEnv) start(t *testing.T) string {
 	}
 
 	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
+	if env.auth != nil {
+		env.srv.Auth = env.auth
+	}
+	if env.grants != nil {
+		env.srv.Grants = env.grants
+	}
 	env.srv.SetConfig(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go env.srv.Serve(ln)
+	go env.srv.ServeKind(ln, env.kind)
 	t.Cleanup(func() { ln.Close() })
 	return ln.Addr().String()
 }
@@ -486,7 +538,8 @@ func (c *dialogClient) readReply(st dialogStep) string {
 		first := strings.TrimLeft(text[3:], " -")
 		greeting := c.replies == 0 && c.code == "220"
 		hello := c.code == "250" && first == c.env.cfg.Greeting
-		c.exempt = greeting || hello || c.code == "354"
+		// 334 carries a base64 challenge and nothing else (RFC 4954 4).
+		c.exempt = greeting || hello || c.code == "354" || c.code == "334"
 	} else if text[:3] != c.code {
 		c.fail(st, "reply line %q continues a %s reply", text, c.code)
 	}
@@ -576,7 +629,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules", "noqueue":
+		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}

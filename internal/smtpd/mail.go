@@ -30,12 +30,25 @@ func (s *session) mail(arg string) {
 		s.reply(r)
 		return
 	}
-	s.tx = &transaction{sender: a.String(), seen: map[string]bool{}}
+	sender := a.String()
+	r := policy.CheckSender(policy.SenderFacts{Sender: sender, AuthRequired: s.kind.authRequired() && !s.stdio,
+		Authenticated: s.authenticated(), Owns: s.authOwns},
+		policy.SenderConfig{CheckOwnership: s.cfg.AuthSenders})
+	if r.Code != 250 {
+		if s.authenticated() {
+			s.srv.Log.Printf("%s: refused sender <%s> for user %s: %d %s", s.remote, sender, safe(s.authUser, 100), r.Code, r.Text)
+		}
+		s.reply(r)
+		return
+	}
+	s.tx = &transaction{sender: sender, seen: map[string]bool{}}
 	s.reply(replySenderOK)
 }
 
 // mailParams checks the ESMTP parameters of MAIL we advertise: SIZE
-// (RFC 1870) and BODY (RFC 6152). Anything else is refused (RFC 5321 4.1.1.11).
+// (RFC 1870), BODY (RFC 6152) and, where AUTH is offered, AUTH= (RFC 4954
+// section 5), whose value is ignored: we trust only our own login.
+// Anything else is refused (RFC 5321 4.1.1.11).
 func (s *session) mailParams(params string) (smtp.Reply, bool) {
 	for _, p := range strings.Fields(params) {
 		name, value, _ := strings.Cut(p, "=")
@@ -51,6 +64,10 @@ func (s *session) mailParams(params string) (smtp.Reply, bool) {
 		case "BODY":
 			if v := strings.ToUpper(value); v != "7BIT" && v != "8BITMIME" {
 				return smtp.Reply{Code: 501, Enh: "5.5.4", Text: "BODY must be 7BIT or 8BITMIME"}, false
+			}
+		case "AUTH":
+			if !s.authOffered() {
+				return replyBadParam, false
 			}
 		default:
 			return replyBadParam, false
@@ -94,7 +111,7 @@ func (s *session) rcpt(arg string) {
 		s.srv.Log.Printf("warning: %s: cannot read the virtual directory for <%s>: %v", s.remote, a.String(), err)
 	}
 	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
-		Virtual: virtual, VirtualUnknown: err != nil},
+		Authenticated: s.authenticated(), RelayGrant: s.relayGrant, Virtual: virtual, VirtualUnknown: err != nil},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
 	if r.Code == 250 && !postmaster {
 		var closed bool
@@ -168,7 +185,8 @@ func (s *session) data() {
 		s.closed = true
 		return
 	}
-	q.Write([]byte(receivedLine(s.helo, s.remote.Addr().String(), s.cfg.Me, s.esmtp, s.srv.Now())))
+	q.Write([]byte(receivedLine(trace{helo: s.helo, ip: s.remote.Addr().String(), esmtp: s.esmtp, tls: s.tls, authUser: s.authUser},
+		s.cfg.Me, s.srv.Now())))
 	st, err := smtp.ReadData(s.br, q, s.maxBytes())
 	if err != nil {
 		q.Abort()

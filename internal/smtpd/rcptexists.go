@@ -30,7 +30,7 @@ func (s *session) checkExists(a address.Addr) (r smtp.Reply, closed bool) {
 	}
 	addr := a.String()
 	res := s.rcpts.check.Check(addr)
-	facts := policy.ExistenceFacts{Existence: existence(res.Verdict), UnknownBefore: s.rcpts.unknown, RelayClient: s.relayClient}
+	facts := policy.ExistenceFacts{Existence: existence(res.Verdict), UnknownBefore: s.rcpts.unknown, RelayClient: s.mayRelay()}
 	switch policy.CheckExistence(facts, policy.ExistenceConfig{MaxUnknown: s.cfg.MaxUnknownRcpt}) {
 	case policy.RcptAccept:
 		if res.Verdict == rcptcheck.Unverified {

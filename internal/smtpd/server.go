@@ -21,6 +21,10 @@ type Server struct {
 	SubmitSocket string
 	Log          *logline.Logger
 	Now          func() time.Time
+	// Auth verifies SMTP AUTH logins; nil: AUTH is not offered at all.
+	Auth Authenticator
+	// Grants answers POP-before-SMTP; nil: no grants.
+	Grants RelayGrants
 
 	cfg      atomic.Pointer[Config]
 	qpool    chan *submit.Conn // idle queue connections (submit.go)
@@ -31,10 +35,19 @@ type Server struct {
 }
 
 // SetConfig installs a configuration; sessions started afterwards use it.
-func (s *Server) SetConfig(c *Config) { s.cfg.Store(c) }
+// A renewed certificate that fails to load is reported to the log.
+func (s *Server) SetConfig(c *Config) {
+	if st := c.tlsStore; st != nil && st.Warn == nil && s.Log != nil {
+		st.Warn = func(err error) { s.Log.Printf("warning: %v", err) }
+	}
+	s.cfg.Store(c)
+}
 
-// Serve accepts connections until ln is closed.
-func (s *Server) Serve(ln net.Listener) error {
+// Serve accepts SMTP connections (KindSMTP) until ln is closed.
+func (s *Server) Serve(ln net.Listener) error { return s.ServeKind(ln, KindSMTP) }
+
+// ServeKind accepts connections of the given kind until ln is closed.
+func (s *Server) ServeKind(ln net.Listener, kind Kind) error {
 	s.init()
 	for {
 		c, err := ln.Accept()
@@ -53,7 +66,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer c.Close()
-			s.handle(c)
+			s.handle(c, kind)
 		}()
 	}
 }
@@ -87,12 +100,12 @@ var (
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
 )
 
-func (s *Server) handle(c net.Conn) {
+func (s *Server) handle(c net.Conn, kind Kind) {
 	s.init()
 	cfg := s.cfg.Load()
 	n := s.sessions.Add(1)
 	defer s.sessions.Add(-1)
-	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now()}
+	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now(), kind: kind}
 	sess.remote = addrPort(c.RemoteAddr())
 	sess.local = addrPort(c.LocalAddr())
 	sess.br = readers.Get().(*bufio.Reader)
@@ -107,6 +120,9 @@ func (s *Server) handle(c net.Conn) {
 	}()
 	defer sess.logEnd()
 
+	if kind == KindSMTPS && !sess.implicitTLS() {
+		return
+	}
 	if cfg.Rules != nil {
 		if rule, ok := cfg.Rules.Lookup(sess.remote.Addr()); ok {
 			if !rule.Allow {
@@ -124,6 +140,7 @@ func (s *Server) handle(c net.Conn) {
 			}
 		}
 	}
+	sess.checkGrant()
 	if s.closing.Load() {
 		sess.replyClose(replyShutdown)
 		return

@@ -25,8 +25,16 @@ type session struct {
 
 	greetUntil time.Time // while waiting out smtpgreetdelay
 
-	relayClient bool
+	kind        Kind
+	stdio       bool   // sendmail -bs: no TLS, no network checks
+	tls         bool   // the connection is encrypted (STARTTLS or smtps)
+	relayClient bool   // RELAYCLIENT from tcp.smtp, or sendmail -bs
+	relayGrant  bool   // a live POP-before-SMTP grant for the client's IP
 	dataBytes   *int64 // DATABYTES from tcp.smtp, overriding control/databytes
+
+	authUser     string   // the account logged in with AUTH; "" = none
+	authOwns     []string // the envelope senders it may use
+	authFailures int
 
 	helo  string
 	esmtp bool
@@ -125,6 +133,12 @@ func (s *session) loop() {
 			return
 		}
 		verb, arg := smtp.ParseCommand(line)
+		if verb == "STARTTLS" && s.tlsOffered() && s.injectedAfterSTARTTLS() {
+			s.srv.Log.Printf("%s: dropped: commands pipelined after STARTTLS (CVE-2011-0411 injection?)", s.remote)
+			s.end = "dropped: data after STARTTLS"
+			s.replyClose(replyTLSInjection)
+			return
+		}
 		if s.pipelineViolation(verb) {
 			s.end = "dropped: bad pipelining after " + verb
 			s.replyClose(replyBadPipeline)
@@ -197,7 +211,11 @@ func (s *session) command(verb, arg string) {
 	case "QUIT":
 		s.end = "quit"
 		s.replyClose(smtp.Reply{Code: 221, Enh: "2.0.0", Text: s.cfg.Greeting})
-	case "EXPN", "ETRN", "TURN", "ATRN", "AUTH", "STARTTLS", "BDAT", "SEND", "SOML", "SAML":
+	case "STARTTLS":
+		s.startTLS(arg)
+	case "AUTH":
+		s.auth(arg)
+	case "EXPN", "ETRN", "TURN", "ATRN", "BDAT", "SEND", "SOML", "SAML":
 		s.junk++
 		s.reply(replyUnimpl)
 	default:
@@ -220,7 +238,20 @@ func (s *session) hello(ehlo bool, arg string) {
 	if n := s.maxBytes(); n > 0 {
 		size += " " + strconv.FormatInt(n, 10)
 	}
-	s.reply(smtp.Reply{Code: 250, Text: s.cfg.Greeting + "\nPIPELINING\n8BITMIME\n" + size + "\nENHANCEDSTATUSCODES"})
+	ext := s.cfg.Greeting + "\nPIPELINING\n8BITMIME\n" + size + "\nENHANCEDSTATUSCODES"
+	if s.tlsOffered() {
+		ext += "\nSTARTTLS"
+	}
+	if s.authOffered() {
+		ext += "\nAUTH PLAIN LOGIN"
+	}
+	s.reply(smtp.Reply{Code: 250, Text: ext})
+}
+
+// mayRelay: the client may send to any domain, and is no stranger to the
+// directory-harvest limit either.
+func (s *session) mayRelay() bool {
+	return s.relayClient || s.relayGrant || s.authenticated()
 }
 
 func (s *session) maxBytes() int64 {

@@ -36,7 +36,7 @@ func (s *Server) ServeStdio(r io.Reader, w io.Writer) {
 	cfg := s.cfg.Load()
 	c := newStdioConn(r, w)
 	loopback := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0)
-	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now(), remote: loopback, local: loopback, relayClient: true}
+	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now(), remote: loopback, local: loopback, relayClient: true, stdio: true}
 	sess.br = bufio.NewReaderSize(deadlineConn{sess}, 16<<10)
 	sess.bw = bufio.NewWriterSize(c, 4<<10)
 	defer sess.logEnd()

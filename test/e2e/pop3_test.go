@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -90,3 +91,72 @@ p.quit()
 		t.Errorf("cur/ after the session: %v", cur)
 	}
 }
+
+// Authenticated submission: on the submission port AUTH is required, works
+// over STARTTLS for a virtual user (swaks), lets the user relay with its
+// own address and refuses another sender; on port 25 AUTH over plain text
+// is refused. POP-before-SMTP: a mailbox login lets that IP relay on port
+// 25 until the grant is revoked.
+func TestSubmissionAuthAndPOPBeforeSMTP(t *testing.T) {
+	sub, pop := freePort(t), freePort(t)
+	s := NewServer(t, Options{Control: map[string]string{
+		"submissionlisten": fmt.Sprintf("127.0.0.1:%d\n", sub),
+		"pop3listen":       fmt.Sprintf("127.0.0.1:%d\n", pop),
+	}})
+	goqmailCmd(t, s, "", false, "domain", "add", "virt.example")
+	goqmailCmd(t, s, "sub secret\n", false, "user", "add", "sam@virt.example")
+	subAddr := fmt.Sprintf("127.0.0.1:%d", sub)
+	base := []string{"--server", subAddr, "--timeout", "15", "--helo", "client.example.org", "--to", "far@remote.example"}
+
+	r := runClient(t, nil, "swaks", append(base, "--from", "sam@virt.example")...)
+	if !strings.Contains(r.Out, "530 5.7.0") {
+		t.Errorf("submission without AUTH not refused with 530:\n%s", r.Out)
+	}
+	r = runClient(t, nil, "swaks", append(base, "--from", "sam@virt.example", "--tls", "--auth", "PLAIN",
+		"--auth-user", "sam@virt.example", "--auth-password", "sub secret")...)
+	if !acceptedOverTLS.MatchString(r.Out) {
+		t.Errorf("authenticated submission refused:\n%s", r.Out)
+	}
+	r = runClient(t, nil, "swaks", append(base, "--from", "boss@virt.example", "--tls", "--auth", "PLAIN",
+		"--auth-user", "sam@virt.example", "--auth-password", "sub secret")...)
+	if !strings.Contains(r.Out, "553 5.7.1") {
+		t.Errorf("a sender the user does not own was not refused:\n%s", r.Out)
+	}
+	r = runClient(t, nil, "swaks", append(base, "--from", "sam@virt.example", "--tls", "--auth", "PLAIN",
+		"--auth-user", "sam@virt.example", "--auth-password", "wrong")...)
+	if !strings.Contains(r.Out, "535 5.7.8") {
+		t.Errorf("a wrong password was not refused with 535:\n%s", r.Out)
+	}
+	r = swaks(t, s, "--to", "far@remote.example", "--auth", "PLAIN", "--auth-user", "sam@virt.example", "--auth-password", "sub secret")
+	if strings.Contains(r.Out, "235 ") {
+		t.Errorf("AUTH accepted over plain text on port 25:\n%s", r.Out)
+	}
+
+	// POP-before-SMTP on port 25.
+	relay := func() string { return swaks(t, s, "--from", "sam@virt.example", "--to", "far@remote.example").Out }
+	// The AUTH login above granted this IP too (any mailbox login does):
+	// revoke it, and relaying stops.
+	goqmailCmd(t, s, "", false, "relay", "revoke", "127.0.0.1")
+	if out := relay(); !strings.Contains(out, "553 ") {
+		t.Fatalf("relay allowed without a grant:\n%s", out)
+	}
+	script := fmt.Sprintf(`
+import poplib, ssl
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3("127.0.0.1", %d, timeout=20); p.stls(context=ctx)
+p.user("sam@virt.example"); p.pass_("sub secret"); p.quit()
+`, pop)
+	if out, err := exec.Command("/usr/bin/python3", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("poplib: %v\n%s", err, out)
+	}
+	if out := relay(); !acceptedAfterData.MatchString(out) {
+		t.Errorf("relay refused right after a POP3 login:\n%s", out)
+	}
+	goqmailCmd(t, s, "", false, "relay", "revoke", "127.0.0.1")
+	if out := relay(); !strings.Contains(out, "553 ") {
+		t.Errorf("relay allowed after the grant was revoked:\n%s", out)
+	}
+}
+
+// acceptedOverTLS is swaks's 250 after DATA inside TLS ("<~" lines).
+var acceptedOverTLS = regexp.MustCompile(`(?m)^<~  250 2\.0\.0 ok \d+ qp [0-9a-f]{16}\r?$`)
