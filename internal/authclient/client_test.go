@@ -96,7 +96,14 @@ func TestOpenMailboxPassesConnection(t *testing.T) {
 	}
 	defer a.Close()
 	ok := proto.Verified{OK: true, User: "bob", Kind: proto.KindSystem}.Packet(nil)
-	c := fakeService(t, func() ([]byte, []*os.File) { return ok, []*os.File{b} })
+	// The fake service sends its own copy of b, so closing b below does
+	// not race with the service goroutine reading its descriptor.
+	fd, err := unix.Dup(int(b.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := os.NewFile(uintptr(fd), "session")
+	c := fakeService(t, func() ([]byte, []*os.File) { return ok, []*os.File{sent} })
 	conn, r, err := c.OpenMailbox(context.Background(), proto.OpenMailbox{Login: "bob", Password: "pw", RemoteIP: "192.0.2.1"})
 	if err != nil || !r.OK || conn == nil {
 		t.Fatalf("OpenMailbox = %v %+v %v", conn, r, err)
