@@ -102,12 +102,17 @@ func (s *Server) tlsConfig() *tls.Config {
 }
 
 func (s *Server) handle(conn net.Conn, implicitTLS bool) {
-	defer conn.Close()
 	ip, _, err := net.SplitHostPort(conn.RemoteAddr().String())
 	if err != nil {
 		ip = conn.RemoteAddr().String()
 	}
 	c := &client{srv: s, conn: conn, ip: ip, peer: conn.RemoteAddr().String()}
+	// Closing the session's current connection: after STLS that is the
+	// TLS connection, which sends close_notify (RFC 8446 6.1) first.
+	defer func() {
+		c.conn.Close()
+		conn.Close()
+	}()
 	if implicitTLS {
 		cfg := s.tlsConfig()
 		if cfg == nil {

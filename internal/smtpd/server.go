@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
@@ -117,6 +118,14 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 		sess.bw.Reset(nil)
 		readers.Put(sess.br)
 		writers.Put(sess.bw)
+	}()
+	// A TLS session ends with close_notify (RFC 8446 6.1) before the TCP
+	// connection closes; closing only the raw connection looks like a
+	// truncation attack to the client.
+	defer func() {
+		if tc, ok := sess.conn.(*tls.Conn); ok {
+			tc.Close()
+		}
 	}()
 	defer sess.logEnd()
 
