@@ -23,21 +23,9 @@ ROOT defaults to $GOQMAIL_ROOT, else /var/goqmail.
 
 // queueCmd runs `goqmail queue ...`; see docs/commands.md.
 func queueCmd(args []string) {
-	root := os.Getenv("GOQMAIL_ROOT")
-	if root == "" {
-		root = defaultRoot
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		if args[i] == "-root" || args[i] == "--root" {
-			if i+1 >= len(args) {
-				queueFail("-root needs a directory")
-			}
-			root = args[i+1]
-			i++
-			continue
-		}
-		rest = append(rest, args[i])
+	root, rest, err := splitRoot(args)
+	if err != nil {
+		queueFail("%v", err)
 	}
 	if len(rest) == 0 {
 		queueFail("which command?")

@@ -20,21 +20,9 @@ ROOT defaults to $GOQMAIL_ROOT, else /var/goqmail.
 // ROOT/relay/grants (internal/relaygrant), relay-ctrl's directory listing
 // and rm in one command.
 func relayCmd(args []string) {
-	root := os.Getenv("GOQMAIL_ROOT")
-	if root == "" {
-		root = defaultRoot
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		if args[i] == "-root" || args[i] == "--root" {
-			if i+1 >= len(args) {
-				relayFail("-root needs a directory")
-			}
-			root = args[i+1]
-			i++
-			continue
-		}
-		rest = append(rest, args[i])
+	root, rest, err := splitRoot(args)
+	if err != nil {
+		relayFail("%v", err)
 	}
 	if len(rest) == 0 {
 		relayFail("which command?")

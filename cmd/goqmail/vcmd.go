@@ -34,22 +34,9 @@ func aliasCmd(args []string) {
 // /var/goqmail), runs the command and, after a change, tells a running
 // server.
 func vcmd(name, usage string, args []string, run func(vdir.Directory, []string) (bool, error)) {
-	root := os.Getenv("GOQMAIL_ROOT")
-	if root == "" {
-		root = defaultRoot
-	}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch args[i] {
-		case "-root", "--root":
-			if i+1 >= len(args) {
-				vfail(name, usage, 100, "-root needs a directory")
-			}
-			root = args[i+1]
-			i++
-			continue
-		}
-		rest = append(rest, args[i])
+	root, rest, err := splitRoot(args)
+	if err != nil {
+		vfail(name, usage, 100, "%v", err)
 	}
 	if len(rest) == 0 {
 		vfail(name, usage, 100, "which command?")

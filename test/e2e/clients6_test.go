@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,73 +200,10 @@ func c6POPSession(t *testing.T, port int, user, pw string, stls bool) c6POPSnaps
 }
 
 // c6Dovecot starts Dovecot's POP3 server on a free port over the virtual
-// users of s (passwd-file, as in TestDovecotServesVirtualMailbox).
+// users of s.
 func c6Dovecot(t *testing.T, s *Server) int {
 	t.Helper()
-	if _, err := exec.LookPath("dovecot"); err != nil {
-		t.Fatalf("dovecot not installed (apt-get install dovecot-pop3d): %v", err)
-	}
-	port := freePort(t)
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	conf := filepath.Join(dir, "dovecot.conf")
-	passwd := filepath.Join(s.Root, "vdir", "%d", "passwd")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf(`protocols = pop3
-listen = 127.0.0.1
-base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:~/Maildir
-first_valid_uid = 1
-pop3_uidl_format = %%08Xu%%08Xv
-service auth {
-  user = root
-}
-passdb {
-  driver = passwd-file
-  args = username_format=%%n %[2]s
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%%n %[2]s
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %[3]d
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-`, dir, passwd, port)), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dovecot", "-F", "-c", conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Logf("dovecot log:\n%s", b)
-		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "dovecot listening", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return port
+	return startDovecot(t, s, "pop3")
 }
 
 // c6ByBody indexes a snapshot's messages by their RETR body: the two
