@@ -1,13 +1,17 @@
 // Command bench measures goqmail against Postfix on this machine, in one
 // run, alternating between the two (docs/bench.md). It needs root (Postfix
 // runs as root, goqmail runs under its accounts) and the Debian packages
-// postfix (for postfix and smtp-source). Run it with `make bench`.
+// postfix (for postfix, smtp-source and smtp-sink). Run it with `make bench`.
 //
-// Both servers accept SMTP on loopback and deliver to one local user's
-// ~/Maildir/ on the same disk, with the same local concurrency (10) and
-// every fsync left on. Postfix's smtp-source drives them; we time until
-// smtp-source has had every message accepted, and until every message is a
-// file in the Maildir.
+// Local scenarios: both servers accept SMTP on loopback and deliver to one
+// local user's ~/Maildir/ on the same disk, with the same local concurrency
+// (10) and every fsync left on. Postfix's smtp-source drives them; we time
+// until smtp-source has had every message accepted, and until every
+// message is a file in the Maildir.
+//
+// Relay scenarios (relay.go): the same load, addressed to relay.example,
+// which both servers relay to their own Postfix smtp-sink on loopback with
+// remote concurrency 20; we time until the sink has seen every recipient.
 package main
 
 import (
@@ -27,8 +31,10 @@ var (
 	work     = flag.String("work", "/var/tmp/goqmail-bench", "scratch directory (deleted and recreated)")
 	bin      = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
 	rounds   = flag.Int("rounds", 3, "alternating rounds per scenario")
-	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 100 KB scenario sends a fifth of it")
-	only     = flag.String("only", "", "run only the scenario with this name")
+	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 1-session and 100 KB scenarios send a fifth of it")
+	only     = flag.String("only", "", "run only the scenario with this name, or the group local or relay")
+	rcpts    = flag.Int("rcpts", 10, "recipients per message in the many-recipient relay scenario")
+	cpu      = flag.Bool("cpu", false, "sample /proc during each run and print CPU time per message by program")
 	timeout  = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
 	syncmode = flag.String("syncmode", "", "control/syncmode for goqmail (default: goqmail's own default)")
 )
@@ -41,81 +47,158 @@ const (
 	localConc = 10
 )
 
+// Scenario groups: where the messages go.
+const (
+	groupLocal = "local" // to a local Maildir
+	groupRelay = "relay" // to smtp-sink, over SMTP
+)
+
 type scenario struct {
 	name     string
+	group    string
 	sessions int
 	size     int
 	count    int
+	rcpts    int // recipients per message
 }
+
+func (sc scenario) selected() bool { return *only == "" || *only == sc.name || *only == sc.group }
 
 type server struct {
 	name    string
 	port    string
 	maildir string
+	sink    *sink      // relay scenarios deliver here
+	queued  func() int // messages still in the queue
 }
 
-type result struct{ accept, deliver time.Duration }
+type result struct {
+	accept, deliver time.Duration
+	cpu             cpuUsage
+	left            int64 // relay: messages not yet at the sink when smtp-source ended
+}
 
 func main() {
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		die("bench needs root: Postfix runs as root and goqmail under its own accounts")
 	}
+	lock := lockWork() // before anything that may call die, which stops Postfix
+	defer lock.Close()
 	if *bin == "" {
 		die("set -bin or GOQMAIL_BIN to the directory holding the goqmail programs (make bench does)")
 	}
-	for _, p := range []string{"smtp-source", "postfix"} {
+	for _, p := range []string{"smtp-source", "postfix", sinkPath} {
 		if _, err := exec.LookPath(p); err != nil {
 			die("%s not found: apt-get install postfix", p)
 		}
 	}
+	if *rcpts < 1 || *rcpts > 100 {
+		die("-rcpts %d: want 1 to 100 (goqmail's default maxrcpt is 100)", *rcpts)
+	}
+	scenarios := []scenario{
+		{"20 sessions, 4 KB", groupLocal, 20, 4096, *msgs, 1},
+		{"1 session, 4 KB", groupLocal, 1, 4096, *msgs / 5, 1},
+		{"20 sessions, 100 KB", groupLocal, 20, 100 << 10, *msgs / 5, 1},
+		{"relay: 20 sessions, 4 KB, 1 rcpt", groupRelay, 20, 4096, *msgs, 1},
+		{fmt.Sprintf("relay: 20 sessions, 4 KB, %d rcpts", *rcpts), groupRelay, 20, 4096, *msgs, *rcpts},
+	}
+	byGroup := map[string][]scenario{}
+	for _, sc := range scenarios {
+		if sc.selected() {
+			byGroup[sc.group] = append(byGroup[sc.group], sc)
+		}
+	}
+	if len(byGroup) == 0 {
+		die("-only %q names no scenario", *only)
+	}
+
 	os.RemoveAll(*work)
 	must(os.MkdirAll(*work, 0o755))
 	gq := setupGoqmail()
 	setupPostfix()
 	defer stopPostfix()
 	defer gq.stop()
-
-	scenarios := []scenario{
-		{"20 sessions, 4 KB", 20, 4096, *msgs},
-		{"1 session, 4 KB", 1, 4096, *msgs / 5},
-		{"20 sessions, 100 KB", 20, 100 << 10, *msgs / 5},
-	}
 	servers := []server{
-		{"goqmail", gqPort, filepath.Join(*work, "gq-home", "Maildir")},
-		{"postfix", pfPort, filepath.Join(*work, "pf-home", "Maildir")},
+		{"goqmail", gqPort, filepath.Join(*work, "gq-home", "Maildir"), nil, goqmailQueued},
+		{"postfix", pfPort, filepath.Join(*work, "pf-home", "Maildir"), nil, postfixQueued},
 	}
-	fmt.Printf("goqmail vs Postfix %s, %d rounds, %s\n\n", postfixVersion(), *rounds, time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("| scenario | server | accepted msg/s | delivered msg/s |\n|---|---|---|---|\n")
-	var summary []string
-	for _, sc := range scenarios {
-		if *only != "" && sc.name != *only {
+	if len(byGroup[groupRelay]) > 0 {
+		servers[0].sink = startSink(gqSinkPort)
+		servers[1].sink = startSink(pfSinkPort)
+		defer servers[0].sink.stop()
+		defer servers[1].sink.stop()
+	}
+
+	fmt.Printf("goqmail vs Postfix %s, %d rounds, %s\n", postfixVersion(), *rounds, time.Now().UTC().Format(time.RFC3339))
+	var summary, cpuLines []string
+	for _, g := range []string{groupLocal, groupRelay} {
+		if len(byGroup[g]) == 0 {
 			continue
 		}
-		res := map[string][]result{}
-		for r := 0; r < *rounds; r++ {
-			for _, sv := range servers {
-				res[sv.name] = append(res[sv.name], runOnce(sv, sc))
-			}
+		done := "delivered"
+		if g == groupRelay {
+			done = "at sink"
 		}
-		rate := map[string][2]float64{}
-		for _, sv := range servers {
-			a, d := median(res[sv.name], sc.count)
-			rate[sv.name] = [2]float64{a, d}
-			fmt.Printf("| %s | %s | %.0f | %.0f |\n", sc.name, sv.name, a, d)
+		fmt.Printf("\n| scenario | server | accepted msg/s | %s msg/s |\n|---|---|---|---|\n", done)
+		for _, sc := range byGroup[g] {
+			s, c := runScenario(sc, servers)
+			summary = append(summary, s)
+			cpuLines = append(cpuLines, c...)
 		}
-		var perRound []string
-		for r := range res["goqmail"] {
-			g, p := res["goqmail"][r], res["postfix"][r]
-			perRound = append(perRound, fmt.Sprintf("%.2fx", p.deliver.Seconds()/g.deliver.Seconds()))
-		}
-		summary = append(summary, fmt.Sprintf("%s: goqmail/postfix = %.2fx accepted, %.2fx delivered (medians; delivered ratio per round: %s)",
-			sc.name, rate["goqmail"][0]/rate["postfix"][0], rate["goqmail"][1]/rate["postfix"][1], strings.Join(perRound, " ")))
 	}
 	fmt.Println()
 	for _, s := range summary {
 		fmt.Println(s)
 	}
+	if *cpu {
+		fmt.Printf("\nCPU time per message, ms (all rounds; machine: %d CPUs, busy = not idle, not iowait):\n", cpuCount())
+		for _, l := range cpuLines {
+			fmt.Println(l)
+		}
+	}
+	if len(byGroup[groupRelay]) > 0 {
+		reportLogProblems()
+	}
+}
+
+// runScenario runs sc -rounds times on every server, alternating, prints
+// its table rows and returns its summary line and CPU lines.
+func runScenario(sc scenario, servers []server) (string, []string) {
+	res := map[string][]result{}
+	for r := 0; r < *rounds; r++ {
+		for _, sv := range servers {
+			var rs result
+			if sc.group == groupRelay {
+				rs = runRelay(sv, sc)
+			} else {
+				rs = runOnce(sv, sc)
+			}
+			res[sv.name] = append(res[sv.name], rs)
+		}
+	}
+	rate := map[string][2]float64{}
+	var cpuLines []string
+	for _, sv := range servers {
+		a, d := median(res[sv.name], sc.count)
+		rate[sv.name] = [2]float64{a, d}
+		fmt.Printf("| %s | %s | %.0f | %.0f |\n", sc.name, sv.name, a, d)
+		if *cpu {
+			cpuLines = append(cpuLines, fmt.Sprintf("%s / %s: %s%s", sc.name, sv.name,
+				sumCPU(res[sv.name]).perMessage(sc.count*len(res[sv.name])), backlog(res[sv.name])))
+		}
+	}
+	var perRound []string
+	for r := range res["goqmail"] {
+		g, p := res["goqmail"][r], res["postfix"][r]
+		perRound = append(perRound, fmt.Sprintf("%.2fx", p.deliver.Seconds()/g.deliver.Seconds()))
+	}
+	done := "delivered"
+	if sc.group == groupRelay {
+		done = "at sink"
+	}
+	return fmt.Sprintf("%s: goqmail/postfix = %.2fx accepted, %.2fx %s (medians; %s ratio per round: %s)",
+		sc.name, rate["goqmail"][0]/rate["postfix"][0], rate["goqmail"][1]/rate["postfix"][1], done, done, strings.Join(perRound, " ")), cpuLines
 }
 
 // runOnce sends sc.count messages with smtp-source and times acceptance and
@@ -123,6 +206,7 @@ func main() {
 func runOnce(sv server, sc scenario) result {
 	newDir := filepath.Join(sv.maildir, "new")
 	setAside(newDir)
+	cs := startCPU()
 	start := time.Now()
 	cmd := exec.Command("smtp-source", "-s", strconv.Itoa(sc.sessions), "-l", strconv.Itoa(sc.size),
 		"-m", strconv.Itoa(sc.count), "-f", "bench@example.org", "-t", rcpt, "127.0.0.1:"+sv.port)
@@ -142,7 +226,20 @@ func runOnce(sv server, sc scenario) result {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return result{accept: accepted, deliver: time.Since(start)}
+	return result{accept: accepted, deliver: time.Since(start), cpu: cs.finish()}
+}
+
+// lockWork makes a second bench fail at once instead of deleting the
+// first one's directory and stopping its Postfix (same ports, same -work).
+func lockWork() *os.File {
+	f, err := os.OpenFile(filepath.Clean(*work)+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	must(err)
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		// Not die: it would stop the other bench's Postfix.
+		fmt.Fprintf(os.Stderr, "bench: another bench holds %s: %v\n", f.Name(), err)
+		os.Exit(1)
+	}
+	return f
 }
 
 func median(rs []result, count int) (accept, deliver float64) {

@@ -52,10 +52,14 @@ func setupGoqmail() *goqmail {
 	if *syncmode != "" {
 		must(os.WriteFile(filepath.Join(root, "control", "syncmode"), []byte(*syncmode+"\n"), 0o644))
 	}
+	relayControl(root)
 	log, err := os.Create(filepath.Join(*work, "goqmail.log"))
 	must(err)
 	g := &goqmail{cmd: exec.Command(filepath.Join(*bin, "goqmaild"), root)}
 	g.cmd.Stdout, g.cmd.Stderr = log, log
+	// If bench dies (die exits without running defers), goqmaild stops too
+	// instead of holding the port for the next run.
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	must(g.cmd.Start())
 	waitPort(gqPort)
 	return g
@@ -68,7 +72,7 @@ func (g *goqmail) stop() {
 
 // setupPostfix writes a private Postfix instance configured like goqmail:
 // SMTP on loopback, local delivery to ~/Maildir/, local concurrency 10,
-// no chroot, no content filter.
+// no chroot for smtpd, no content filter; relay settings in relay.go.
 func setupPostfix() struct{} {
 	uid, gid := benchUser()
 	makeMaildir(filepath.Join(*work, "pf-home"), uid, gid)
@@ -97,8 +101,7 @@ func setupPostfix() struct{} {
 		"default_process_limit = 200",
 		"smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination",
 		"maillog_file = " + filepath.Join(*work, "pf", "maillog"),
-		"",
-	}, "\n")
+	}, "\n") + "\n" + postfixRelayConf()
 	must(os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644))
 	master, err := os.ReadFile("/etc/postfix/master.cf")
 	must(err)
