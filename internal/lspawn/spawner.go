@@ -60,24 +60,9 @@ func (s *Spawner) Serve(ln *net.UnixListener) error {
 		s.IdleTimeout = 30 * time.Second
 	}
 	go s.reapIdle()
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		cred, err := ipc.PeerCred(c)
-		if err != nil || (s.SendUID >= 0 && cred.UID != s.SendUID) {
-			s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
-			c.Close()
-			continue
-		}
-		s.session(c)
-		c.Close()
-	}
+	return ipc.ServeOne(ln, s.SendUID, s.session, func(cred ipc.Cred, err error) {
+		s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
+	})
 }
 
 func (s *Spawner) session(c *net.UnixConn) {

@@ -3,7 +3,6 @@ package remote
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -54,24 +53,9 @@ func (s *Server) SetClient(c *Client, requireTLS *control.DomainSet) {
 
 // Serve accepts send's connections until ln closes.
 func (s *Server) Serve(ln *net.UnixListener) error {
-	for {
-		c, err := ln.AcceptUnix()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		cred, err := ipc.PeerCred(c)
-		if err != nil || (s.SendUID >= 0 && cred.UID != s.SendUID) {
-			s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
-			c.Close()
-			continue
-		}
-		s.session(c)
-		c.Close()
-	}
+	return ipc.ServeOne(ln, s.SendUID, s.session, func(cred ipc.Cred, err error) {
+		s.Log.Printf("warning: refused connection from uid %d (%v)", cred.UID, err)
+	})
 }
 
 // Wait waits up to timeout for running jobs.
