@@ -84,14 +84,21 @@ func CheckID(id string) error {
 
 // CleanText makes delivery report text safe to store and log: bounded,
 // without NUL, CR or LF (qmail-send truncates reports and logsafe()s them).
+// It works on bytes, so the result is never longer than MaxText: mapping
+// runes would turn each invalid UTF-8 byte into a 3-byte U+FFFD, and a
+// frame decoder limited to MaxText would then refuse the report.
 func CleanText(s string) string {
 	if len(s) > MaxText {
 		s = s[:MaxText]
 	}
-	return strings.Map(func(r rune) rune {
-		if r == 0 || r == '\r' || r == '\n' {
-			return '/'
+	if strings.IndexAny(s, "\x00\r\n") < 0 {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c == 0 || c == '\r' || c == '\n' {
+			b[i] = '/'
 		}
-		return r
-	}, s)
+	}
+	return string(b)
 }

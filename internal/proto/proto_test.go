@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"goqmail/internal/ipc"
@@ -63,5 +64,21 @@ func TestRejectsBadFields(t *testing.T) {
 	_, d = decode(t, ipc.New(TBegin, nil).String(long).Frame())
 	if _, err := DecodeBegin(d); err == nil {
 		t.Error("over-long sender accepted")
+	}
+}
+
+// A report full of invalid UTF-8 stays within MaxText and still decodes.
+func TestCleanTextBoundedForInvalidUTF8(t *testing.T) {
+	in := strings.Repeat("\xff\n", MaxText)
+	out := CleanText(in)
+	if len(out) != MaxText || strings.ContainsAny(out, "\x00\r\n") {
+		t.Fatalf("len %d, want %d, clean %v", len(out), MaxText, !strings.ContainsAny(out, "\x00\r\n"))
+	}
+	typ, d, err := ipc.NewDecoder(Report{Seq: 1, Result: ResultDeferral, Text: in}.Packet(nil))
+	if err != nil || typ != TReport {
+		t.Fatal(typ, err)
+	}
+	if _, err := DecodeReport(d); err != nil {
+		t.Fatalf("a cleaned report does not decode: %v", err)
 	}
 }
