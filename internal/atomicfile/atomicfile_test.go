@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestWriteFileReplaces(t *testing.T) {
@@ -32,5 +33,38 @@ func TestWriteFileReplaces(t *testing.T) {
 func TestWriteFileMissingDir(t *testing.T) {
 	if err := WriteFile(filepath.Join(t.TempDir(), "no", "x"), nil, 0o644); err == nil {
 		t.Fatal("no error for a missing directory")
+	}
+}
+
+func TestWriteOptionsAndLock(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "t")
+	if err := Write(p, []byte("a"), Options{Perm: 0o640, Group: os.Getgid(), StampNow: true}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v err %v", st.Mode(), err)
+	}
+	unlock, err := Lock(filepath.Join(dir, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan bool)
+	go func() {
+		u, err := Lock(filepath.Join(dir, "lock"))
+		if err == nil {
+			u()
+		}
+		got <- err == nil
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second Lock did not wait for the first")
+	case <-time.After(50 * time.Millisecond):
+	}
+	unlock()
+	if !<-got {
+		t.Fatal("the second Lock failed after the first was released")
 	}
 }

@@ -14,6 +14,7 @@ package relaygrant
 import (
 	"errors"
 	"fmt"
+	"goqmail/internal/atomicfile"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -22,8 +23,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"goqmail/internal/dirsync"
 )
 
 // Store is the grant file at one path. It is safe for concurrent use by
@@ -176,7 +175,7 @@ func (s *Store) update(change func(map[netip.Addr]Grant) bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("relay grants: %w", err)
 	}
-	unlock, err := lockFile(s.path + ".lock")
+	unlock, err := atomicfile.Lock(s.path + ".lock")
 	if err != nil {
 		return err
 	}
@@ -199,65 +198,7 @@ func (s *Store) update(change func(map[netip.Addr]Grant) bool) error {
 	if !dirty {
 		return nil
 	}
-	return writeFile(s.path, formatFile(sorted(m)))
-}
-
-// lockFile takes an exclusive flock. flock locks belong to the open file,
-// so two goroutines of one process exclude each other as two processes do.
-func lockFile(path string) (func(), error) {
-	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("relay grants lock: %w", err)
-	}
-	for {
-		err = syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("relay grants lock: %w", err)
-	}
-	return func() { fh.Close() }, nil
-}
-
-// writeFile replaces path atomically, mode 0644 (smtpd reads it), with a
-// nanosecond mtime so two versions written within one coarse file system
-// tick never share a stat key.
-func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".grants.tmp*")
-	if err != nil {
-		return fmt.Errorf("relay grants: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("relay grants: %w", err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("relay grants: %w", err)
-	}
-	t := time.Now()
-	os.Chtimes(tmp, t, t)
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("relay grants: %w", err)
-	}
-	if err := dirsync.Dir(dir); err != nil {
-		return fmt.Errorf("relay grants: %w", err)
-	}
-	return nil
+	// 0644: smtpd reads it; a nanosecond mtime so two versions never share
+	// a stat key (Allowed caches by stat).
+	return atomicfile.Write(s.path, formatFile(sorted(m)), atomicfile.Options{Perm: 0o644, Group: -1, StampNow: true})
 }

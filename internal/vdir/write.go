@@ -4,36 +4,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"goqmail/internal/atomicfile"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
-
-	"goqmail/internal/dirsync"
 )
 
-// lock serializes writers, across processes, on ROOT/vdir/.lock (flock
-// locks belong to the open file, so two goroutines of one process exclude
-// each other too). Readers never take it.
+// lock serializes writers, across processes, on ROOT/vdir/.lock.
+// Readers never take it.
 func (f *Files) lock() (unlock func(), err error) {
 	if err := os.MkdirAll(f.vdir, 0o755); err != nil {
 		return nil, fmt.Errorf("virtual directory: %w", err)
 	}
-	fh, err := os.OpenFile(filepath.Join(f.vdir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("virtual directory lock: %w", err)
-	}
-	for {
-		err = syscall.Flock(int(fh.Fd()), syscall.LOCK_EX)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("virtual directory lock: %w", err)
-	}
-	return func() { fh.Close() }, nil
+	return atomicfile.Lock(filepath.Join(f.vdir, ".lock"))
 }
 
 // isRoot says whether files must be given their owners explicitly.
@@ -49,53 +32,11 @@ func (f *Files) passwdMode() (os.FileMode, int) {
 	return 0o600, -1
 }
 
-// replaceFile atomically replaces path with data, like
-// internal/atomicfile.WriteFile (temp file, fsync, rename, fsync of the
-// directory), with two additions a reader relies on: the group is set
-// before the rename, so passwd is never visible root-only for an instant,
-// and the mtime is set to the current time with full nanoseconds, so
-// that two versions written within one clock tick of the file system
-// (ext4 stamps files with a coarse clock) never share a cache key.
+// replaceFile atomically replaces path with data: the group is set before
+// the rename (passwd is never root-only for an instant) and the mtime is
+// stamped with nanoseconds (readers cache by inode, size and mtime).
 func replaceFile(path string, data []byte, perm os.FileMode, gid int) error {
-	dir := filepath.Dir(path)
-	fh, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := fh.Name()
-	fail := func(err error) error {
-		fh.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := fh.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if gid >= 0 {
-		if err := fh.Chown(-1, gid); err != nil {
-			return fail(err)
-		}
-	}
-	if _, err := fh.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := fh.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := fh.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	now := time.Now()
-	if err := os.Chtimes(tmp, now, now); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return dirsync.Dir(dir)
+	return atomicfile.Write(path, data, atomicfile.Options{Perm: perm, Group: gid, StampNow: true})
 }
 
 func (f *Files) writeDomainFile(dir string, d Domain) error {
