@@ -22,6 +22,10 @@ const (
 	DirFree = "free" // finished message files kept for reuse (recycle.go)
 )
 
+// FileLock is the queue's lock: the queue process holds an flock on it from
+// before recovery until it exits (internal/pidlock).
+const FileLock = "lock"
+
 // SufState is the suffix of a message's delivery state log.
 const SufState = ".state"
 
@@ -39,6 +43,7 @@ func (l Layout) MsgDir() string          { return filepath.Join(l.Root, DirMsg) 
 func (l Layout) TmpDir() string          { return filepath.Join(l.Root, DirTmp) }
 func (l Layout) BadDir() string          { return filepath.Join(l.Root, DirBad) }
 func (l Layout) Bad(name string) string  { return filepath.Join(l.Root, DirBad, name) }
+func (l Layout) Lock() string            { return filepath.Join(l.Root, FileLock) }
 
 // Make creates the queue directories (mode 0700: only the queue's uid
 // enters them; the root spawner opens message files by name).

@@ -333,3 +333,54 @@ func TestNetworkFlagTrustedOnlyFromSMTPDUID(t *testing.T) {
 		}
 	}
 }
+
+// TestOneQueueWriterPerRoot: a second queue server on the same root waits
+// in Start, before recovery touches any file, until the first has let go of
+// queue/lock; a message being received by the first is left alone (it is
+// not recycled under the first one's feet) and recovered only afterwards.
+func TestOneQueueWriterPerRoot(t *testing.T) {
+	root := t.TempDir()
+	first := startQueue(t, root)
+	// A submission in progress on the first server: tmp/ID exists.
+	c, err := net.Dial("unix", first.submit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(proto.Begin{Sender: "a@x.test"}.Encode(nil))
+	c.Write(proto.Rcpt{Addr: "b@x.test"}.Encode(nil))
+	c.Write(proto.EncodeData(nil, []byte("Subject: in progress\n\n")))
+	var tmp []os.DirEntry
+	for deadline := time.Now().Add(5 * time.Second); len(tmp) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		tmp, _ = os.ReadDir(filepath.Join(root, DirTmp))
+	}
+	if len(tmp) != 1 {
+		t.Fatalf("tmp/ holds %d files, want the one being received", len(tmp))
+	}
+
+	logs := &bytes.Buffer{}
+	second := &Server{Layout: Layout{Root: root}, Log: logline.NewTo(logs, "queue"), SendUID: -1}
+	started := make(chan error, 1)
+	go func() { started <- second.Start() }()
+	select {
+	case err := <-started:
+		t.Fatalf("a second queue started on a root whose queue is alive (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := os.Stat(filepath.Join(root, DirTmp, tmp[0].Name())); err != nil {
+		t.Fatalf("the waiting second queue touched the first one's tmp/ file: %v", err)
+	}
+	first.s.Close()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second queue did not start after the first let go of the lock")
+	}
+	defer second.Close()
+	if left, _ := os.ReadDir(filepath.Join(root, DirTmp)); len(left) != 0 {
+		t.Errorf("recovery after the lock left tmp/ with %d files", len(left))
+	}
+}

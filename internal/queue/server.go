@@ -13,6 +13,7 @@ import (
 	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/pidlock"
 	"goqmail/internal/proto"
 )
 
@@ -33,6 +34,7 @@ type Server struct {
 	idSeq   atomic.Uint64
 
 	free freePool
+	lock *pidlock.Lock // queue/lock, held until the process exits
 
 	mu        sync.Mutex
 	ids       map[string]int64 // committed, not yet removed: file size
@@ -45,11 +47,28 @@ type Server struct {
 	idle     map[*net.UnixConn]bool // submit connections between messages
 }
 
-// Start prepares the server: recovery, then the index of live messages.
+// Start prepares the server: the queue's lock, recovery, then the index of
+// live messages.
+//
+// The lock comes first and is kept until the process exits: recovery
+// recycles tmp/ files, and a queue process that is still alive (its
+// supervisor was killed and a new one started at once) may still be
+// writing into one of them. Two queue writers must never overlap, so a new
+// queue waits, saying for whom, until the kernel has ended the old one.
 func (s *Server) Start() error {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if err := s.Layout.Make(); err != nil {
+		return err
+	}
+	lock, err := pidlock.Acquire(s.Layout.Lock(), 0o600, 10*time.Second, func(h *pidlock.HeldError, waited time.Duration) {
+		s.Log.Printf("warning: %v: waiting %v so far for that queue process to exit before recovery", h, waited.Round(time.Second))
+	})
+	if err != nil {
+		return err
+	}
+	s.lock = lock
 	ids, err := s.Recover()
 	if err != nil {
 		return err
@@ -119,6 +138,16 @@ func (s *Server) Wait(timeout time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(timeout):
+	}
+}
+
+// Close releases the queue's lock, for a process that goes on after its
+// queue server (tests that restart a queue in-process); the queue program
+// itself keeps the lock until it exits.
+func (s *Server) Close() {
+	if s.lock != nil {
+		s.lock.Release()
+		s.lock = nil
 	}
 }
 

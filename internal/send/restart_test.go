@@ -53,7 +53,7 @@ func startRealQueue(t *testing.T, dir string) (submitPath, ctlPath string, stop 
 	}
 	go s.ServeSubmit(sl)
 	go s.ServeCtl(cl)
-	return submitPath, ctlPath, func() { sl.Close(); cl.Close(); s.Wait(time.Second) }
+	return submitPath, ctlPath, func() { sl.Close(); cl.Close(); s.Wait(time.Second); s.Close() }
 }
 
 // connectCore connects a core with a fake clock to the queue and feeds it

@@ -18,6 +18,7 @@ import (
 	"goqmail/internal/accounts"
 	"goqmail/internal/control"
 	"goqmail/internal/logline"
+	"goqmail/internal/pidlock"
 )
 
 // Supervisor runs the services of one goqmail root directory.
@@ -31,6 +32,8 @@ type Supervisor struct {
 	files  map[string][]*os.File   // socket name -> listening sockets
 	kinds  map[string]bool         // TCP listener kinds that have an address
 	env    []string
+
+	lock *pidlock.Lock // run/goqmaild.pid, held for the supervisor's whole life
 
 	mu       sync.Mutex
 	procs    map[string]*proc
@@ -61,9 +64,27 @@ type exitEvent struct {
 // RunDir is where sockets and pid files live.
 func (s *Supervisor) RunDir() string { return filepath.Join(s.Root, "run") }
 
+// PIDFile is the supervisor's pid file, which is also the root's lock.
+func (s *Supervisor) PIDFile() string { return filepath.Join(s.RunDir(), "goqmaild.pid") }
+
 // Run sets everything up, starts the services and supervises them until
 // SIGTERM or SIGINT.
 func (s *Supervisor) Run() error {
+	// One root, one server: the lock comes before anything else is touched
+	// (a second goqmaild used to replace the running one's sockets before it
+	// failed on the port).
+	if err := os.MkdirAll(s.RunDir(), 0o755); err != nil {
+		return fmt.Errorf("make run directory: %w", err)
+	}
+	lock, err := pidlock.TryAcquire(s.PIDFile(), 0o644)
+	if held := (*pidlock.HeldError)(nil); errors.As(err, &held) {
+		return fmt.Errorf("goqmaild is already running on %s (pid %d, %s); stop it first with kill -TERM %d", s.Root, held.PID, s.PIDFile(), held.PID)
+	}
+	if err != nil {
+		return err
+	}
+	s.lock = lock
+	defer lock.Release()
 	snap, err := control.Load(filepath.Join(s.Root, "control"))
 	if err != nil {
 		return err
@@ -71,9 +92,6 @@ func (s *Supervisor) Run() error {
 	s.asRoot = os.Geteuid() == 0
 	if err := s.resolveAccounts(); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(s.RunDir(), 0o755); err != nil {
-		return fmt.Errorf("make run directory: %w", err)
 	}
 	if err := s.makeSockets(snap); err != nil {
 		return err
@@ -229,7 +247,7 @@ func (s *Supervisor) makeSockets(snap *control.Snapshot) error {
 	}
 	for _, l := range TCPListeners {
 		for _, addr := range snap.List(l.Control) {
-			ln, err := net.Listen("tcp", addr)
+			ln, err := s.listenTCP(addr)
 			if err != nil {
 				return fmt.Errorf("listen for %s on %s (control/%s): %w", l.Kind, addr, l.Control.Name, err)
 			}
@@ -243,6 +261,20 @@ func (s *Supervisor) makeSockets(snap *control.Snapshot) error {
 		}
 	}
 	return nil
+}
+
+// listenTCP binds addr. A port still in use is retried for a few seconds:
+// the programs of a supervisor that was just killed release their copies of
+// its listeners as the kernel ends them.
+func (s *Supervisor) listenTCP(addr string) (net.Listener, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // wanted says whether a service runs: one that serves only network
@@ -289,7 +321,12 @@ func (s *Supervisor) start(svc *Service) error {
 	if _, set := os.LookupEnv("GOMAXPROCS"); svc.OneProc && !set {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// A program dies with its supervisor (SIGKILL, not SIGTERM): a program
+	// that outlived it would go on working beside the next supervisor's,
+	// and an old queue went on writing into files the new one's recovery
+	// had recycled (issue 10). Everything is crash-safe; a message in
+	// progress gets no 250 and the client retries.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if s.asRoot && svc.Account != nil {
 		ids := s.ids[svc.Account.Name]
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(ids.UID), Gid: uint32(ids.GID), Groups: []uint32{uint32(ids.GID)}}
@@ -328,7 +365,13 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for _, stage := range [][]string{{"smtpd", "pop3d"}, {"send"}, {"queue", "lspawn", "remote", "auth"}} {
+	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send"}, {"queue", "lspawn", "remote", "auth"}} {
+		if i == 1 {
+			// The network front ends are gone: close the listening sockets,
+			// so new clients are refused at once instead of waiting in a
+			// backlog nobody will ever accept from.
+			s.closeListeners()
+		}
 		s.signal(syscall.SIGTERM, stage...)
 		deadline := time.Now().Add(60 * time.Second)
 		for _, n := range stage {
@@ -347,5 +390,15 @@ func (s *Supervisor) shutdown() {
 			}
 			os.Remove(filepath.Join(s.RunDir(), n+".pid"))
 		}
+	}
+}
+
+// closeListeners closes the supervisor's copies of the TCP listeners.
+func (s *Supervisor) closeListeners() {
+	for _, l := range TCPListeners {
+		for _, f := range s.files[l.Kind] {
+			f.Close()
+		}
+		delete(s.files, l.Kind)
 	}
 }

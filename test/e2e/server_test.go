@@ -253,11 +253,15 @@ func (s *Server) Stop() (time.Duration, error) {
 	return time.Since(start), s.waitErr
 }
 
-// pidFiles reads ROOT/run/*.pid: service name -> pid.
+// pidFiles reads ROOT/run/*.pid: service name -> pid, without
+// goqmaild's own (Pid has it).
 func (s *Server) pidFiles() map[string]int {
 	pids := map[string]int{}
 	files, _ := filepath.Glob(filepath.Join(s.Root, "run", "*.pid"))
 	for _, f := range files {
+		if filepath.Base(f) == "goqmaild.pid" {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue

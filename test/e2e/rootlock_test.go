@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// smtpClient is a raw SMTP session for tests that need to stop in the
+// middle of DATA.
+type smtpClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialSMTP(t *testing.T, addr string) *smtpClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(clientTimeout))
+	sc := &smtpClient{t: t, c: c, br: bufio.NewReader(c)}
+	if l := sc.reply(); !strings.HasPrefix(l, "220 ") {
+		t.Fatalf("greeting %q", l)
+	}
+	return sc
+}
+
+// reply reads one (possibly multi-line) reply and returns its last line;
+// "" when the connection broke.
+func (sc *smtpClient) reply() string {
+	for {
+		l, err := sc.br.ReadString('\n')
+		if err != nil {
+			return ""
+		}
+		if len(l) < 4 || l[3] == ' ' {
+			return l
+		}
+	}
+}
+
+// begin sends the envelope and DATA; every step must succeed.
+func (sc *smtpClient) begin(from, rcpt string) {
+	sc.t.Helper()
+	for _, cmd := range []string{"EHLO client.example.org", "MAIL FROM:<" + from + ">", "RCPT TO:<" + rcpt + ">", "DATA"} {
+		fmt.Fprintf(sc.c, "%s\r\n", cmd)
+		if l := sc.reply(); len(l) == 0 || (l[0] != '2' && l[0] != '3') {
+			sc.t.Fatalf("%s: %q", cmd, l)
+		}
+	}
+}
+
+// finish sends the rest of the message and the dot, and returns the reply
+// ("" if the connection broke).
+func (sc *smtpClient) finish(rest []byte) string {
+	sc.c.Write(rest)
+	sc.c.Write([]byte(".\r\n"))
+	return sc.reply()
+}
+
+// bigMessage is a message of about size bytes whose body lines all carry
+// tag, so a delivered copy can be checked line by line.
+func bigMessage(tag string, size int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Subject: %s\r\n\r\n", tag)
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "%s line %06d %s\r\n", tag, i, strings.Repeat("x", 60))
+	}
+	return b.Bytes()
+}
+
+// Kill SIGKILLs goqmaild alone (not its programs) and waits for it.
+func (s *Server) Kill() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.t.Fatalf("kill goqmaild: %v", err)
+	}
+	<-s.done
+}
+
+// TestSupervisorKilledAndRestartedLosesNothing is issue 10's item 1: a
+// goqmaild killed with SIGKILL in the middle of a slow DATA and started
+// again at once. The programs of the dead supervisor must not go on writing
+// into the queue that the new one recovers: every message answered 250 is
+// delivered exactly as sent, and nothing else is delivered.
+func TestSupervisorKilledAndRestartedLosesNothing(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	slowMsg := bigMessage("slow-one", 200<<10)
+	half := bytes.IndexByte(slowMsg[100<<10:], '\n') + 100<<10 + 1
+
+	slow := dialSMTP(t, s.Addr)
+	slow.begin("slow@example.org", "demo@example.test")
+	slow.c.Write(slowMsg[:half])
+	time.Sleep(300 * time.Millisecond) // the queue has the first half in tmp/
+
+	old := s.pidFiles()
+	s.Kill()
+	s.Start()
+	// The dead supervisor's programs died with it (SIGKILL on parent
+	// death); none of them works beside the new ones.
+	for svc, pid := range old {
+		if p, err := readProc(pid); err == nil && p.alive() && p.PPid != s.Pid() {
+			t.Errorf("%s (pid %d) of the killed goqmaild is still running", svc, pid)
+		}
+	}
+
+	sent := map[string][]byte{}
+	fast := dialSMTP(t, s.Addr)
+	fast.begin("fast@example.org", "demo@example.test")
+	fastMsg := bigMessage("fast-one", 150<<10)
+	if r := fast.finish(fastMsg); strings.HasPrefix(r, "250 ") {
+		sent["fast-one"] = fastMsg
+	} else {
+		t.Errorf("the new server refused a message: %q", r)
+	}
+	if r := slow.finish(slowMsg[half:]); strings.HasPrefix(r, "250 ") {
+		sent["slow-one"] = slowMsg
+		t.Logf("the session of the killed server was answered %q", r)
+	}
+
+	files := s.WaitMaildir(len(sent), deliverTimeout)
+	waitFor(t, deliverTimeout, "queue/msg to empty", func() bool { return len(s.QueueMessages()) == 0 })
+	time.Sleep(500 * time.Millisecond) // a late, unwanted delivery would show now
+	files = s.WaitMaildir(len(sent), deliverTimeout)
+	for _, f := range files {
+		got, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := ""
+		for name := range sent {
+			if bytes.Contains(got, []byte("Subject: "+name+"\n")) {
+				tag = name
+			}
+		}
+		if tag == "" {
+			t.Errorf("%s is none of the acknowledged messages %v (%d bytes, starts %q)", f, keys(sent), len(got), head(got))
+			continue
+		}
+		want := bytes.ReplaceAll(sent[tag], []byte("\r\n"), []byte("\n"))
+		if !bytes.HasSuffix(got, want) {
+			t.Errorf("%s: the delivered %s differs from what was sent (%d bytes delivered, %d sent)", f, tag, len(got), len(want))
+		}
+		delete(sent, tag)
+	}
+	if len(sent) > 0 {
+		t.Errorf("acknowledged but not delivered: %v", keys(sent))
+	}
+}
+
+// TestSecondSupervisorRefused is issue 10's item 2: a second goqmaild on
+// the same root refuses at once, says which process holds the root, and
+// leaves the running server untouched: its sockets, its pid file, local
+// submission, and mail after one of its programs restarts.
+func TestSecondSupervisorRefused(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	pidFile := filepath.Join(s.Root, "run", "goqmaild.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no pid file: %v", err)
+	}
+	if strings.TrimSpace(string(b)) != strconv.Itoa(s.Pid()) {
+		t.Fatalf("%s holds %q, goqmaild is %d", pidFile, b, s.Pid())
+	}
+	sock := filepath.Join(s.Root, "run", "submit.sock")
+	before, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := runClient(t, nil, filepath.Join(binDir, "goqmaild"), s.Root)
+	if r.Code == 0 {
+		t.Fatalf("a second goqmaild on %s exited 0:\n%s", s.Root, r.Out)
+	}
+	if want := fmt.Sprintf("already running on %s (pid %d", s.Root, s.Pid()); !strings.Contains(r.Out, want) {
+		t.Errorf("the second goqmaild said %q, want it to contain %q", r.Out, want)
+	}
+	after, err := os.Stat(sock)
+	if err != nil || !os.SameFile(before, after) {
+		t.Errorf("the second goqmaild replaced %s (%v)", sock, err)
+	}
+	if b2, _ := os.ReadFile(pidFile); string(b2) != string(b) {
+		t.Errorf("the second goqmaild rewrote the pid file: %q, was %q", b2, b)
+	}
+	// Local submission goes through the socket the second one would have
+	// replaced; smtpd, restarted, reaches the queue through it too.
+	sendmailAs(t, s, "demo@example.test", []string{"demo@example.test"}, "Subject: after the second goqmaild\n\nlocal\n")
+	s.WaitMaildir(1, deliverTimeout)
+	smtpd := s.pidFiles()["smtpd"]
+	syscall.Kill(smtpd, syscall.SIGKILL)
+	waitFor(t, deliverTimeout, "smtpd to be restarted", func() bool {
+		p := s.pidFiles()["smtpd"]
+		return p != smtpd && p != 0
+	})
+	if r := swaks(t, s, "--to", "demo@example.test", "--header", "Subject: after smtpd restarted"); r.Code != 0 || !acceptedAfterData.MatchString(r.Out) {
+		t.Fatalf("swaks after smtpd restarted: exit %d:\n%s", r.Code, r.Out)
+	}
+	s.WaitMaildir(2, deliverTimeout)
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func head(b []byte) []byte {
+	if len(b) > 80 {
+		return b[:80]
+	}
+	return b
+}
