@@ -146,13 +146,18 @@ func (p *pacer) wait(ctx context.Context) {
 
 // sender is one concurrent SMTP client.
 type sender struct {
-	addr    string
-	seed    uint64
-	run     string
-	recs    []msgRecord
-	work    <-chan int
-	pace    *pacer
-	maxTry  int
+	addr   string
+	seed   uint64
+	run    string
+	recs   []msgRecord
+	work   <-chan int
+	pace   *pacer
+	maxTry int
+	// slow makes this sender trickle DATA in 8 KB pieces, 10 ms apart, so
+	// messages are in the middle of being received when a kill lands (a
+	// killed supervisor's queue once went on writing such a message into a
+	// file the new queue had recycled).
+	slow    bool
 	conn    *smtpConn
 	retries []retry // messages to try again, owned by this sender
 }
@@ -247,6 +252,26 @@ func (s *sender) try(n int) {
 	s.retries = append(s.retries, retry{n: n, at: time.Now().Add(backoff)})
 }
 
+// writeData sends the message's data (dot and CRLF included) at once, or
+// trickled for a slow sender.
+func (s *sender) writeData(data []byte) error {
+	if !s.slow {
+		return s.conn.write(data)
+	}
+	const piece = 8 << 10
+	for len(data) > 0 {
+		n := min(piece, len(data))
+		if err := s.conn.write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+		if len(data) > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
 // send makes one attempt over the current connection, opening one first if
 // needed. Any connection trouble closes it; the next attempt reconnects.
 func (s *sender) send(n int, a *attempt) {
@@ -287,7 +312,7 @@ func (s *sender) send(n int, a *attempt) {
 			return
 		}
 	}
-	if err := s.conn.write(wireForm(storedForm(s.seed, s.run, n))); err != nil {
+	if err := s.writeData(wireForm(storedForm(s.seed, s.run, n))); err != nil {
 		fail(0, "", err)
 		return
 	}

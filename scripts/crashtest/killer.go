@@ -9,21 +9,27 @@ import (
 
 // The processes the killer aims at. queue and send come from the pid files
 // (the supervisor restarts them, at most once a second each); local is a
-// delivery process, started again by the spawner at the next delivery.
-var targets = []string{"queue", "send", "local"}
+// delivery process, started again by the spawner at the next delivery;
+// goqmaild is the supervisor itself, whose programs die with it, started
+// again by the killer at once (issue 10: an old queue must never work
+// beside the new one).
+var targets = []string{"queue", "send", "local", "goqmaild"}
 
 type killEvent struct {
 	at     time.Time
+	until  time.Time // the victim may act until then (goqmaild's programs die after it)
 	target string
 	pid    int
 }
 
 type killer struct {
-	srv    *server
-	r      *rand.Rand
-	want   int
-	events []killEvent
-	double int // rounds that killed two programs at once
+	srv     *server
+	targets []string // a subset of targets
+	r       *rand.Rand
+	want    int
+	events  []killEvent
+	double  int   // rounds that killed two programs at once
+	err     error // a goqmaild that could not be started again ends the kills
 }
 
 // run SIGKILLs a random program at random moments (20-400 ms apart) until
@@ -32,7 +38,7 @@ type killer struct {
 // restart) is skipped in favour of another; if none is up, the round is
 // retried after the next pause.
 func (k *killer) run(ctx context.Context) {
-	for rounds := 0; len(k.events) < k.want && rounds < k.want*200; rounds++ {
+	for rounds := 0; len(k.events) < k.want && rounds < k.want*200 && k.err == nil; rounds++ {
 		pause := time.Duration(20+k.r.IntN(381)) * time.Millisecond
 		select {
 		case <-ctx.Done():
@@ -44,11 +50,11 @@ func (k *killer) run(ctx context.Context) {
 			n = 2
 		}
 		killed := 0
-		for _, i := range k.r.Perm(len(targets)) {
+		for _, i := range k.r.Perm(len(k.targets)) {
 			if killed == n {
 				break
 			}
-			if k.kill(targets[i]) {
+			if k.kill(k.targets[i]) {
 				killed++
 			}
 		}
@@ -61,6 +67,17 @@ func (k *killer) run(ctx context.Context) {
 // kill SIGKILLs the current process of target; false if there is none.
 func (k *killer) kill(target string) bool {
 	var pid int
+	if target == "goqmaild" {
+		pid, at, dead, err := k.srv.killSupervisor()
+		k.err = err
+		if pid == 0 {
+			return false
+		}
+		// The programs get their SIGKILL as goqmaild exits: allow them a
+		// moment beyond the time it was seen dead.
+		k.events = append(k.events, killEvent{at: at, until: dead.Add(100 * time.Millisecond), target: target, pid: pid})
+		return true
+	}
 	if target == "local" {
 		pids := k.srv.locals()
 		if len(pids) == 0 {
@@ -80,7 +97,8 @@ func (k *killer) kill(target string) bool {
 		k.srv.marker("kill %s pid %d failed: %v", target, pid, err)
 		return false
 	}
-	k.events = append(k.events, killEvent{at: time.Now(), target: target, pid: pid})
+	now := time.Now()
+	k.events = append(k.events, killEvent{at: now, until: now, target: target, pid: pid})
 	return true
 }
 

@@ -46,6 +46,10 @@ type logKill struct {
 	line   int
 	target string
 	pid    int
+	// until is the last line the victim may have written: its own line
+	// for a program; for goqmaild, whose programs die an instant after
+	// it, the line where the next goqmaild says it started.
+	until int
 }
 
 var (
@@ -67,6 +71,7 @@ func scanLog(path string) (*logInfo, error) {
 	li := &logInfo{restarts: map[string]int{}, senderQ: map[string][]string{},
 		deliveries: map[string][]*delivery{}, results: map[string]int{}}
 	sendNo := 1
+	supervisorKill := -1 // index in li.kills of a goqmaild kill whose successor has not started yet
 	sendStart, queueDeath := 0, -1 // log lines: current send's start, last queue kill or exit
 	current := map[int]*delivery{} // seq -> delivery, for the current send
 	sc := bufio.NewScanner(f)
@@ -90,6 +95,17 @@ func scanLog(path string) (*logInfo, error) {
 		}
 		switch prog {
 		case "goqmaild":
+			if strings.HasPrefix(text, "status: started in ") && supervisorKill >= 0 {
+				// A new goqmaild after a kill: every program of the old
+				// one is dead by now (they die with it), so the send from
+				// here on is a new one, and the old one's deliveries
+				// without a result never get one.
+				li.kills[supervisorKill].until = li.lines
+				supervisorKill = -1
+				sendStart = li.lines
+				sendNo++
+				current = map[int]*delivery{}
+			}
 			if m := reRestart.FindStringSubmatch(text); m != nil {
 				li.restarts[m[1]]++
 				if m[1] == "queue" {
@@ -106,9 +122,12 @@ func scanLog(path string) (*logInfo, error) {
 		case markerProg:
 			if m := reKill.FindStringSubmatch(text); m != nil {
 				pid, _ := strconv.Atoi(m[2])
-				li.kills = append(li.kills, logKill{line: li.lines, target: m[1], pid: pid})
-				if m[1] == "queue" {
+				li.kills = append(li.kills, logKill{line: li.lines, target: m[1], pid: pid, until: li.lines})
+				if m[1] == "queue" || m[1] == "goqmaild" {
 					queueDeath = li.lines
+				}
+				if m[1] == "goqmaild" {
+					supervisorKill = len(li.kills) - 1
 				}
 			}
 		case "queue":
@@ -163,7 +182,7 @@ func contains(list []string, s string) bool {
 func (li *logInfo) killsBetween(from, to int) []logKill {
 	var ks []logKill
 	for _, k := range li.kills {
-		if k.line > from && k.line < to {
+		if k.until > from && k.line < to {
 			ks = append(ks, k)
 		}
 	}

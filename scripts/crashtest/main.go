@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,6 +28,8 @@ import (
 
 type options struct {
 	messages, kills, sessions int
+	slow                      int
+	targets                   string
 	seed                      uint64
 	timeout, drain            time.Duration
 	keep                      bool
@@ -38,6 +42,8 @@ func main() {
 	flag.IntVar(&o.messages, "messages", 3000, "messages to send")
 	flag.IntVar(&o.kills, "kills", 40, "SIGKILLs to deliver while the load runs")
 	flag.IntVar(&o.sessions, "sessions", 10, "concurrent SMTP sessions")
+	flag.StringVar(&o.targets, "targets", strings.Join(targets, ","), "what the killer aims at, comma-separated")
+	flag.IntVar(&o.slow, "slow", 2, "of those sessions, how many trickle their DATA (8 KB every 10 ms)")
 	flag.Uint64Var(&o.seed, "seed", 0, "seed for messages, kill times and targets (0: random; printed for reruns)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	flag.DurationVar(&o.drain, "drain", 120*time.Second, "bound on the drain after the load (messages still queued then are stuck)")
@@ -46,9 +52,16 @@ func main() {
 	flag.StringVar(&o.bin, "bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs (default $GOQMAIL_BIN)")
 	flag.IntVar(&o.maxTry, "attempts", 20, "attempts per message before the client gives up")
 	flag.Parse()
-	if flag.NArg() != 0 || o.messages < 1 || o.sessions < 1 || o.kills < 0 || o.maxTry < 1 {
+	if flag.NArg() != 0 || o.messages < 1 || o.sessions < 1 || o.slow < 0 || o.slow > o.sessions || o.kills < 0 || o.maxTry < 1 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	var aim []string
+	for _, t := range strings.Split(o.targets, ",") {
+		if !slices.Contains(targets, t) {
+			fatal("-targets: %q is none of %s", t, strings.Join(targets, ","))
+		}
+		aim = append(aim, t)
 	}
 	if o.bin == "" {
 		fatal("set -bin or GOQMAIL_BIN to the directory holding the goqmail programs (make crash does)")
@@ -56,7 +69,7 @@ func main() {
 	if o.seed == 0 {
 		o.seed = mrand.Uint64()
 	}
-	pass, err := run(o)
+	pass, err := run(o, aim)
 	if err != nil {
 		fatal("%v", err)
 	}
@@ -94,7 +107,7 @@ func makeWork(dir string) (string, error) {
 	return abs, os.Chmod(abs, 0o755)
 }
 
-func run(o options) (pass bool, err error) {
+func run(o options, aim []string) (pass bool, err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
@@ -143,12 +156,12 @@ func run(o options) (pass bool, err error) {
 	loadStart := time.Now()
 	pace := &pacer{start: loadStart, interval: time.Duration(o.kills) * 350 * time.Millisecond / time.Duration(o.messages)}
 	var senders sync.WaitGroup
-	for range o.sessions {
-		s := &sender{addr: srv.addr, seed: o.seed, run: runTag, recs: recs, work: workq, pace: pace, maxTry: o.maxTry}
+	for i := range o.sessions {
+		s := &sender{addr: srv.addr, seed: o.seed, run: runTag, recs: recs, work: workq, pace: pace, maxTry: o.maxTry, slow: i < o.slow}
 		senders.Add(1)
 		go func() { defer senders.Done(); s.loop(ctx) }()
 	}
-	k := &killer{srv: srv, r: mrand.New(mrand.NewPCG(o.seed, 0x6b696c6c)), want: o.kills}
+	k := &killer{srv: srv, r: mrand.New(mrand.NewPCG(o.seed, 0x6b696c6c)), want: o.kills, targets: aim}
 	killed := make(chan struct{})
 	go func() { defer close(killed); k.run(ctx) }()
 	senders.Wait()
@@ -191,8 +204,12 @@ func run(o options) (pass bool, err error) {
 		}
 	}
 	drainEnd := time.Now()
+	if k.err != nil {
+		return false, fmt.Errorf("restart after killing goqmaild: %w", k.err)
+	}
+	_, exited := srv.current()
 	select {
-	case <-srv.exited:
+	case <-exited:
 		return false, fmt.Errorf("goqmaild exited on its own during the run; see %s", srv.logPath)
 	default:
 	}

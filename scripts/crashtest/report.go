@@ -51,7 +51,7 @@ func evaluate(recs []msgRecord, mb *mailbox, li *logInfo, kills []killEvent, lef
 		for _, k := range kills {
 			// The killer notes the time just after kill(2) returns; allow
 			// for it being scheduled a little after the client saw the 451.
-			if k.target == "queue" && !k.at.Before(a.start) && k.at.Before(a.end.Add(100*time.Millisecond)) {
+			if (k.target == "queue" || k.target == "goqmaild") && !k.until.Before(a.start) && k.at.Before(a.end.Add(100*time.Millisecond)) {
 				return true
 			}
 		}
@@ -163,11 +163,11 @@ func (r *report) print(w io.Writer, o options, full bool) bool {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("")
 	p("goqmail crash test: %s  (%s)", verdict, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	p("  run:        -messages %d -kills %d -sessions %d -seed %d", o.messages, o.kills, o.sessions, o.seed)
+	p("  run:        -messages %d -kills %d -sessions %d -slow %d -targets %s -seed %d", o.messages, o.kills, o.sessions, o.slow, o.targets, o.seed)
 	p("  smtp:       %d attempts: %s", r.attempts, r.outcomeList())
 	p("              %d messages acknowledged, %d given up by the client", r.acked, r.gaveUp)
-	p("  kills:      %d of %d (queue %d, send %d, local %d; %d double kills)",
-		r.kills["queue"]+r.kills["send"]+r.kills["local"], r.wantKills, r.kills["queue"], r.kills["send"], r.kills["local"], r.doubles)
+	p("  kills:      %d of %d (queue %d, send %d, local %d, goqmaild %d; %d double kills)",
+		r.kills["queue"]+r.kills["send"]+r.kills["local"]+r.kills["goqmaild"], r.wantKills, r.kills["queue"], r.kills["send"], r.kills["local"], r.kills["goqmaild"], r.doubles)
 	p("  log:        restarts queue %d, send %d, lspawn %d, smtpd %d; deliveries %d success, %d deferral (%d delivery process crashed, %d spawner lost), %d failure",
 		r.li.restarts["queue"], r.li.restarts["send"], r.li.restarts["lspawn"], r.li.restarts["smtpd"],
 		r.li.results["success"], r.li.results["deferral"], r.li.crashed, r.li.spawnerCut, r.li.results["failure"])

@@ -21,9 +21,11 @@ type server struct {
 	root    string
 	addr    string // SMTP address
 	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{}
 	logFile *os.File // goqmaild's stderr
+
+	mu     sync.Mutex // cmd and exited change when the killer restarts goqmaild
+	cmd    *exec.Cmd
+	exited chan struct{}
 
 	markMu sync.Mutex
 	mark   *os.File // our own O_APPEND handle on the same log, for markers
@@ -89,18 +91,58 @@ func setupServer(bin, work string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(filepath.Join(bin, "goqmaild"), s.root)
-	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start goqmaild: %w", err)
-	}
-	s.exited = make(chan struct{})
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	if err := s.waitReady(30 * time.Second); err != nil {
-		s.stop()
+	if err := s.start(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// start starts goqmaild on the root and waits until it is ready.
+func (s *server) start() error {
+	cmd := exec.Command(filepath.Join(s.bin, "goqmaild"), s.root)
+	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start goqmaild: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	if err := s.waitReady(30 * time.Second); err != nil {
+		s.stop()
+		return err
+	}
+	return nil
+}
+
+// current returns the running goqmaild and the channel closed when it exits.
+func (s *server) current() (*exec.Cmd, chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd, s.exited
+}
+
+// killSupervisor SIGKILLs goqmaild itself (its programs die with it) and
+// starts a new one at once, as an init system or an impatient admin would.
+// It returns the killed pid (0 if there was none), when it was killed and
+// when it was seen dead: its programs die in between (and an instant
+// after), so a session may still be served by them until then.
+func (s *server) killSupervisor() (pid int, at, dead time.Time, err error) {
+	cmd, exited := s.current()
+	if cmd == nil || cmd.Process == nil {
+		return 0, at, dead, nil
+	}
+	pid = cmd.Process.Pid
+	s.marker("kill goqmaild pid %d", pid)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		s.marker("kill goqmaild pid %d failed: %v", pid, err)
+		return 0, at, dead, nil
+	}
+	at = time.Now()
+	<-exited
+	dead = time.Now()
+	return pid, at, dead, s.start()
 }
 
 // waitReady waits until SMTP answers and every program has a pid file.
@@ -120,8 +162,9 @@ func (s *server) waitReady(patience time.Duration) error {
 				return nil
 			}
 		}
+		_, exited := s.current()
 		select {
-		case <-s.exited:
+		case <-exited:
 			return fmt.Errorf("goqmaild exited during startup; see %s", s.logPath)
 		default:
 		}
@@ -135,22 +178,26 @@ func (s *server) waitReady(patience time.Duration) error {
 // stop ends goqmaild with SIGTERM (a clean stop of everything), killing it
 // if it does not stop in time. Safe to call more than once.
 func (s *server) stop() error {
-	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+	if s == nil {
+		return nil
+	}
+	cmd, exited := s.current()
+	if cmd == nil || cmd.Process == nil {
 		return nil
 	}
 	select {
-	case <-s.exited:
+	case <-exited:
 		return nil
 	default:
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.exited:
+	case <-exited:
 		return nil
 	case <-time.After(3 * time.Minute):
-		// Its children have SIGTERM as their parent-death signal.
-		s.cmd.Process.Kill()
-		<-s.exited
+		// Its children have SIGKILL as their parent-death signal.
+		cmd.Process.Kill()
+		<-exited
 		return errors.New("goqmaild did not stop within 3 minutes of SIGTERM; killed it")
 	}
 }
@@ -167,11 +214,12 @@ func (s *server) pid(name string) int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	if s.cmd == nil || s.cmd.Process == nil {
+	cmd, _ := s.current()
+	if cmd == nil || cmd.Process == nil {
 		return 0
 	}
 	comm, ppid, ok := procInfo(pid)
-	if !ok || ppid != s.cmd.Process.Pid || comm != "goqmail-"+name {
+	if !ok || ppid != cmd.Process.Pid || comm != "goqmail-"+name {
 		return 0
 	}
 	return pid
