@@ -71,7 +71,7 @@ func scanLog(path string) (*logInfo, error) {
 	li := &logInfo{restarts: map[string]int{}, senderQ: map[string][]string{},
 		deliveries: map[string][]*delivery{}, results: map[string]int{}}
 	sendNo := 1
-	supervisorKill := -1 // index in li.kills of a goqmaild kill whose successor has not started yet
+	supervisorKill := -1           // index in li.kills of a goqmaild kill whose successor has not started yet
 	sendStart, queueDeath := 0, -1 // log lines: current send's start, last queue kill or exit
 	current := map[int]*delivery{} // seq -> delivery, for the current send
 	sc := bufio.NewScanner(f)
