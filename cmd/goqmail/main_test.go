@@ -186,6 +186,20 @@ func TestBadArgumentsGetUsage(t *testing.T) {
 	}
 }
 
+// TestRelayNeedsAnInstallation: a wrong ROOT is not "no grants".
+func TestRelayNeedsAnInstallation(t *testing.T) {
+	dir := t.TempDir()
+	r := goqmail(t, dir, nil, "relay", "list", "-root", filepath.Join(dir, "nosuch"))
+	if r.code != exitTrouble || !strings.Contains(r.stderr, "is not a goqmail installation") || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	os.MkdirAll(filepath.Join(dir, "control"), 0o755)
+	r = goqmail(t, dir, nil, "relay", "list", "-root", dir)
+	if want := "no live grants (" + filepath.Join(dir, "relay", "grants") + ")\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
 // TestQueueListEmpty: an empty queue says so (qmail-qread printed
 // nothing, which looks like a failure).
 func TestQueueListEmpty(t *testing.T) {

@@ -30,13 +30,20 @@ func relayCmd(c *call) {
 		}
 	}
 	dir := filepath.Join(c.root, "relay", "grants")
-	store := relaygrant.Open(dir)
+	// Opened once the command line is known to be good. A missing grants
+	// directory is no grants; a missing installation is a wrong ROOT.
+	open := func() *relaygrant.Store {
+		if st, err := os.Stat(filepath.Join(c.root, "control")); err != nil || !st.IsDir() {
+			fail("relay: %s is not a goqmail installation (it has no control/): give -root ROOT or set GOQMAIL_ROOT", c.root)
+		}
+		return relaygrant.Open(dir)
+	}
 	switch verb := rest[0]; verb {
 	case "list":
 		if len(rest) != 1 {
 			usageFail(c.cmd, "list takes no arguments")
 		}
-		gs, err := store.List()
+		gs, err := open().List()
 		if err != nil {
 			fail("relay list: %s: %v", dir, err)
 		}
@@ -56,7 +63,7 @@ func relayCmd(c *call) {
 		if err != nil {
 			usageFail(c.cmd, "%q is not an IP address", rest[1])
 		}
-		had, err := store.Revoke(ip)
+		had, err := open().Revoke(ip)
 		if err != nil {
 			fail("relay revoke: %s: %v", dir, err)
 		}
