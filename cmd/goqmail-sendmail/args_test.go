@@ -107,20 +107,20 @@ func TestFindRoot(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "other"), 0o755)
 	noEnv := func(string) string { return "" }
 	exe := filepath.Join(root, "bin", "sendmail")
-	if _, err := findRoot(noEnv, exe); err == nil {
+	if _, err := findRoot("", noEnv, exe); err == nil {
 		t.Fatal("found a root without control/me")
 	}
 	os.WriteFile(filepath.Join(root, "control", "me"), []byte("x.example\n"), 0o644)
-	if got, err := findRoot(noEnv, exe); err != nil || got != root {
+	if got, err := findRoot("", noEnv, exe); err != nil || got != root {
 		t.Fatalf("findRoot = %q, %v; want %q", got, err, root)
 	}
 	link := filepath.Join(root, "other", "sendmail")
 	os.WriteFile(exe, nil, 0o755)
 	os.Symlink(exe, link)
-	if got, err := findRoot(noEnv, link); err != nil || got != root {
+	if got, err := findRoot("", noEnv, link); err != nil || got != root {
 		t.Fatalf("findRoot through a symlink = %q, %v; want %q", got, err, root)
 	}
-	if _, err := findRoot(noEnv, filepath.Join(root, "other", "x")); err == nil || !strings.Contains(err.Error(), "GOQMAIL_ROOT") {
+	if _, err := findRoot("", noEnv, filepath.Join(root, "other", "x")); err == nil || !strings.Contains(err.Error(), "GOQMAIL_ROOT") {
 		t.Fatalf("outside bin: %v, want an error naming GOQMAIL_ROOT", err)
 	}
 	env := func(k string) string {
@@ -129,7 +129,7 @@ func TestFindRoot(t *testing.T) {
 		}
 		return ""
 	}
-	if got, _ := findRoot(env, exe); got != "/srv/mail" {
+	if got, _ := findRoot("", env, exe); got != "/srv/mail" {
 		t.Fatalf("GOQMAIL_ROOT ignored: %q", got)
 	}
 }

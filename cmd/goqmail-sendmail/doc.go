@@ -16,9 +16,13 @@
 // -L, -N, -n, -O, -o, -R, -U, -V, -X and the rest of Postfix's letters are
 // accepted and ignored; -q says there is no queue runner and exits 0.
 //
-// ROOT is $GOQMAIL_ROOT, else the parent of the directory holding the
-// executable (symbolic links resolved) when that directory is named bin and
-// ROOT/control/me exists. Header completion (internal/inject) reads
+// ROOT is --root ROOT (or -root ROOT, a word of its own, which is never
+// read as -r oot), else $GOQMAIL_ROOT, else the parent of the directory
+// holding the executable (symbolic links resolved) when that directory is
+// named bin and ROOT/control/me exists, else /var/goqmail when it has
+// control/me: the rule of every goqmail command (internal/rootdir) plus
+// the installed program's own directory. --help, or -h with nothing after
+// it (-h is otherwise the hop count), prints the usage. Header completion (internal/inject) reads
 // control/defaulthost, defaultdomain and idhost, overridden by
 // QMAILDEFAULTHOST, QMAILDEFAULTDOMAIN and QMAILIDHOST; the From user, host
 // and name and the envelope sender come from QMAILUSER, MAILUSER, USER,
@@ -26,7 +30,7 @@
 // QMAILSHOST and the password entry, as for qmail-inject(8).
 //
 // Exit status (sysexits.h): 0 queued; 64 bad option or address, or no
-// recipients; 65 a message that cannot be sent (NUL byte, header over 1 MB);
+// recipients (the message is followed by the usage); 65 a message that cannot be sent (NUL byte, header over 1 MB);
 // 73 the queue refused the message for good; 74 standard input could not be
 // read; 75 the queue is not running or answered "try again"; 78 no goqmail
 // directory or unreadable controls.

@@ -14,6 +14,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/inject"
 	"goqmail/internal/logline"
+	"goqmail/internal/rootdir"
 	"goqmail/internal/smtpd"
 )
 
@@ -65,14 +66,59 @@ func (e *environment) fail(code int, format string, args ...any) int {
 	return code
 }
 
+// usageFail reports a command line that cannot be followed, with the
+// usage, and returns EX_USAGE (sendmail's code, which mail programs know).
+func (e *environment) usageFail(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "%s: fatal: %s\n\n%s", e.name, fmt.Sprintf(format, args...), usage)
+	return exitUsage
+}
+
+// wantsHelp: --help anywhere before "--", or -h with nothing after it (-h
+// is otherwise sendmail's hop count, which takes a value).
+func wantsHelp(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--help" || a == "-help":
+			return true
+		case a == "-h" && i == len(args)-1:
+			return true
+		}
+	}
+	return false
+}
+
 func (e *environment) warn(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "%s: warning: %s\n", e.name, fmt.Sprintf(format, args...))
 }
 
+// usage is the help of -h and --help, and the reminder after a mistake.
+const usage = `usage: sendmail [options] [recipient ...]    read a message, queue it
+       sendmail -t [options] [recipient ...] recipients also from To, Cc, Bcc
+       sendmail -bs                          SMTP on standard input and output
+       mailq, sendmail -bp                   list the queue (goqmail queue list)
+       newaliases, sendmail -bi              nothing to do: the aliases file is read directly
+  -f SENDER  envelope sender ("" or "<>": none)   -F NAME  full name for From
+  -i, -oi    a line with a lone "." does not end the message   -v  say the queue id
+  --root ROOT  the goqmail installation; else $GOQMAIL_ROOT, else the ROOT whose bin/
+             holds this program, else /var/goqmail ("-root ROOT" works too)
+Options follow Postfix's sendmail(1); the others it knows are accepted and ignored.
+Exit: 0 queued, 64 usage, 65 bad message, 73/75 refused for good/for now, 78 no ROOT.
+`
+
 func (e *environment) run(args []string) int {
+	flagRoot, args, err := rootdir.Split(args)
+	if err != nil {
+		return e.usageFail("%v", err)
+	}
+	if wantsHelp(args) {
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
 	o, err := parseArgs(e.name, args)
 	if err != nil {
-		return e.fail(exitUsage, "%v", err)
+		return e.usageFail("%v", err)
 	}
 	switch o.mode {
 	case modeNewAliases:
@@ -84,7 +130,7 @@ func (e *environment) run(args []string) int {
 	case modeIgnore:
 		return exitOK
 	}
-	root, err := findRoot(e.getenv, e.exe)
+	root, err := findRoot(flagRoot, e.getenv, e.exe)
 	if err != nil {
 		return e.fail(exitConfig, "%v", err)
 	}

@@ -7,126 +7,221 @@
 //	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
 //	goqmail domain|user|alias CMD ...  virtual domains, users and aliases (docs/virtual.md)
 //	goqmail import ...      carry a qmail/vpopmail installation over
+//	goqmail relay CMD ...   POP-before-SMTP grants
+//
+// Every command finds its installation the same way (internal/rootdir:
+// -root DIR anywhere, else the positional ROOT where the command takes
+// one, else $GOQMAIL_ROOT, else /var/goqmail), prints its help for -h or
+// --help (stdout, exit 0) and answers a bad argument with what is wrong
+// and its usage (stderr, exit 100). Exit codes are qmail's: 0 done, 100
+// a permanent mistake of the caller, 111 trouble worth retrying.
 //
 // Every command is documented in docs/commands.md.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
 
-	"goqmail/internal/admin"
-	"goqmail/internal/control"
+	"goqmail/internal/rootdir"
 )
 
-const defaultRoot = "/var/goqmail"
+// Exit codes, as qmail's programs use them.
+const (
+	exitUsage   = 100
+	exitTrouble = 111
+)
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
-  goqmail init DIR          make a self-contained server directory for this user
-  goqmail install [ROOT]    as root: accounts, directories, programs (default /var/goqmail)
-  goqmail check [ROOT]      verify an installation (default /var/goqmail)
-  goqmail showctl [ROOT]    print the effective control settings (default /var/goqmail)
-  goqmail queue CMD [ARGS]  look at and manage the queue (goqmail queue help)
-  goqmail domain CMD [ARGS] virtual domains: add, del, list, show, set (goqmail domain help)
-  goqmail user CMD [ARGS]   virtual users: add, del, passwd, list, show (goqmail user help)
-  goqmail alias CMD [ARGS]  virtual aliases: add, del, list (goqmail alias help)
-  goqmail import [ARGS]     carry a qmail/vpopmail installation over (goqmail import -h)
-  goqmail relay list|revoke IP   POP-before-SMTP grants
-`)
-	os.Exit(100)
+// command is one `goqmail NAME ...`.
+type command struct {
+	name    string
+	summary string // the line in goqmail's own usage
+	usage   string // its help text, starting with "usage: goqmail NAME"
+	// rootArg: the command takes the root as an optional positional
+	// argument (goqmail install /var/goqmail) and no other argument.
+	rootArg bool
+	// explicitRoot: the command makes a new directory and will not fall
+	// back to /var/goqmail (init makes a development directory; the
+	// system one is install's).
+	explicitRoot bool
+	run          func(c *call)
 }
 
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "goqmail: "+format+"\n", args...)
-	os.Exit(111)
+// call is one parsed invocation.
+type call struct {
+	cmd  *command
+	root string
+	src  rootdir.Source
+	args []string // the arguments after the command name, root taken out
 }
 
-func rootArg(args []string) string {
-	switch len(args) {
-	case 0:
-		return defaultRoot
-	case 1:
-		return args[0]
+// commands lists every command, in the order of the usage text.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{name: "init", summary: "init DIR          make a self-contained server directory for this user",
+			usage: initUsage, rootArg: true, explicitRoot: true, run: initCmd},
+		{name: "install", summary: "install [ROOT]    as root: accounts, directories, programs, the alias user",
+			usage: installUsage, rootArg: true, run: installCmd},
+		{name: "check", summary: "check [ROOT]      verify an installation (qmail's instcheck)",
+			usage: checkUsage, rootArg: true, run: checkCmd},
+		{name: "showctl", summary: "showctl [ROOT]    print the effective control settings",
+			usage: showctlUsage, rootArg: true, run: showctlCmd},
+		{name: "queue", summary: "queue CMD [ARGS]  look at and manage the queue",
+			usage: queueUsage, run: queueCmd},
+		{name: "domain", summary: "domain CMD [ARGS] virtual domains: add, del, list, show, set",
+			usage: domainUsage(), run: domainCmd},
+		{name: "user", summary: "user CMD [ARGS]   virtual users: add, del, passwd, set, list, show",
+			usage: userUsage(), run: userCmd},
+		{name: "alias", summary: "alias CMD [ARGS]  virtual aliases: add, del, list",
+			usage: aliasUsage(), run: aliasCmd},
+		{name: "import", summary: "import [ARGS]     carry a qmail/vpopmail installation over",
+			usage: importUsage, run: importCmd},
+		{name: "relay", summary: "relay CMD [ARGS]  POP-before-SMTP grants: list, revoke",
+			usage: relayUsage, run: relayCmd},
 	}
-	usage()
-	return ""
+}
+
+// rootHelp is the paragraph every usage text ends with.
+const rootHelp = "ROOT: -root ROOT (anywhere), else $GOQMAIL_ROOT, else /var/goqmail.\n"
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: goqmail COMMAND [ARGS] [-root ROOT]\n")
+	for _, c := range commands {
+		b.WriteString("  goqmail " + c.summary + "\n")
+	}
+	b.WriteString(rootHelp)
+	b.WriteString("goqmail COMMAND --help says more; docs/commands.md has it all.\n")
+	return b.String()
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// usageError is a command line that cannot be followed: the message, then
+// the usage of cmd (goqmail's own when nil), exit 100.
+type usageError struct {
+	cmd *command
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// helpRequest is -h, --help or help: print the usage of cmd (goqmail's own
+// when nil) to standard output and exit 0.
+type helpRequest struct{ cmd *command }
+
+func (helpRequest) Error() string { return "help" }
+
+// isHelp reports whether a word asks for help.
+func isHelp(w string) bool { return w == "-h" || w == "-help" || w == "--help" }
+
+// parse reads a command line (without the program name). getenv is
+// os.Getenv, or a test's.
+func parse(argv []string, getenv func(string) string) (*call, error) {
+	flag, rest, err := rootdir.Split(argv)
+	if err != nil {
+		// The usage to show is that of the first command named.
+		var cmd *command
+		for _, w := range argv {
+			if cmd = lookup(w); cmd != nil {
+				break
+			}
+		}
+		return nil, &usageError{cmd, err.Error()}
+	}
+	var cmd *command
+	if len(rest) > 0 {
+		cmd = lookup(rest[0])
+	}
+	if len(rest) == 0 {
+		return nil, &usageError{nil, "which command?"}
+	}
+	if isHelp(rest[0]) || rest[0] == "help" {
+		if len(rest) > 1 && lookup(rest[1]) != nil {
+			return nil, helpRequest{lookup(rest[1])}
+		}
+		return nil, helpRequest{}
+	}
+	if cmd == nil {
+		if strings.HasPrefix(rest[0], "-") {
+			return nil, &usageError{nil, fmt.Sprintf("unknown option %s", rest[0])}
+		}
+		return nil, &usageError{nil, fmt.Sprintf("unknown command %q", rest[0])}
+	}
+	args := rest[1:]
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) || (i == 0 && a == "help" && !cmd.rootArg) {
+			return nil, helpRequest{cmd}
+		}
+	}
+	var positional string
+	if cmd.rootArg {
+		for _, a := range args {
+			switch {
+			case strings.HasPrefix(a, "-"):
+				return nil, &usageError{cmd, fmt.Sprintf("unknown option %s", a)}
+			case positional != "":
+				return nil, &usageError{cmd, fmt.Sprintf("unexpected argument %q: %s takes one directory", a, cmd.name)}
+			}
+			positional = a
+		}
+		args = nil
+	}
+	root, src, err := rootdir.Resolve(flag, positional, getenv)
+	if err != nil {
+		return nil, &usageError{cmd, err.Error()}
+	}
+	if cmd.explicitRoot && src == rootdir.FromDefault {
+		return nil, &usageError{cmd, fmt.Sprintf("%s needs a directory: give DIR, -root DIR or $GOQMAIL_ROOT", cmd.name)}
+	}
+	return &call{cmd: cmd, root: root, src: src, args: args}, nil
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		usage()
+	c, err := parse(os.Args[1:], os.Getenv)
+	var help helpRequest
+	var uerr *usageError
+	switch {
+	case errors.As(err, &help):
+		if help.cmd == nil {
+			fmt.Print(mainUsage())
+		} else {
+			fmt.Print(help.cmd.usage)
+		}
+		os.Exit(0)
+	case errors.As(err, &uerr):
+		usageFail(uerr.cmd, "%s", uerr.msg)
 	}
-	cmd, args := os.Args[1], os.Args[2:]
-	switch cmd {
-	case "init":
-		if len(args) != 1 {
-			usage()
-		}
-		if err := admin.Init(args[0], admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN"),
-			Submission: os.Getenv("GOQMAIL_LISTEN_SUBMISSION"), POP3: os.Getenv("GOQMAIL_LISTEN_POP3")}, os.Stdout); err != nil {
-			fail("init %s: %v", args[0], err)
-		}
-	case "install":
-		root := rootArg(args)
-		exe, err := os.Executable()
-		if err != nil {
-			fail("%v", err)
-		}
-		if err := admin.Install(root, filepath.Dir(exe), os.Stdout); err != nil {
-			fail("install: %v", err)
-		}
-		if probs := admin.Check(root, true); len(probs) > 0 {
-			for _, p := range probs {
-				fmt.Println("problem:", p)
-			}
-			os.Exit(111)
-		}
-		fmt.Printf("installed %s; start it with: %s/bin/goqmaild %s\n", root, root, root)
-	case "check":
-		root := rootArg(args)
-		rootMode := os.Geteuid() == 0 && isRootOwned(root)
-		probs := admin.Check(root, rootMode)
-		for _, p := range probs {
-			fmt.Println("problem:", p)
-		}
-		if len(probs) > 0 {
-			os.Exit(111)
-		}
-		fmt.Printf("%s: ok\n", root)
-	case "showctl":
-		snap, err := control.Load(filepath.Join(rootArg(args), "control"))
-		if err != nil {
-			fail("%v", err)
-		}
-		fmt.Print(snap.Describe())
-	case "queue":
-		queueCmd(args)
-	case "domain":
-		domainCmd(args)
-	case "user":
-		userCmd(args)
-	case "alias":
-		aliasCmd(args)
-	case "import":
-		importCmd(args)
-	case "relay":
-		relayCmd(args)
-	case "help", "-h", "--help":
-		usage()
-	default:
-		fmt.Fprintf(os.Stderr, "goqmail: unknown command %q\n", cmd)
-		usage()
-	}
+	c.cmd.run(c)
 }
 
-// isRootOwned tells a root installation from a development directory that
-// root happens to check.
-func isRootOwned(root string) bool {
-	st, err := os.Stat(filepath.Join(root, "queue"))
-	if err != nil {
-		return true
+// usageFail reports a mistake on the command line: what is wrong, then the
+// usage, on standard error; exit 100.
+func usageFail(cmd *command, format string, args ...any) {
+	name, usage := "goqmail", mainUsage()
+	if cmd != nil {
+		name, usage = "goqmail "+cmd.name, cmd.usage
 	}
-	return statUID(st) != 0 // a development directory made by root is all root's
+	fmt.Fprintf(os.Stderr, "%s: %s\n\n%s", name, fmt.Sprintf(format, args...), usage)
+	os.Exit(exitUsage)
+}
+
+// fail reports trouble (exit 111).
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "goqmail: "+format+"\n", args...)
+	os.Exit(exitTrouble)
 }

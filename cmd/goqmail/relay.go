@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"goqmail/internal/relaygrant"
@@ -13,29 +14,41 @@ import (
 const relayUsage = `usage: goqmail relay COMMAND [ARGS] [-root ROOT]
   list                     live POP-before-SMTP grants: address, expiry, time left, who earned it
   revoke IP                end the grant of one address now
-ROOT defaults to $GOQMAIL_ROOT, else /var/goqmail.
-`
+` + rootHelp
 
 // relayCmd runs `goqmail relay ...`: the POP-before-SMTP grants in
 // ROOT/relay/grants (internal/relaygrant), relay-ctrl's directory listing
 // and rm in one command.
-func relayCmd(args []string) {
-	root, rest, err := splitRoot(args)
-	if err != nil {
-		relayFail("%v", err)
-	}
+func relayCmd(c *call) {
+	rest := c.args
 	if len(rest) == 0 {
-		relayFail("which command?")
+		usageFail(c.cmd, "which command?")
 	}
-	store := relaygrant.Open(filepath.Join(root, "relay", "grants"))
+	for _, a := range rest[1:] {
+		if strings.HasPrefix(a, "-") {
+			usageFail(c.cmd, "unknown option %s", a)
+		}
+	}
+	dir := filepath.Join(c.root, "relay", "grants")
+	// Opened once the command line is known to be good. A missing grants
+	// directory is no grants; a missing installation is a wrong ROOT.
+	open := func() *relaygrant.Store {
+		if st, err := os.Stat(filepath.Join(c.root, "control")); err != nil || !st.IsDir() {
+			fail("relay: %s is not a goqmail installation (it has no control/): give -root ROOT or set GOQMAIL_ROOT", c.root)
+		}
+		return relaygrant.Open(dir)
+	}
 	switch verb := rest[0]; verb {
 	case "list":
 		if len(rest) != 1 {
-			relayFail("list takes no arguments")
+			usageFail(c.cmd, "list takes no arguments")
 		}
-		gs, err := store.List()
+		gs, err := open().List()
 		if err != nil {
-			fail("%v", err)
+			fail("relay list: %s: %v", dir, err)
+		}
+		if len(gs) == 0 {
+			fmt.Printf("no live grants (%s)\n", dir)
 		}
 		now := time.Now()
 		for _, g := range gs {
@@ -44,30 +57,22 @@ func relayCmd(args []string) {
 		}
 	case "revoke":
 		if len(rest) != 2 {
-			relayFail("revoke takes one address")
+			usageFail(c.cmd, "revoke takes one address")
 		}
 		ip, err := netip.ParseAddr(rest[1])
 		if err != nil {
-			relayFail("%q is not an IP address", rest[1])
+			usageFail(c.cmd, "%q is not an IP address", rest[1])
 		}
-		had, err := store.Revoke(ip)
+		had, err := open().Revoke(ip)
 		if err != nil {
-			fail("%v", err)
+			fail("relay revoke: %s: %v", dir, err)
 		}
 		if !had {
 			fmt.Printf("%s had no live grant\n", relaygrant.Normalize(ip))
 			os.Exit(1)
 		}
 		fmt.Printf("revoked %s\n", relaygrant.Normalize(ip))
-	case "help", "-h", "--help":
-		fmt.Print(relayUsage)
 	default:
-		relayFail("unknown command %q", verb)
+		usageFail(c.cmd, "unknown command %q", verb)
 	}
-}
-
-func relayFail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "goqmail relay: "+format+"\n\n", args...)
-	fmt.Fprint(os.Stderr, relayUsage)
-	os.Exit(100)
 }

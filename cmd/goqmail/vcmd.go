@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+
+	"golang.org/x/term"
 
 	"goqmail/internal/admin"
 	"goqmail/internal/vdir"
@@ -12,62 +15,55 @@ import (
 // (docs/virtual.md). Exit 0 on success, 100 for a mistake in the
 // command (usage, invalid input, exists, not found), 111 for trouble.
 
-func domainCmd(args []string) {
-	vcmd("domain", admin.DomainUsage(), args, func(d vdir.Directory, rest []string) (bool, error) {
-		return admin.DomainCmd(d, rest, os.Stdout)
+func domainUsage() string { return admin.DomainUsage() }
+func userUsage() string   { return admin.UserUsage() }
+func aliasUsage() string  { return admin.AliasUsage() }
+
+func domainCmd(c *call) {
+	vcmd(c, func(open admin.Opener) (bool, error) {
+		return admin.DomainCmd(open, c.args, os.Stdout)
 	})
 }
 
-func userCmd(args []string) {
-	vcmd("user", admin.UserUsage(), args, func(d vdir.Directory, rest []string) (bool, error) {
-		return admin.UserCmd(d, rest, os.Stdin, os.Stdout)
+func userCmd(c *call) {
+	vcmd(c, func(open admin.Opener) (bool, error) {
+		return admin.UserCmd(open, c.args, passwordSource(c.args), os.Stdout)
 	})
 }
 
-func aliasCmd(args []string) {
-	vcmd("alias", admin.AliasUsage(), args, func(d vdir.Directory, rest []string) (bool, error) {
-		return admin.AliasCmd(d, rest, os.Stdout)
+func aliasCmd(c *call) {
+	vcmd(c, func(open admin.Opener) (bool, error) {
+		return admin.AliasCmd(open, c.args, os.Stdout)
 	})
 }
 
-// vcmd takes -root ROOT out of args (else $GOQMAIL_ROOT, else
-// /var/goqmail), runs the command and, after a change, tells a running
-// server.
-func vcmd(name, usage string, args []string, run func(vdir.Directory, []string) (bool, error)) {
-	root, rest, err := splitRoot(args)
+// passwordSource asks on the terminal, without echo and twice, when
+// standard input is one; otherwise (a pipe, a file, or --password-stdin)
+// the password is the first line of standard input.
+func passwordSource(args []string) admin.PasswordSource {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) || slices.Contains(args, "--password-stdin") || slices.Contains(args, "-password-stdin") {
+		return admin.PipePassword(os.Stdin)
+	}
+	return admin.TerminalPassword(os.Stderr, func() ([]byte, error) { return term.ReadPassword(fd) })
+}
+
+// vcmd runs a virtual-directory command on ROOT's directory and, after a
+// change, tells a running server.
+func vcmd(c *call, run func(admin.Opener) (bool, error)) {
+	if len(c.args) == 0 {
+		usageFail(c.cmd, "which command?")
+	}
+	open := func() (vdir.Directory, error) { return admin.OpenVirtual(c.root) }
+	changed, err := run(open)
 	if err != nil {
-		vfail(name, usage, 100, "%v", err)
-	}
-	if len(rest) == 0 {
-		vfail(name, usage, 100, "which command?")
-	}
-	switch rest[0] {
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return
-	}
-	d, err := admin.OpenVirtual(root)
-	if err != nil {
-		vfail(name, "", 111, "%v", err)
-	}
-	changed, err := run(d, rest)
-	if err != nil {
-		code := admin.ExitCode(err)
-		var help string
 		if _, ok := err.(*admin.UsageError); ok {
-			help = usage
+			usageFail(c.cmd, "%v", err)
 		}
-		vfail(name, help, code, "%v", err)
+		fmt.Fprintf(os.Stderr, "goqmail %s: %v\n", c.cmd.name, err)
+		os.Exit(admin.ExitCode(err))
 	}
 	if changed {
-		fmt.Println(admin.SignalReload(root))
+		fmt.Println(admin.SignalReload(c.root))
 	}
-}
-
-func vfail(name, usage string, code int, format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "goqmail %s: "+format+"\n", append([]any{name}, args...)...)
-	if usage != "" {
-		fmt.Fprint(os.Stderr, "\n"+usage)
-	}
-	os.Exit(code)
 }

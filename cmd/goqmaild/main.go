@@ -11,17 +11,53 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"goqmail/internal/logline"
+	"goqmail/internal/rootdir"
 	"goqmail/internal/supervise"
 )
 
+const usage = `usage: goqmaild [ROOT]
+  Start the goqmail server of ROOT, a directory made by goqmail init or goqmail install.
+  SIGTERM stops it, SIGHUP rereads the configuration, SIGALRM retries the queue.
+ROOT: the argument, else -root ROOT, else $GOQMAIL_ROOT, else /var/goqmail.
+`
+
+// rootFromArgs finds ROOT the way every goqmail command does
+// (internal/rootdir); help is true for -h or --help.
+func rootFromArgs(args []string, getenv func(string) string) (root string, help bool, err error) {
+	flag, rest, err := rootdir.Split(args)
+	if err != nil {
+		return "", false, err
+	}
+	var positional string
+	for _, a := range rest {
+		switch {
+		case a == "-h" || a == "-help" || a == "--help":
+			return "", true, nil
+		case strings.HasPrefix(a, "-"):
+			return "", false, fmt.Errorf("unknown option %s", a)
+		case positional != "":
+			return "", false, fmt.Errorf("unexpected argument %q: goqmaild takes one directory", a)
+		}
+		positional = a
+	}
+	root, _, err = rootdir.Resolve(flag, positional, getenv)
+	return root, false, err
+}
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goqmaild ROOT\n  ROOT is a goqmail directory made by `goqmail init` or `goqmail install`")
+	arg, help, err := rootFromArgs(os.Args[1:], os.Getenv)
+	switch {
+	case help:
+		fmt.Print(usage)
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "goqmaild: %v\n\n%s", err, usage)
 		os.Exit(100)
 	}
-	root, err := filepath.Abs(os.Args[1])
+	root, err := filepath.Abs(arg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "goqmaild:", err)
 		os.Exit(111)

@@ -36,14 +36,32 @@ func reachableTemp(t *testing.T) string {
 	return dir
 }
 
-func TestInstallThenCheck(t *testing.T) {
+// testAliasUser is the alias account of the install tests: their own,
+// so that they never move the home of the default "alias" account an
+// end-to-end test may be using at the same time.
+const testAliasUser = "goqmailta"
+
+// installRoot returns a new root installation (install as root).
+func installRoot(t *testing.T) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("install creates system accounts and needs root (CI runs as root)")
 	}
 	root := filepath.Join(reachableTemp(t), "goqmail")
+	if err := os.MkdirAll(filepath.Join(root, "control"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "control", "aliasuser"), []byte(testAliasUser+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := Install(root, fakeBinaries(t), io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+func TestInstallThenCheck(t *testing.T) {
+	root := installRoot(t)
 	if probs := Check(root, true); len(probs) != 0 {
 		t.Fatalf("fresh installation has problems: %v", probs)
 	}

@@ -92,6 +92,7 @@ func Check(root string, rootMode bool) []Problem {
 	if st, err := os.Stat(filepath.Join(root, "control", "rcpthosts")); err != nil || st.Size() == 0 {
 		add(filepath.Join(root, "control", "rcpthosts"), "missing or empty: no mail will be accepted from other hosts", "list the domains you receive mail for")
 	}
+	probs = append(probs, checkPostmaster(root, rootMode)...)
 	return probs
 }
 

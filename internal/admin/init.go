@@ -89,9 +89,9 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		}
 	}
 	// qmail's INSTALL.alias: postmaster, mailer-daemon and root must reach
-	// a person; here the demo user (a bare name is completed with the
-	// domain the mail came to).
-	for _, a := range []string{"postmaster", "mailer-daemon", "root"} {
+	// a person, and abuse (RFC 2142) too; here the demo user (a bare name
+	// is completed with the domain the mail came to).
+	for _, a := range AliasNames {
 		if err := atomicfile.WriteFile(filepath.Join(aliasHome, ".qmail-"+a), []byte(DemoUser+"\n"), 0o644); err != nil {
 			return err
 		}

@@ -18,12 +18,18 @@ import (
 )
 
 // Install creates a root installation at root: groups and accounts,
-// directories with their owners and modes, the programs from binDir, and a
-// minimal control/ if there is none. It is idempotent: run it again to
-// repair. out receives one line per action.
+// directories with their owners and modes, the programs from binDir, a
+// minimal control/ if there is none, and the alias user that receives
+// postmaster@ (installAlias). It is idempotent: run it again to repair.
+// out receives one line per action.
 func Install(root, binDir string, out io.Writer) error {
 	if os.Geteuid() != 0 {
 		return errors.New("install needs root: it creates system accounts and root-owned directories (for a development setup without root, use `goqmail init DIR`)")
+	}
+	// Homes in passwd and users/assign are absolute.
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
 	}
 	if err := EnsureAccounts(out, accounts.All...); err != nil {
 		return err
@@ -80,7 +86,7 @@ func Install(root, binDir string, out io.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return installAlias(root, out)
 }
 
 // EnsureAccounts creates the groups and the given system accounts that do

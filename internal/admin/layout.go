@@ -55,3 +55,7 @@ var Layout = []Entry{
 	{Path: "bin/mailq", Mode: 0o777, Link: "sendmail"},
 	{Path: "bin/newaliases", Mode: 0o777, Link: "sendmail"},
 }
+
+// rootHelp ends the usage of every command that works on an installation:
+// how the installation is found (internal/rootdir).
+const rootHelp = "ROOT: -root ROOT (anywhere), else $GOQMAIL_ROOT, else /var/goqmail.\n"

@@ -43,11 +43,11 @@ func ReadQueue(root string) ([]QueuedMsg, error) {
 	l := queue.Layout{Root: filepath.Join(root, "queue")}
 	ents, err := os.ReadDir(l.MsgDir())
 	if err != nil {
-		return nil, fmt.Errorf("read the queue: %w (run as root or as the user who owns %s)", err, l.Root)
+		return nil, fmt.Errorf("read the queue: %w%s", err, fileHint(err, root, l.Root))
 	}
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", filepath.Join(root, "control"), err)
 	}
 	rules := rewrite.New(snap).WithDirectory(vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), -1, -1))
 	var out []QueuedMsg
@@ -61,7 +61,7 @@ func ReadQueue(root string) ([]QueuedMsg, error) {
 			continue // finished while we looked
 		}
 		if err != nil {
-			return nil, fmt.Errorf("msg %s: %w", id, err)
+			return nil, fmt.Errorf("%s: %w", l.Msg(id), err)
 		}
 		out = append(out, m)
 	}
@@ -156,21 +156,24 @@ func ShowMessage(w io.Writer, root, id string) error {
 	}
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", filepath.Join(root, "control"), err)
 	}
 	l := queue.Layout{Root: filepath.Join(root, "queue")}
 	m, err := readQueued(l, id, rewrite.New(snap).WithDirectory(vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), -1, -1)))
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no message %s in the queue", id)
+		if _, derr := os.Stat(l.MsgDir()); derr != nil {
+			return fmt.Errorf("read the queue: %w%s", derr, fileHint(derr, root, l.Root))
+		}
+		return fmt.Errorf("no message %s in the queue %s", id, l.Root)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w%s", l.Msg(id), err, fileHint(err, root, l.Root))
 	}
 	WriteList(w, []QueuedMsg{m})
 	fmt.Fprintf(w, "submitted by uid %d pid %d\n\n", m.Env.UID, m.Env.PID)
 	f, err := os.Open(l.Msg(id))
 	if err != nil {
-		return err
+		return err // an *os.PathError: it names the file
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -179,10 +182,12 @@ func ShowMessage(w io.Writer, root, id string) error {
 	}
 	off, _, err := queue.ContentOffset(f, st.Size())
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", l.Msg(id), err)
 	}
-	_, err = io.Copy(w, io.NewSectionReader(f, off, st.Size()-off))
-	return err
+	if _, err := io.Copy(w, io.NewSectionReader(f, off, st.Size()-off)); err != nil {
+		return fmt.Errorf("%s: %w", l.Msg(id), err)
+	}
+	return nil
 }
 
 func validQueueID(id string) bool {
@@ -201,12 +206,12 @@ func QueueCommand(root string, cmd proto.Admin) (string, error) {
 	path := filepath.Join(root, "run", "sendctl.sock")
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
-		return "", fmt.Errorf("cannot reach goqmail-send at %s: %w (is goqmail running? start it with goqmaild %s)", path, err, root)
+		return "", fmt.Errorf("cannot reach goqmail-send at %s: %w%s", path, err, dialHint(err, root))
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.Write(cmd.Encode(nil)); err != nil {
-		return "", err
+		return "", fmt.Errorf("goqmail-send at %s: %w", path, err)
 	}
 	typ, d, err := ipc.NewReader(c, 0).Next()
 	if err == nil && typ != proto.TAnswer {
@@ -217,7 +222,7 @@ func QueueCommand(root string, cmd proto.Admin) (string, error) {
 		a, err = proto.DecodeAnswer(d)
 	}
 	if err != nil {
-		return "", fmt.Errorf("goqmail-send: %w", err)
+		return "", fmt.Errorf("goqmail-send at %s: %w", path, err)
 	}
 	if !a.OK {
 		return "", errors.New(a.Text)

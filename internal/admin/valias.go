@@ -13,13 +13,13 @@ const aliasUsage = `usage: goqmail alias COMMAND ... [-root ROOT]
   del ADDRESS            remove the alias
   list DOMAIN            every alias of the domain
 A TARGET is an address, local or remote; a bare name means NAME@the alias's domain.
-`
+` + rootHelp
 
 // AliasUsage is the help text of `goqmail alias`.
 func AliasUsage() string { return aliasUsage }
 
-// AliasCmd runs `goqmail alias ARGS` against d.
-func AliasCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
+// AliasCmd runs `goqmail alias ARGS` against the directory open gives.
+func AliasCmd(open Opener, args []string, out io.Writer) (bool, error) {
 	fs, err := parseFlags(args, nil, nil)
 	if err != nil {
 		return false, err
@@ -34,6 +34,10 @@ func AliasCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
 			return false, usagef("alias add takes an address and at least one target")
 		}
 		local, domain, err := vdir.SplitAddress(rest[0])
+		if err != nil {
+			return false, err
+		}
+		d, err := open()
 		if err != nil {
 			return false, err
 		}
@@ -67,6 +71,10 @@ func AliasCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		d, err := open()
+		if err != nil {
+			return false, err
+		}
 		if err := d.DeleteAlias(local, domain); err != nil {
 			return false, err
 		}
@@ -77,6 +85,10 @@ func AliasCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
 			return false, usagef("alias list takes one domain, got %d arguments", len(rest))
 		}
 		name, err := vdir.CheckDomain(rest[0])
+		if err != nil {
+			return false, err
+		}
+		d, err := open()
 		if err != nil {
 			return false, err
 		}

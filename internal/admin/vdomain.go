@@ -170,13 +170,18 @@ const domainUsage = `usage: goqmail domain COMMAND ... [-root ROOT]
 RULE: bounce (default) | reject | mailbox:USER | forward:ADDRESS[,ADDRESS...]
 X: a user or alias of the domain, or a full address ("" = the user postmaster, else the catch-all)
 BYTES: digits, optionally followed by K, M or G; 0 = none
-`
+` + rootHelp
 
 // DomainUsage is the help text of `goqmail domain`.
 func DomainUsage() string { return domainUsage }
 
-// DomainCmd runs `goqmail domain ARGS` against d.
-func DomainCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
+// Opener opens the virtual directory. The commands call it only once the
+// command line is known to be good, so a mistake in it is reported as
+// such (exit 100) even when the directory cannot be opened.
+type Opener func() (vdir.Directory, error)
+
+// DomainCmd runs `goqmail domain ARGS` against the directory open gives.
+func DomainCmd(open Opener, args []string, out io.Writer) (bool, error) {
 	fs, err := parseFlags(args, []string{"alias-of", "postmaster", "catchall", "quota"}, nil)
 	if err != nil {
 		return false, err
@@ -189,12 +194,25 @@ func DomainCmd(d vdir.Directory, args []string, out io.Writer) (bool, error) {
 		if len(rest) != 0 || len(fs.vals) != 0 {
 			return false, usagef("domain list takes no arguments")
 		}
+		d, err := open()
+		if err != nil {
+			return false, err
+		}
 		return false, listDomains(d, out)
 	}
 	if len(rest) != 1 {
 		return false, usagef("domain %s takes one domain name, got %d arguments", verb, len(rest))
 	}
 	name, err := vdir.CheckDomain(rest[0])
+	if err != nil {
+		return false, err
+	}
+	switch verb {
+	case "add", "set", "del", "show":
+	default:
+		return false, usagef("unknown command %q: add, set, del, list or show", verb)
+	}
+	d, err := open()
 	if err != nil {
 		return false, err
 	}

@@ -39,13 +39,14 @@ func runV(d vdir.Directory, c vcase) (bool, string, error) {
 	args := strings.Fields(c.args)
 	var changed bool
 	var err error
+	open := func() (vdir.Directory, error) { return d, nil }
 	switch c.cmd {
 	case "domain":
-		changed, err = DomainCmd(d, args, &out)
+		changed, err = DomainCmd(open, args, &out)
 	case "user":
-		changed, err = UserCmd(d, args, strings.NewReader(c.stdin), &out)
+		changed, err = UserCmd(open, args, PipePassword(strings.NewReader(c.stdin)), &out)
 	case "alias":
-		changed, err = AliasCmd(d, args, &out)
+		changed, err = AliasCmd(open, args, &out)
 	}
 	return changed, out.String(), err
 }

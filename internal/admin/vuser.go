@@ -11,15 +11,16 @@ import (
 )
 
 const userUsage = `usage: goqmail user COMMAND ... [-root ROOT]
-  add ADDRESS [--quota BYTES] [--quota-messages N]   password: first line of standard input
-  passwd ADDRESS                                     new password: first line of standard input
+  add ADDRESS [--quota BYTES] [--quota-messages N]   add the user; asks for its password
+  passwd ADDRESS                                     set a new password
   set ADDRESS [--quota BYTES] [--quota-messages N]   change the limits (0 = unlimited)
   del ADDRESS           remove it (the mailbox is kept as vmail/DOMAIN/.deleted-USER-TIME)
   list DOMAIN           every user of the domain
   show ADDRESS          limits, password scheme and mailbox
---password-stdin is accepted and is what happens anyway: a password is never taken from the command line.
+A password is never taken from the command line: on a terminal it is asked for twice
+without echo; from a pipe (or with --password-stdin) it is the first line of standard input.
 A user added without --quota gets the domain's default quota.
-`
+` + rootHelp
 
 // UserUsage is the help text of `goqmail user`.
 func UserUsage() string { return userUsage }
@@ -27,9 +28,52 @@ func UserUsage() string { return userUsage }
 // maxPasswordLine bounds what is read from standard input.
 const maxPasswordLine = 1024
 
-// readPassword takes the first line of in, without its line end. Reading
-// it from a terminal simply waits for a line (echoed; use a pipe or
-// `read -s` to hide it).
+// PasswordSource gives the new password of addr.
+type PasswordSource func(addr string) (string, error)
+
+// PipePassword reads the password as the first line of in: how scripts
+// give it (echo pw | goqmail user add ...), never on the command line.
+func PipePassword(in io.Reader) PasswordSource {
+	return func(string) (string, error) { return readPassword(in) }
+}
+
+// TerminalPassword asks on a terminal: the prompt goes to prompt, read
+// reads one line without echo (term.ReadPassword), and the password is
+// asked twice, as passwd(1) does, because a typing mistake nobody saw
+// would lock the user out.
+func TerminalPassword(prompt io.Writer, read func() ([]byte, error)) PasswordSource {
+	return func(addr string) (string, error) {
+		ask := func(text string) (string, error) {
+			fmt.Fprint(prompt, text)
+			b, err := read()
+			fmt.Fprintln(prompt) // the Enter was not echoed
+			if err != nil {
+				return "", fmt.Errorf("read password from the terminal: %w", err)
+			}
+			if len(b) > maxPasswordLine {
+				return "", usagef("password longer than %d bytes", maxPasswordLine)
+			}
+			return string(b), nil
+		}
+		pw, err := ask("New password for " + addr + ": ")
+		if err != nil {
+			return "", err
+		}
+		if pw == "" {
+			return "", usagef("empty password: nothing changed")
+		}
+		again, err := ask("Same password again: ")
+		if err != nil {
+			return "", err
+		}
+		if again != pw {
+			return "", usagef("the two passwords differ: nothing changed")
+		}
+		return pw, nil
+	}
+}
+
+// readPassword takes the first line of in, without its line end.
 func readPassword(in io.Reader) (string, error) {
 	if in == nil {
 		return "", usagef("no password on standard input")
@@ -48,8 +92,9 @@ func readPassword(in io.Reader) (string, error) {
 	return pw, nil
 }
 
-// UserCmd runs `goqmail user ARGS` against d; passwords come from in.
-func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool, error) {
+// UserCmd runs `goqmail user ARGS` against the directory open gives;
+// passwords come from pw.
+func UserCmd(open Opener, args []string, pw PasswordSource, out io.Writer) (bool, error) {
 	fs, err := parseFlags(args, []string{"quota", "quota-messages"}, []string{"password-stdin"})
 	if err != nil {
 		return false, err
@@ -58,9 +103,6 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 		return false, usagef("which command? add, passwd, set, del, list or show")
 	}
 	verb, rest := fs.args[0], fs.args[1:]
-	if len(rest) != 1 {
-		return false, usagef("user %s takes one argument, got %d", verb, len(rest))
-	}
 	allowed := map[string][]string{
 		"add": {"quota", "quota-messages", "password-stdin"}, "set": {"quota", "quota-messages"},
 		"passwd": {"password-stdin"}, "del": nil, "list": nil, "show": nil,
@@ -69,12 +111,22 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 	if !known {
 		return false, usagef("unknown command %q: add, passwd, set, del, list or show", verb)
 	}
+	if len(rest) != 1 {
+		return false, usagef("user %s takes one argument, got %d", verb, len(rest))
+	}
 	for name := range fs.vals {
 		if !contains(opts, name) {
 			return false, usagef("user %s does not take --%s", verb, name)
 		}
 	}
 	if verb == "list" {
+		if _, err := vdir.CheckDomain(rest[0]); err != nil {
+			return false, err
+		}
+		d, err := open()
+		if err != nil {
+			return false, err
+		}
 		return false, listUsers(d, rest[0], out)
 	}
 	local, domain, err := vdir.SplitAddress(rest[0])
@@ -82,13 +134,20 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 		return false, err
 	}
 	addr := local + "@" + domain
+	u := vdir.User{Local: local, Domain: domain}
+	if err := userLimits(fs, &u); err != nil {
+		return false, err
+	}
+	d, err := open()
+	if err != nil {
+		return false, err
+	}
 	switch verb {
 	case "add":
-		u := vdir.User{Local: local, Domain: domain}
-		if err := userLimits(fs, &u); err != nil {
+		if err := checkNewUser(d, local, domain); err != nil {
 			return false, err
 		}
-		pw, err := readPassword(in)
+		pw, err := pw(addr)
 		if err != nil {
 			return false, err
 		}
@@ -101,7 +160,10 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 		}
 		fmt.Fprintf(out, "added user %s\n", describeUser(u))
 	case "passwd":
-		pw, err := readPassword(in)
+		if _, err := existingUser(d, local, domain); err != nil {
+			return false, err
+		}
+		pw, err := pw(addr)
 		if err != nil {
 			return false, err
 		}
@@ -113,12 +175,9 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 		if !fs.has("quota") && !fs.has("quota-messages") {
 			return false, usagef("user set: nothing to change (give --quota or --quota-messages)")
 		}
-		u, ok, err := d.User(local, domain)
+		u, err := existingUser(d, local, domain)
 		if err != nil {
 			return false, err
-		}
-		if !ok || u.Domain != domain {
-			return false, fmt.Errorf("no user %s: %w", addr, vdir.ErrNotFound)
 		}
 		if err := userLimits(fs, &u); err != nil {
 			return false, err
@@ -136,6 +195,30 @@ func UserCmd(d vdir.Directory, args []string, in io.Reader, out io.Writer) (bool
 		return false, showUser(d, local, domain, out)
 	}
 	return true, nil
+}
+
+// existingUser is the user local@domain, or ErrNotFound (a user of an
+// alias domain is not one of its own).
+func existingUser(d vdir.Directory, local, domain string) (vdir.User, error) {
+	u, ok, err := d.User(local, domain)
+	if err != nil {
+		return u, err
+	}
+	if !ok || u.Domain != domain {
+		return u, fmt.Errorf("no user %s@%s: %w", local, domain, vdir.ErrNotFound)
+	}
+	return u, nil
+}
+
+// checkNewUser answers "exists" before the password is asked for, so
+// nobody types a password twice for nothing. AddUser checks again.
+func checkNewUser(d vdir.Directory, local, domain string) error {
+	if u, ok, err := d.User(local, domain); err != nil {
+		return err
+	} else if ok && u.Domain == domain {
+		return &kindError{vdir.ErrExists, fmt.Sprintf("user %s@%s already exists", local, domain)}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -206,3 +289,12 @@ func showUser(d vdir.Directory, local, domain string, out io.Writer) error {
 	}
 	return nil
 }
+
+// kindError is a message that is one of vdir's error kinds (errors.Is).
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }

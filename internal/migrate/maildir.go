@@ -154,11 +154,13 @@ func (r *run) copyMessages(src, dstFolder, sub string, seen map[string]bool, st 
 		name := e.Name()
 		if u := uniqueName(name); seen[u] {
 			st.present++
+			r.tally.present++
 			continue
 		} else {
 			seen[u] = true
 		}
 		st.copied++
+		r.messageCopied(dstFolder)
 		if r.opt.DryRun {
 			continue
 		}

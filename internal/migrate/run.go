@@ -43,8 +43,11 @@ type Options struct {
 	Owner *Owner
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool
-	// Out receives one line per action, then the problems.
+	// Out receives one line per action, then the problems and a summary.
 	Out io.Writer
+	// Progress, if set, receives a line every 100 users and every 1000
+	// messages copied (the command gives standard error).
+	Progress io.Writer
 }
 
 // Report is the outcome of an import.
@@ -62,6 +65,7 @@ type run struct {
 	rep     Report
 	served  map[string]bool // every domain and alias domain of the old tree
 	oldRoot string          // the vpopmail tree, cleaned ("" = none)
+	tally   tally
 }
 
 func (r *run) say(format string, args ...any) {
@@ -146,6 +150,7 @@ func Run(opt Options) (Report, error) {
 			r.say("  %s", p)
 		}
 	}
+	r.say("%s", r.summary())
 	return r.rep, nil
 }
 

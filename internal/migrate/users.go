@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"goqmail/internal/pwhash"
+	"goqmail/internal/quota"
 	"goqmail/internal/vdir"
 )
 
@@ -141,6 +142,25 @@ func (r *run) importUser(d *srcDomain, u *srcUser) error {
 			return fmt.Errorf("import user %s: %w", addr, err)
 		}
 		parts = append(parts, st.String())
+		if !r.opt.DryRun {
+			// The limits the deliveries will use: the directory's, which
+			// an admin may have changed since an earlier run.
+			cur, ok, err := r.opt.Dir.User(u.local, d.name)
+			if err != nil {
+				return fmt.Errorf("import user %s: %w", addr, err)
+			}
+			var lim quota.Limits
+			if ok {
+				lim = quota.Limits{Bytes: cur.QuotaBytes, Messages: cur.QuotaMessages}
+			}
+			note, err := r.recountQuota(addr, filepath.Join(home, "Maildir"), lim)
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				parts = append(parts, note)
+			}
+		}
 	}
 	if exists {
 		r.say("user %s: %s", addr, strings.Join(parts, ", "))

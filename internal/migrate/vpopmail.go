@@ -37,6 +37,11 @@ func (r *run) importVpopmail(src *source) error {
 		}
 	}
 	for _, d := range src.domains {
+		r.tally.usersTotal += len(d.users)
+	}
+	r.progressf("%s with %s to look at", plural(len(src.domains), "domain"), plural(r.tally.usersTotal, "user"))
+	for _, d := range src.domains {
+		r.tally.domains++
 		if err := r.importDomain(d, ix); err != nil {
 			return err
 		}
@@ -133,6 +138,7 @@ func (r *run) importDomain(d *srcDomain, ix *mailboxIndex) error {
 		if err := r.importUser(d, u); err != nil {
 			return err
 		}
+		r.userDone()
 	}
 	if err := r.importDotFiles(d, users, ix); err != nil {
 		return err

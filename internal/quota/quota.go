@@ -106,6 +106,53 @@ func Add(dir string, lim Limits, size int64) error {
 	return nil
 }
 
+// Recount counts the Maildir at dir (or the Maildir whose folder dir is)
+// and makes its maildirsize the definition lim and those totals, whatever
+// the file said before [Maildir++ "Calculating maildirsize"]. It is for a
+// Maildir changed behind the deliveries' back, such as one filled by an
+// import: its maildirsize, if any, no longer describes it, and Check
+// trusts a file that says "under quota" (that is the point of the file).
+//
+// A file that already says exactly this is left alone (a second import
+// changes nothing). The file is written only when the Maildir has a tmp/
+// (see writeFile); the totals are returned either way. As in recalculate,
+// a count that raced with a delivery is repeated.
+func Recount(dir string, lim Limits) (Usage, error) {
+	if err := lim.validate(); err != nil {
+		return Usage{}, err
+	}
+	root, err := maildirRoot(dir)
+	if err != nil {
+		return Usage{}, err
+	}
+	path := filepath.Join(root, fileName)
+	for attempt := 1; ; attempt++ {
+		u, stamps, err := count(root)
+		if err != nil {
+			return Usage{}, err
+		}
+		old, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Usage{}, fmt.Errorf("quota: read %s: %w", path, err)
+		}
+		if err != nil || string(old) != string(formatFile(lim, u)) {
+			if err := writeFile(root, lim, u); err != nil {
+				return Usage{}, err
+			}
+		}
+		moved, err := changedSince(stamps)
+		if err != nil {
+			return Usage{}, err
+		}
+		if !moved || attempt == rebuildAttempts {
+			return u, nil
+		}
+	}
+}
+
+// FileName is the name of the quota file at a Maildir's root.
+const FileName = fileName
+
 // maildirRoot returns the Maildir whose maildirsize governs dir: dir
 // itself, or its parent when dir is a Maildir++ folder.
 func maildirRoot(dir string) (string, error) {

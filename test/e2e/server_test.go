@@ -26,6 +26,8 @@ type Server struct {
 	logFile *os.File
 	cred    *syscall.Credential // run init and goqmaild as this user; nil: as the test
 	env     []string            // extra environment for goqmaild
+	// installed: made by `goqmail install`; goqmaild is ROOT/bin/goqmaild.
+	installed bool
 
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when goqmaild has exited
@@ -42,7 +44,14 @@ type Options struct {
 	Cred    *syscall.Credential // single-user mode as another account
 	Env     []string            // extra environment for goqmaild (GOQMAIL_DNS, GOQMAIL_REMOTEPORT)
 	NoStart bool
+	// Install makes the directory with `goqmail install` (as root) instead
+	// of `goqmail init`, listening on Addr, with control/me, locals and
+	// rcpthosts set to InstallDomain.
+	Install bool
 }
+
+// InstallDomain is the local domain of a server made with Options.Install.
+const InstallDomain = "inst.example.test"
 
 // Stop bounds: goqmaild's own stages wait up to 60 s each, far more than a
 // healthy stop needs; a test that sees more than this has found a hang.
@@ -70,7 +79,7 @@ func NewServer(t *testing.T, opt Options) *Server {
 			t.Fatal(err)
 		}
 	}
-	s := &Server{t: t, Root: filepath.Join(base, "root"), cred: opt.Cred, env: opt.Env}
+	s := &Server{t: t, Root: filepath.Join(base, "root"), cred: opt.Cred, env: opt.Env, installed: opt.Install}
 	s.Port = freePort(t)
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
 	s.logPath = filepath.Join(t.TempDir(), "goqmaild.log")
@@ -89,14 +98,27 @@ func NewServer(t *testing.T, opt Options) *Server {
 		}
 	})
 
-	mk := exec.Command(filepath.Join(binDir, "goqmail"), "init", s.Root)
-	mk.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_LISTEN=" + s.Addr}
+	verb := "init"
+	if opt.Install {
+		if !asRoot || opt.Cred != nil {
+			t.Skip("goqmail install needs root")
+		}
+		verb = "install"
+	}
+	mk := exec.Command(filepath.Join(binDir, "goqmail"), verb, s.Root)
+	mk.Env = []string{"PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GOQMAIL_LISTEN=" + s.Addr}
 	mk.Dir = base
 	if opt.Cred != nil {
 		mk.SysProcAttr = &syscall.SysProcAttr{Credential: opt.Cred}
 	}
 	if out, err := mk.CombinedOutput(); err != nil {
-		t.Fatalf("goqmail init %s: %v\n%s", s.Root, err, out)
+		t.Fatalf("goqmail %s %s: %v\n%s", verb, s.Root, err, out)
+	}
+	if opt.Install {
+		for name, content := range map[string]string{"me": InstallDomain, "locals": InstallDomain,
+			"rcpthosts": InstallDomain, "smtplisten": s.Addr} {
+			s.SetControl(name, content+"\n")
+		}
 	}
 	// Tests talk to loopback only. Remote delivery (bounces to a@example.org
 	// included) goes to a closed loopback port and defers, unless the test
@@ -151,7 +173,11 @@ func (s *Server) Start() {
 	if s.Running() {
 		s.t.Fatal("Start: goqmaild is already running")
 	}
-	cmd := exec.Command(filepath.Join(binDir, "goqmaild"), s.Root)
+	daemon := filepath.Join(binDir, "goqmaild")
+	if s.installed {
+		daemon = filepath.Join(s.Root, "bin", "goqmaild")
+	}
+	cmd := exec.Command(daemon, s.Root)
 	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, s.env...)
 	cmd.Dir = "/"
 	// A file, not a pipe: Wait must not wait for descendants that keep the

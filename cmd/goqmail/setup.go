@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"goqmail/internal/admin"
+	"goqmail/internal/control"
+)
+
+// rootArgHelp ends the usage of the commands that take ROOT as their
+// argument.
+const rootArgHelp = "ROOT: the argument, else -root ROOT, else $GOQMAIL_ROOT, else /var/goqmail.\n"
+
+const initUsage = `usage: goqmail init DIR
+  Make a self-contained server directory for the invoking user: control/ (domain
+  example.test), users/assign with the demo user, home/demo/Maildir, the alias user's
+  home/alias (postmaster, abuse, root, mailer-daemon go to the demo user), SMTP on
+  $GOQMAIL_LISTEN or 127.0.0.1:2525. As root it also creates the system accounts.
+  An existing directory is left as it is.
+DIR: the argument, else -root DIR, else $GOQMAIL_ROOT (there is no default).
+`
+
+const installUsage = `usage: goqmail install [ROOT]
+  As root: create goqmail's groups and accounts, the directories with their owners and
+  modes, the programs in ROOT/bin, control/me, locals and rcpthosts from the host name
+  when missing, and the alias user (control/aliasuser, default alias) with
+  ROOT/alias/Maildir and .qmail-postmaster, -abuse, -root and -mailer-daemon, so
+  postmaster@ works from the start (RFC 5321 4.5.1). Then runs goqmail check.
+  Idempotent: run it again to repair.
+` + rootArgHelp
+
+const checkUsage = `usage: goqmail check [ROOT]
+  Verify an installation like qmail's instcheck: accounts, every directory and program
+  with its owner and mode, the control files, and that postmaster@ is deliverable.
+  Prints each problem with its fix. Exit 0 ok, 111 problems found.
+` + rootArgHelp
+
+const showctlUsage = `usage: goqmail showctl [ROOT]
+  Print every control setting, its effective value and where it came from.
+` + rootArgHelp
+
+func initCmd(c *call) {
+	if err := admin.Init(c.root, admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN"),
+		Submission: os.Getenv("GOQMAIL_LISTEN_SUBMISSION"), POP3: os.Getenv("GOQMAIL_LISTEN_POP3")}, os.Stdout); err != nil {
+		fail("init %s: %v", c.root, err)
+	}
+}
+
+func installCmd(c *call) {
+	exe, err := os.Executable()
+	if err != nil {
+		fail("install: cannot find this program's directory to copy the programs from: %v", err)
+	}
+	if err := admin.Install(c.root, filepath.Dir(exe), os.Stdout); err != nil {
+		fail("install %s: %v", c.root, err)
+	}
+	if probs := admin.Check(c.root, true); len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Println("problem:", p)
+		}
+		os.Exit(exitTrouble)
+	}
+	fmt.Printf("installed %s; start it with: %s/bin/goqmaild %s\n", c.root, c.root, c.root)
+}
+
+func checkCmd(c *call) {
+	rootMode := os.Geteuid() == 0 && isRootOwned(c.root)
+	probs := admin.Check(c.root, rootMode)
+	for _, p := range probs {
+		fmt.Println("problem:", p)
+	}
+	if len(probs) > 0 {
+		os.Exit(exitTrouble)
+	}
+	fmt.Printf("%s: ok\n", c.root)
+}
+
+func showctlCmd(c *call) {
+	dir := filepath.Join(c.root, "control")
+	snap, err := control.Load(dir)
+	if err != nil {
+		fail("showctl: %s: %v", dir, err)
+	}
+	fmt.Print(snap.Describe())
+}
+
+// isRootOwned tells a root installation from a development directory that
+// root happens to check.
+func isRootOwned(root string) bool {
+	st, err := os.Stat(filepath.Join(root, "queue"))
+	if err != nil {
+		return true
+	}
+	return statUID(st) != 0 // a development directory made by root is all root's
+}
