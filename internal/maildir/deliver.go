@@ -45,6 +45,11 @@ type Deliverer struct {
 	host    string // Host, escaped
 	initErr error
 
+	// swept is when each maildir's tmp/ was last cleaned by this process
+	// (sweepTmp).
+	sweptMu sync.Mutex
+	swept   map[string]time.Time
+
 	// Test seams; nil means time.Now and crypto/rand.
 	clock  func() time.Time
 	random io.Reader
@@ -105,7 +110,39 @@ func (d *Deliverer) Deliver(maildir string, prefix []byte, body io.Reader) (stri
 		_ = os.Remove(newPath)
 		return "", fmt.Errorf("maildir: make new/%s durable: %w", final, err)
 	}
+	d.sweepTmp(maildir)
 	return final, nil
+}
+
+// sweepEvery is how often one process cleans a maildir's tmp/ it delivers
+// to: a directory read per maildir per hour, off the path of most
+// deliveries.
+const sweepEvery = time.Hour
+
+// sweepTmp removes what killed deliveries left in tmp/ more than
+// DefaultTmpAge ago (CleanTmp), at most once per sweepEvery per maildir.
+// qmail left this to qmail-pop3d, so a mailbox read only over IMAP or
+// from the file system collected tmp/ files forever.
+func (d *Deliverer) sweepTmp(maildir string) {
+	now := d.now()
+	d.sweptMu.Lock()
+	if last, ok := d.swept[maildir]; ok && now.Sub(last) < sweepEvery {
+		d.sweptMu.Unlock()
+		return
+	}
+	if d.swept == nil {
+		d.swept = map[string]time.Time{}
+	}
+	d.swept[maildir] = now
+	d.sweptMu.Unlock()
+	_, _ = CleanTmp(maildir, DefaultTmpAge, now) // best effort: a file left now goes next time
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.clock != nil {
+		return d.clock()
+	}
+	return time.Now()
 }
 
 // createTmp opens a new file in tmpDir with O_EXCL and mode 0600 (the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // newMaildir makes a fresh maildir under t.TempDir.
@@ -293,4 +294,50 @@ func BenchmarkDeliverParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDeliverSweepsOldTmp: files that killed deliveries left in tmp/ more
+// than 36 hours ago are removed by the next delivery (at most once an hour
+// per maildir); younger ones, possibly a delivery in progress, stay.
+func TestDeliverSweepsOldTmp(t *testing.T) {
+	md := filepath.Join(t.TempDir(), "Maildir")
+	if err := Make(md, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	plant := func(name string, age time.Duration) string {
+		p := filepath.Join(md, "tmp", name)
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	old := plant("killed.1", 37*time.Hour)
+	young := plant("running.1", time.Hour)
+	clock := now
+	d := &Deliverer{Host: "h", clock: func() time.Time { return clock }}
+	if _, err := d.Deliver(md, nil, strings.NewReader("Subject: x\n\nhi\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a tmp/ file 37 hours old survived a delivery: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a tmp/ file an hour old was removed: %v", err)
+	}
+	// Within the hour the sweep is not repeated; after it, it is.
+	old2 := plant("killed.2", 40*time.Hour)
+	clock = now.Add(30 * time.Minute)
+	d.Deliver(md, nil, strings.NewReader("Subject: y\n\nhi\n"))
+	if _, err := os.Stat(old2); err != nil {
+		t.Errorf("swept again within the hour: %v", err)
+	}
+	clock = now.Add(61 * time.Minute)
+	d.Deliver(md, nil, strings.NewReader("Subject: z\n\nhi\n"))
+	if _, err := os.Stat(old2); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("not swept after an hour: %v", err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"goqmail/internal/logline"
+	mdir "goqmail/internal/maildir"
 )
 
 // SessionTimeout is the autologout timer of the mailbox side. RFC 1939
@@ -43,6 +44,9 @@ func Session(conn net.Conn, maildir string, log *logline.Logger) error {
 	}
 	defer mb.close()
 	s.mb = mb
+	// qmail-pop3d's maildir_clean: what killed deliveries left in tmp/
+	// more than 36 hours ago goes (best effort).
+	mdir.CleanTmp(maildir, mdir.DefaultTmpAge, time.Now())
 	s.reply("+OK %d messages", len(mb.msgs))
 	return s.loop()
 }

@@ -306,3 +306,23 @@ func TestSeenName(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCleansOldTmp: a session starts by removing what killed
+// deliveries left in tmp/ over 36 hours ago (qmail-pop3d's maildir_clean);
+// a younger file, maybe a delivery in progress, stays.
+func TestSessionCleansOldTmp(t *testing.T) {
+	md := fixture(t)
+	put(t, md, "tmp", "killed.1", "partial", 37*time.Hour)
+	put(t, md, "tmp", "running.1", "partial", time.Hour)
+	p, done := startSession(t, md)
+	p.expect("+OK")
+	p.send("QUIT")
+	p.expect("+OK")
+	<-done
+	if exists(filepath.Join(md, "tmp", "killed.1")) {
+		t.Error("a tmp/ file 37 hours old survived the session")
+	}
+	if !exists(filepath.Join(md, "tmp", "running.1")) {
+		t.Error("a tmp/ file an hour old was removed")
+	}
+}
