@@ -80,10 +80,13 @@ func main() {
 			log.Printf("status: configuration reloaded")
 			continue
 		}
+		// The listeners stay open while sessions finish: new clients get
+		// 421 rather than a silent backlog (the supervisor closes its copy
+		// once smtpd has exited).
+		s.Shutdown(60 * time.Second)
 		for _, ln := range lns {
 			ln.Close()
 		}
-		s.Shutdown(60 * time.Second)
 		return
 	}
 }

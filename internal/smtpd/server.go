@@ -63,6 +63,14 @@ func (s *Server) ServeKind(ln net.Listener, kind Kind) error {
 			time.Sleep(50 * time.Millisecond) // EMFILE: let sessions finish
 			continue
 		}
+		if s.closing.Load() {
+			// Stopping: the supervisor's copy of the listener keeps the
+			// port open until smtpd has exited, so a client that connects
+			// now is told at once instead of waiting for a greeting that
+			// never comes. Not counted: Shutdown waits for real sessions.
+			go refuseStopping(c, kind)
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -70,6 +78,19 @@ func (s *Server) ServeKind(ln net.Listener, kind Kind) error {
 			s.handle(c, kind)
 		}()
 	}
+}
+
+// refuseStopping answers a connection made during a stop with 421 (RFC
+// 5321 3.8: a server that must shut down answers 421 and closes). An
+// implicit-TLS connection is closed without a word: plain text is not
+// what its client expects.
+func refuseStopping(c net.Conn, kind Kind) {
+	defer c.Close()
+	if kind == KindSMTPS {
+		return
+	}
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write(replyShutdown.AppendTo(nil))
 }
 
 // Shutdown stops new sessions from starting mail and waits up to timeout

@@ -226,3 +226,43 @@ func head(b []byte) []byte {
 	}
 	return b
 }
+
+// TestStopAnswersNewClients is issue 10's item 3: while goqmaild stops and
+// a message is still being received, a client that connects is answered
+// 421 at once (it used to sit in the listen backlog with no greeting), and
+// once goqmaild has exited the port refuses connections.
+func TestStopAnswersNewClients(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{})
+	busy := dialSMTP(t, s.Addr)
+	busy.begin("a@example.org", "demo@example.test")
+	busy.c.Write([]byte("Subject: mid-data\r\n\r\nbefore SIGTERM\r\n"))
+	s.Signal(syscall.SIGTERM)
+	s.WaitLog(`goqmaild: status: terminated: stopping`, 1, deliverTimeout)
+	time.Sleep(200 * time.Millisecond) // smtpd has the signal
+
+	c, err := net.DialTimeout("tcp", s.Addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("connect during the stop: %v", err)
+	}
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if !strings.HasPrefix(line, "421 4.3.2 ") {
+		t.Errorf("a client connecting during the stop got %q (%v), want 421 4.3.2", line, err)
+	}
+
+	if r := busy.finish([]byte("after SIGTERM\r\n")); !strings.HasPrefix(r, "250 ") {
+		t.Errorf("the message in DATA was answered %q, want 250", r)
+	}
+	fmt.Fprint(busy.c, "QUIT\r\n")
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		t.Fatalf("goqmaild did not stop within %v", stopTimeout)
+	}
+	if c, err := net.DialTimeout("tcp", s.Addr, 2*time.Second); err == nil {
+		c.Close()
+		t.Errorf("the SMTP port still accepts connections after goqmaild exited")
+	}
+}
