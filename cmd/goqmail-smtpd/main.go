@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -43,7 +44,8 @@ func main() {
 	// ROOT/relay/grants, which goqmail-auth writes on each mailbox login.
 	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log,
 		Auth:   authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
-		Grants: relaygrant.Open(filepath.Join(root, "relay", "grants")),
+		Grants:    relaygrant.Open(filepath.Join(root, "relay", "grants")),
+		QueueFree: queueFree(filepath.Join(root, "queue")),
 	}
 	s.SetConfig(cfg)
 	var lns []net.Listener
@@ -105,4 +107,16 @@ func (a authAdapter) Verify(ctx context.Context, svc, login, pw, ip string) (smt
 		return smtpd.AuthResult{}, errors.New(r.Text)
 	}
 	return smtpd.AuthResult{OK: r.OK, User: r.User, Owns: r.Owns}, nil
+}
+
+// queueFree reads the space left for the queue's unprivileged writer
+// (f_bavail): statfs needs only the path, not read access to queue/.
+func queueFree(dir string) func() (int64, error) {
+	return func() (int64, error) {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			return 0, fmt.Errorf("statfs %s: %w", dir, err)
+		}
+		return int64(st.Bavail) * st.Bsize, nil
+	}
 }

@@ -71,6 +71,8 @@ var (
 		Meaning: "unknown local or virtual recipients (550 5.1.1) one SMTP session may try, over all its messages; the next one ends the session with 421 4.7.0 (directory harvest). Clients with RELAYCLIENT are exempt. Reread on SIGHUP."}
 	TimeoutSMTPSession = &Setting{Name: "timeoutsmtpsession", Kind: Number, Default: "3600", Min: 1, UsedBy: []string{"smtpd"},
 		Meaning: "seconds an SMTP session may last in all before it is ended with 421 4.4.2."}
+	QueueMinFree = &Setting{Name: "queueminfree", Kind: Number, Default: "10485760", Min: 0, UsedBy: []string{"smtpd"},
+		Meaning: "bytes that must stay free on the queue's file system: MAIL is answered 452 4.3.1 when less than this plus 1.5 times the client's SIZE is free (Postfix's queue_minfree and its 1.5 factor), so a full disk is reported before the message is sent, not after. A message that still meets a full disk gets 452 4.3.1 at its end. 0 checks only SIZE."}
 	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"},
 		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
 	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"},
@@ -143,7 +145,7 @@ var (
 // All lists every setting in the order showctl prints them.
 var All = []*Setting{
 	Me, Locals, RcptHosts, LocalIPHost, EnvNoAtHost, SMTPGreeting,
-	DataBytes, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, MaxUnknownRcpt, ConcurrencyIncoming,
+	DataBytes, QueueMinFree, TimeoutSMTPD, TimeoutSMTPSession, SMTPGreetDelay, MaxRcpt, MaxUnknownRcpt, ConcurrencyIncoming,
 	ConcurrencyLocal, ConcurrencyRemote, QueueLifetime, SyncMode, SMTPListen, TCPRules,
 	PercentHack, VirtualDomains, DefaultDelivery, AliasUser, Aliases, DotForward,
 	BounceFrom, BounceHost, DoubleBounceTo, DoubleBounceHost, BounceMaxBytes,

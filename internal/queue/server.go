@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -342,7 +343,7 @@ func (s *Server) commit(m *incoming) proto.Result {
 	fail := func(err error, perm bool) proto.Result {
 		s.Log.Printf("warning: commit failed: %v", err)
 		s.discard(m)
-		text := "qq write error or disk full (#4.3.0)"
+		text := tempText(err)
 		if perm {
 			text = "qq permanent problem: " + err.Error() + " (#5.3.0)"
 		}
@@ -374,10 +375,21 @@ func (s *Server) commit(m *incoming) proto.Result {
 		// failed to write must not be delivered later.
 		s.Log.Printf("alert: making msg %s durable failed: %v", m.id, err)
 		os.Remove(s.Layout.Msg(m.id))
-		return proto.Result{Temporary: true, Text: "qq write error or disk full (#4.3.0)"}
+		return proto.Result{Temporary: true, Text: tempText(err)}
 	}
 	s.announce(m.id, &m.env, m.written)
 	return proto.Result{OK: true, ID: m.id}
+}
+
+// tempText is the answer to a commit that failed for now. A full disk
+// (or quota) has its own code, RFC 3463's 4.3.1 "mail system full", which
+// smtpd turns into 452 (RFC 5321 4.2.2 "insufficient system storage");
+// the rest is qmail's "qq write error" with 4.3.0.
+func tempText(err error) string {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return "qq out of disk space (#4.3.1)"
+	}
+	return "qq write error (#4.3.0)"
 }
 
 func renameNoReplace(from, to string) error {

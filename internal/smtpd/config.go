@@ -32,6 +32,7 @@ type Config struct {
 	LocalIPHost    string
 	EnvNoAtHost    string
 	DataBytes      int64
+	QueueMinFree   int64 // control/queueminfree (Server.QueueFree)
 	Timeout        time.Duration // per read or write (timeoutsmtpd)
 	SessionTimeout time.Duration
 	GreetDelay     time.Duration
@@ -70,6 +71,7 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		LocalIPHost:    s.Line(control.LocalIPHost),
 		EnvNoAtHost:    s.Line(control.EnvNoAtHost),
 		DataBytes:      s.Number(control.DataBytes),
+		QueueMinFree:   s.Number(control.QueueMinFree),
 		Timeout:        time.Duration(s.Number(control.TimeoutSMTPD)) * time.Second,
 		SessionTimeout: time.Duration(s.Number(control.TimeoutSMTPSession)) * time.Second,
 		GreetDelay:     time.Duration(s.Number(control.SMTPGreetDelay)) * time.Second,

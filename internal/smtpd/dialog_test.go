@@ -27,6 +27,8 @@ package smtpd
 //	authdown            the fake auth service fails every Verify.
 //	grant yes|no|error  the fake POP-before-SMTP grants allow 127.0.0.1,
 //	                    allow nobody, or fail.
+//	queuefree BYTES     the queue's file system has BYTES free (the check at
+//	                    MAIL); without it there is no check.
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -123,7 +125,7 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
 	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
@@ -277,6 +279,8 @@ type dialogEnv struct {
 	auth    *fakeAuth      // nil: no Authenticator
 	grants  *fakeGrants    // nil: no RelayGrants
 	roots   *x509.CertPool // trusts the "certificate" one
+	// queueFree is what the fake free-space reading says; nil: no check.
+	queueFree *int64
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -353,6 +357,12 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			default:
 				env.auth.add(f[0], f[1], f[2], f[3:]...)
 			}
+		case "queuefree":
+			n, err := strconv.ParseInt(st.arg, 10, 64)
+			if err != nil {
+				t.Fatalf("%v: %v", st, err)
+			}
+			env.queueFree = &n
 		case "grant":
 			env.grants = &fakeGrants{}
 			switch st.arg {
@@ -398,6 +408,9 @@ func (env *dialogEnv) start(t *testing.T) string {
 	}
 
 	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
+	if n := env.queueFree; n != nil {
+		env.srv.QueueFree = func() (int64, error) { return *n, nil }
+	}
 	if env.auth != nil {
 		env.srv.Auth = env.auth
 	}
@@ -629,7 +642,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant":
+		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}

@@ -32,6 +32,7 @@ var (
 	replyBareCRLF     = smtp.Reply{Code: 554, Enh: "5.6.0", Text: "message refused: it contains a bare CR or LF; SMTP lines end with CRLF (RFC 5321 2.3.8)"}
 	replyTooManyHops  = smtp.Reply{Code: 554, Enh: "5.4.6", Text: "too many hops, this message is looping"}
 	replyQueueTemp    = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "qq temporary problem; try again later"}
+	replyNoSpace      = smtp.Reply{Code: 452, Enh: "4.3.1", Text: "insufficient system storage; try again later"}
 	replyTooManyErrs  = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many errors; closing connection"}
 	replyTooMuchJunk  = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many commands without mail; closing connection"}
 	replyPregreet     = smtp.Reply{Code: 554, Enh: "5.5.1", Text: "protocol error: you talked before my greeting; closing connection"}

@@ -26,6 +26,9 @@ type Server struct {
 	Auth Authenticator
 	// Grants answers POP-before-SMTP; nil: no grants.
 	Grants RelayGrants
+	// QueueFree returns the bytes free on the queue's file system, for
+	// the check at MAIL (control/queueminfree); nil: no check.
+	QueueFree func() (int64, error)
 
 	cfg      atomic.Pointer[Config]
 	qpool    chan *submit.Conn // idle queue connections (submit.go)

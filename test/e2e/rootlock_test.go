@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -265,4 +266,78 @@ func TestStopAnswersNewClients(t *testing.T) {
 		c.Close()
 		t.Errorf("the SMTP port still accepts connections after goqmaild exited")
 	}
+}
+
+// TestFullDiskAnswers452 is issue 10's item 3 on a real full disk: the
+// queue on a 4 MB tmpfs. A SIZE that does not fit, or a disk below
+// queueminfree, is refused at MAIL with 452 4.3.1 before the message is
+// sent; a message that meets a full disk anyway gets 452 4.3.1 (not 451
+// 4.3.0) at its end; and once there is room, mail flows again.
+func TestFullDiskAnswers452(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: mounts a small tmpfs for the queue")
+	}
+	s := NewServer(t, Options{NoStart: true, Control: map[string]string{"queueminfree": "1048576\n"}})
+	qdir := filepath.Join(s.Root, "queue")
+	st, err := os.Stat(qdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	opts := fmt.Sprintf("size=4m,mode=0750,uid=%d,gid=%d", sys.Uid, sys.Gid)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "goqmail-test", qdir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v): %s", err, out)
+	}
+	t.Cleanup(func() {
+		if s.Running() {
+			s.Stop()
+		}
+		exec.Command("umount", "-l", qdir).Run()
+	})
+	s.Start()
+
+	mail := func(params string) string {
+		c := dialSMTP(t, s.Addr)
+		defer c.c.Close()
+		fmt.Fprintf(c.c, "EHLO client.example.org\r\n")
+		c.reply()
+		fmt.Fprintf(c.c, "MAIL FROM:<a@example.org>%s\r\n", params)
+		return c.reply()
+	}
+	if r := mail(" SIZE=3000000"); !strings.HasPrefix(r, "452 4.3.1 ") {
+		t.Errorf("MAIL with a SIZE the disk cannot take: %q, want 452 4.3.1", r)
+	}
+	if r := mail(" SIZE=1000"); !strings.HasPrefix(r, "250 ") {
+		t.Errorf("MAIL with a SIZE that fits: %q, want 250", r)
+	}
+	// Fill the disk up to about 600 KB free: below queueminfree.
+	filler := filepath.Join(qdir, "filler")
+	var fs syscall.Statfs_t
+	syscall.Statfs(qdir, &fs)
+	if err := os.WriteFile(filler, make([]byte, int64(fs.Bavail)*fs.Bsize-600<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := mail(""); !strings.HasPrefix(r, "452 4.3.1 ") {
+		t.Errorf("MAIL below queueminfree: %q, want 452 4.3.1", r)
+	}
+
+	// Without the floor, a message larger than the space left meets the
+	// full disk at its end.
+	s.SetControl("queueminfree", "0\n")
+	s.Signal(syscall.SIGHUP)
+	s.WaitLog(`smtpd: status: configuration reloaded`, 1, deliverTimeout)
+	c := dialSMTP(t, s.Addr)
+	c.begin("a@example.org", "demo@example.test")
+	if r := c.finish(bigMessage("too-big", 1<<20)); !strings.HasPrefix(r, "452 4.3.1 ") {
+		t.Errorf("a message that met the full disk: %q, want 452 4.3.1", r)
+	}
+
+	os.Remove(filler)
+	c = dialSMTP(t, s.Addr)
+	c.begin("a@example.org", "demo@example.test")
+	if r := c.finish(bigMessage("fits-now", 100<<10)); !strings.HasPrefix(r, "250 ") {
+		t.Errorf("with room again: %q, want 250", r)
+	}
+	s.WaitMaildir(1, deliverTimeout)
 }
