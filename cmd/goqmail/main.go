@@ -3,6 +3,7 @@
 //	goqmail init DIR        make a self-contained server directory (no root needed)
 //	goqmail install [ROOT]  create accounts, directories and programs (root; default /var/goqmail)
 //	goqmail check [ROOT]    verify an installation, like qmail's instcheck
+//	goqmail check -config [ROOT]  validate the configuration only (goqmaild runs it)
 //	goqmail showctl [ROOT]  print every control setting, its value and where it came from
 //	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
 //	goqmail domain|user|alias CMD ...  virtual domains, users and aliases (docs/virtual.md)
@@ -27,6 +28,7 @@ func usage() {
   goqmail init DIR          make a self-contained server directory for this user
   goqmail install [ROOT]    as root: accounts, directories, programs (default /var/goqmail)
   goqmail check [ROOT]      verify an installation (default /var/goqmail)
+  goqmail check -config [ROOT]  validate every configuration file only
   goqmail showctl [ROOT]    print the effective control settings (default /var/goqmail)
   goqmail queue CMD [ARGS]  look at and manage the queue (goqmail queue help)
   goqmail domain CMD [ARGS] virtual domains: add, del, list, show, set (goqmail domain help)
@@ -85,22 +87,18 @@ func main() {
 		}
 		fmt.Printf("installed %s; start it with: %s/bin/goqmaild %s\n", root, root, root)
 	case "check":
-		root := rootArg(args)
-		rootMode := os.Geteuid() == 0 && isRootOwned(root)
-		probs := admin.Check(root, rootMode)
+		checkCmd(args)
+	case "showctl":
+		// Shows the configuration even when it is invalid (each bad file
+		// as its default), then the problems.
+		snap, probs := control.Inspect(filepath.Join(rootArg(args), "control"))
+		fmt.Print(snap.Describe())
 		for _, p := range probs {
 			fmt.Println("problem:", p)
 		}
 		if len(probs) > 0 {
 			os.Exit(111)
 		}
-		fmt.Printf("%s: ok\n", root)
-	case "showctl":
-		snap, err := control.Load(filepath.Join(rootArg(args), "control"))
-		if err != nil {
-			fail("%v", err)
-		}
-		fmt.Print(snap.Describe())
 	case "queue":
 		queueCmd(args)
 	case "domain":
@@ -119,6 +117,48 @@ func main() {
 		fmt.Fprintf(os.Stderr, "goqmail: unknown command %q\n", cmd)
 		usage()
 	}
+}
+
+// checkCmd is `goqmail check [-config] [ROOT]`: problems go to standard
+// output, one per line with its fix, and make the exit status 111. With
+// -config only the configuration is checked (internal/ctlcheck); goqmaild
+// runs that before it starts anything and before it forwards a SIGHUP,
+// and prints what it says.
+func checkCmd(args []string) {
+	configOnly := len(args) > 0 && (args[0] == "-config" || args[0] == "--config")
+	if configOnly {
+		args = args[1:]
+	}
+	root := rootArg(args)
+	if !configOnly {
+		rootMode := os.Geteuid() == 0 && isRootOwned(root)
+		for _, w := range admin.CheckConfig(root, rootMode).Warnings {
+			fmt.Println("warning:", w)
+		}
+		probs := admin.Check(root, rootMode)
+		for _, p := range probs {
+			fmt.Println("problem:", p)
+		}
+		if len(probs) > 0 {
+			os.Exit(111)
+		}
+		fmt.Printf("%s: ok\n", root)
+		return
+	}
+	// As root, the programs run under their own accounts (goqmaild does
+	// so whenever it runs as root): check they can read their files.
+	res := admin.CheckConfig(root, os.Geteuid() == 0)
+	for _, w := range res.Warnings {
+		fmt.Println("warning:", w)
+	}
+	for _, p := range res.Problems {
+		fmt.Println("problem:", p)
+	}
+	if len(res.Problems) > 0 {
+		fmt.Printf("%s: %d configuration problem(s)\n", root, len(res.Problems))
+		os.Exit(111)
+	}
+	fmt.Printf("%s: configuration ok\n", root)
 }
 
 // isRootOwned tells a root installation from a development directory that
