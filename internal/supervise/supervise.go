@@ -36,6 +36,7 @@ type Supervisor struct {
 	procs    map[string]*proc
 	stopping bool
 	exited   chan exitEvent
+	cfg      configState // config.go
 }
 
 type proc struct {
@@ -64,7 +65,7 @@ func (s *Supervisor) RunDir() string { return filepath.Join(s.Root, "run") }
 // Run sets everything up, starts the services and supervises them until
 // SIGTERM or SIGINT.
 func (s *Supervisor) Run() error {
-	snap, err := control.Load(filepath.Join(s.Root, "control"))
+	snap, err := s.loadConfig() // the check runs first: config.go
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (s *Supervisor) Run() error {
 			s.mu.Lock()
 			stopping := s.stopping
 			s.mu.Unlock()
-			if stopping {
+			if stopping || s.heldForConfig(ev) {
 				continue
 			}
 			s.Log.Printf("warning: %s exited (%v); restarting", ev.svc.Name, ev.err)
@@ -120,8 +121,7 @@ func (s *Supervisor) Run() error {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				s.Log.Printf("status: SIGHUP: rereading configuration everywhere")
-				s.signal(syscall.SIGHUP, "queue", "lspawn", "remote", "auth", "send", "smtpd", "pop3d")
+				s.reload() // checked first: config.go
 			case syscall.SIGALRM:
 				s.signal(syscall.SIGALRM, "send")
 			default:
