@@ -25,6 +25,8 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			`control/databytes line 1: "99999999999999999999" is too large; write a whole number such as 10485760 (0 = no limit)`}},
 		{"timeoutsmtpd", "0\n", []string{
 			`control/timeoutsmtpd line 1: 0 is below the minimum of 1; write a whole number of at least 1 such as 1200`}},
+		{"queuelifetime", "99999999999\n", []string{
+			`control/queuelifetime line 1: 99999999999 seconds is more than 68 years; write a whole number such as 604800`}},
 		{"smtpgreetdelay", "301\n", []string{
 			`control/smtpgreetdelay line 1: 301 is above the maximum of 300; write a whole number from 0 to 300 such as 0`}},
 		{"authplaintext", "yes\n", []string{

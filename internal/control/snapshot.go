@@ -202,8 +202,15 @@ func (st *Setting) parseNumber(src, line string) (int64, *Problem) {
 	if st.Max > 0 && n > st.Max && !st.Cap {
 		return bad(fmt.Sprintf("%d is above the maximum of %d", n, st.Max))
 	}
+	if st.Unit == "seconds" && n > maxSeconds {
+		// Seconds become a time.Duration, which would overflow.
+		return bad(fmt.Sprintf("%d seconds is more than 68 years", n))
+	}
 	return n, nil
 }
+
+// maxSeconds is the largest number of seconds any setting takes.
+const maxSeconds = 1<<31 - 1
 
 func (st *Setting) unit() string {
 	if st.Unit == "" {

@@ -69,11 +69,12 @@ func (c *checker) smtpRoutes() {
 func (c *checker) defaultDelivery() {
 	const file = "control/defaultdelivery"
 	data, err := os.ReadFile(c.path(file))
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	if err != nil {
 		return // missing: the default; unreadable: reported by control
 	}
 	const fix = "write .qmail lines: ./Maildir/ (a Maildir), ./Mailbox (an mbox), |program, or &address"
 	var lines []string
+	before := len(c.res.Problems)
 	for _, it := range control.Items(data) {
 		lines = append(lines, it.Text)
 		ins, err := dotqmail.Parse([]byte(it.Text+"\n"), false)
@@ -92,7 +93,9 @@ func (c *checker) defaultDelivery() {
 			}
 		}
 	}
-	if len(lines) > 0 {
+	// What only the lines together can get wrong (+list makes the lines
+	// after it forward-only).
+	if len(lines) > 0 && len(c.res.Problems) == before {
 		if _, err := dotqmail.Parse([]byte(strings.Join(lines, "\n")+"\n"), false); err != nil {
 			c.problem(control.Problem{File: file, What: err.Error(), Fix: fix})
 		}
