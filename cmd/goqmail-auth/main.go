@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
-	"io/fs"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +31,7 @@ func main() {
 	ctl := filepath.Join(root, "control")
 	st, err := loadSettings(ctl)
 	if err != nil {
-		log.Fatalf("%v", err)
+		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
 	ids := accounts.Current()
 	if os.Geteuid() == 0 {
@@ -77,9 +73,10 @@ func main() {
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if st, err := loadSettings(ctl); err != nil {
-				log.Printf("warning: reload: %v; keeping the old configuration", err)
+				log.ReloadFailed(control.ErrorLines(err))
 			} else {
 				srv.SetSettings(st)
+				log.Printf("status: configuration reloaded")
 			}
 			continue
 		}
@@ -88,44 +85,18 @@ func main() {
 	}
 }
 
-// loadSettings reads the auth settings. checkpassword and
-// relaygrantlifetime are read directly until the control table declares
-// them.
+// loadSettings reads the auth settings from control/ (checkpassword,
+// relaygrantlifetime, locals), checked by their declarations.
 func loadSettings(dir string) (authd.Settings, error) {
 	snap, err := control.Load(dir)
 	if err != nil {
 		return authd.Settings{}, err
 	}
-	st := authd.Settings{Locals: snap.List(control.Locals), GrantLifetime: authd.DefaultGrantLifetime}
-	if v, err := firstLine(filepath.Join(dir, "checkpassword")); err != nil {
-		return st, err
-	} else if v != "" {
-		if !filepath.IsAbs(v) {
-			return st, errors.New("control/checkpassword: " + v + " is not an absolute path")
-		}
-		st.Checkpassword = v
-	}
-	if v, err := firstLine(filepath.Join(dir, "relaygrantlifetime")); err != nil {
-		return st, err
-	} else if v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 7*86400 {
-			return st, errors.New("control/relaygrantlifetime: " + v + " is not a number of seconds between 1 and 604800")
-		}
-		st.GrantLifetime = time.Duration(n) * time.Second
-	}
-	return st, nil
-}
-
-// firstLine is a control file's first line, trimmed; "" when missing.
-func firstLine(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimSpace(line), nil
+	n := snap.Number(control.RelayGrantLifetime)
+	return authd.Settings{
+		Locals:        snap.List(control.Locals),
+		Checkpassword: snap.Line(control.CheckPassword),
+		GrantLifetime: time.Duration(n) * time.Second,
+		NoGrants:      n == 0,
+	}, nil
 }

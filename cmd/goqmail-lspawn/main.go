@@ -36,7 +36,7 @@ func main() {
 	asRoot := os.Geteuid() == 0
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		log.Fatalf("%v", err)
+		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
 	single := -1
 	if !asRoot {
@@ -69,9 +69,10 @@ func main() {
 		for sig := range sigs {
 			if sig == syscall.SIGHUP { // users/assign is reread when it changes
 				if snap, err := control.Load(filepath.Join(root, "control")); err != nil {
-					log.Printf("warning: reload: %v; keeping the old configuration", err)
+					log.ReloadFailed(control.ErrorLines(err))
 				} else {
 					s.Settings.Store(settingsFrom(snap))
+					log.Printf("status: configuration reloaded")
 				}
 			} else {
 				ln.Close()

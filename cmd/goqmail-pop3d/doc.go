@@ -9,7 +9,10 @@
 // and control/pop3slisten (port 995, implicit TLS) on fds 3 and up:
 // GOQMAIL_FDS counts them, GOQMAIL_FD_KINDS names each ("pop3" or "pop3s",
 // comma-separated, in fd order). TLS comes from control/servercert.pem (key
-// and chain in one PEM file), reread when its mtime changes.
+// and chain in one PEM file), reread when it changes; a certificate that
+// exists but cannot be loaded stops the start (exit 78, an invalid
+// configuration). SIGHUP rereads me, authplaintext and the certificate,
+// keeping the old ones when they are invalid.
 //
 // The second is the mailbox side: the auth service starts it as the
 // mailbox owner with the client's relayed connection on fd 3 after a

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/pop3"
@@ -51,29 +52,35 @@ func serve(root string) {
 	log := logline.New("pop3d")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	certs := &certFile{path: filepath.Join(root, "control", "servercert.pem"), log: log}
+	named := strings.Split(os.Getenv("GOQMAIL_FD_KINDS"), ",")
+	n := ipc.EnvUID("GOQMAIL_FDS")
+	if n <= 0 {
+		log.Fatalf("no listening sockets passed (GOQMAIL_FDS)")
+	}
+	kinds := make([]string, n)
+	for i := range kinds {
+		kinds[i] = "pop3"
+		if i < len(named) && named[i] != "" {
+			kinds[i] = named[i]
+		}
+		if kinds[i] != "pop3" && kinds[i] != "pop3s" {
+			log.Fatalf("fd %d: unknown listener kind %q (want pop3 or pop3s)", 3+i, kinds[i])
+		}
+	}
+	cfg, err := loadConfig(root, kinds, log)
+	if err != nil {
+		log.ConfigFatalf(control.ErrorLines(err)...)
+	}
+	certs := &certSource{}
+	certs.cur.Store(cfg.certs)
 	srv := &pop3.Server{
 		Auth: newAuthClient(filepath.Join(root, "run", "auth.sock")),
 		TLS:  certs.Config,
 		Log:  log,
 	}
-	if me, err := os.ReadFile(filepath.Join(root, "control", "me")); err == nil {
-		srv.Hostname = strings.TrimSpace(string(me))
-	}
-	kinds := strings.Split(os.Getenv("GOQMAIL_FD_KINDS"), ",")
-	n := ipc.EnvUID("GOQMAIL_FDS")
-	if n <= 0 {
-		log.Fatalf("no listening sockets passed (GOQMAIL_FDS)")
-	}
+	srv.SetSettings(cfg.settings)
 	var lns []net.Listener
-	for i := 0; i < n; i++ {
-		kind := "pop3"
-		if i < len(kinds) && kinds[i] != "" {
-			kind = kinds[i]
-		}
-		if kind != "pop3" && kind != "pop3s" {
-			log.Fatalf("fd %d: unknown listener kind %q (want pop3 or pop3s)", 3+i, kind)
-		}
+	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind)
 		if err != nil {
 			log.Fatalf("%v", err)
@@ -83,7 +90,17 @@ func serve(root string) {
 	}
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			continue // the certificate is reread by mtime; nothing else to reload
+			// A changed certificate file is reread on its own; SIGHUP
+			// rereads me, authplaintext and a certificate that appeared.
+			cfg, err := loadConfig(root, kinds, log)
+			if err != nil {
+				log.ReloadFailed(control.ErrorLines(err))
+				continue
+			}
+			certs.cur.Store(cfg.certs)
+			srv.SetSettings(cfg.settings)
+			log.Printf("status: configuration reloaded")
+			continue
 		}
 		for _, ln := range lns {
 			ln.Close()

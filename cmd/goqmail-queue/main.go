@@ -29,11 +29,11 @@ func main() {
 	syscall.Umask(0o027) // queue/ is readable by the goqmail group (goqmail-remote)
 	snap, err := control.Load(filepath.Join(root, "control"))
 	if err != nil {
-		log.Fatalf("%v", err)
+		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
 	mode, err := durable.ParseMode(snap.Line(control.SyncMode))
 	if err != nil {
-		log.Fatalf("control/syncmode: %v", err)
+		log.ConfigFatalf("control/syncmode: " + err.Error())
 	}
 	s := &queue.Server{
 		Layout:   queue.Layout{Root: filepath.Join(root, "queue")},
@@ -62,9 +62,10 @@ func main() {
 		if sig == syscall.SIGHUP {
 			// Only the bounce settings can change; syncmode needs a restart.
 			if snap, err := control.Load(filepath.Join(root, "control")); err != nil {
-				log.Printf("warning: reload: %v; keeping the old configuration", err)
+				log.ReloadFailed(control.ErrorLines(err))
 			} else {
 				b.load(snap)
+				log.Printf("status: configuration reloaded")
 			}
 			continue
 		}

@@ -10,6 +10,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -45,23 +47,27 @@ func main() {
 	resolver := route.NewDNS(os.Getenv("GOQMAIL_DNS"))
 	dead := route.NewDeadHosts(time.Now, os.Getpid())
 	s := &remote.Server{Queue: queue.Layout{Root: filepath.Join(root, "queue")}, SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"), Log: log}
-	load := func() bool {
+	// load reads control/ and smtproutes and switches to them, or changes
+	// nothing: a bad route line is an error, since leaving the route out
+	// would send that domain's mail to its MX instead of the relay.
+	load := func() error {
 		snap, err := control.Load(filepath.Join(root, "control"))
 		if err != nil {
-			log.Printf("warning: %v", err)
-			return false
+			return err
 		}
 		for _, w := range snap.Warnings {
 			log.Printf("warning: %s", w)
 		}
-		lines, err := snap.ReadList(control.SMTPRoutes)
+		items, err := snap.ReadList(control.SMTPRoutes)
 		if err != nil {
-			log.Printf("warning: %v", err)
-			return false
+			return fmt.Errorf("control/smtproutes: %w", err)
 		}
-		routes, errs := route.ParseRoutes(lines)
-		for _, e := range errs {
-			log.Printf("warning: control/smtproutes: %v", e)
+		routes, errs := route.ParseRoutesAt(control.Texts(items), control.LineNos(items))
+		if len(errs) > 0 {
+			for i, e := range errs {
+				errs[i] = fmt.Errorf("control/%w", e) // one error per line for the log
+			}
+			return errors.Join(errs...)
 		}
 		addrs, err := route.InterfaceAddrs()
 		if err != nil {
@@ -84,10 +90,10 @@ func main() {
 			Log:        log,
 		}
 		s.SetClient(c, control.NewDomainSet(snap.List(control.TLSDestinations)))
-		return true
+		return nil
 	}
-	if !load() {
-		os.Exit(111)
+	if err := load(); err != nil {
+		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
 	ln, err := ipc.InheritedListener(3, "remote")
 	if err != nil {
@@ -96,9 +102,11 @@ func main() {
 	go func() {
 		for sig := range sigs {
 			if sig == syscall.SIGHUP {
-				if load() {
-					log.Printf("status: configuration reloaded")
+				if err := load(); err != nil {
+					log.ReloadFailed(control.ErrorLines(err))
+					continue
 				}
+				log.Printf("status: configuration reloaded")
 				continue
 			}
 			ln.Close()

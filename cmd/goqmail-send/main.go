@@ -6,9 +6,11 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"path/filepath"
 
+	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/send"
@@ -32,6 +34,9 @@ func main() {
 		Log:        log,
 	}
 	if err := p.Run(); err != nil {
+		if errors.Is(err, control.ErrInvalid) {
+			log.ConfigFatalf(control.ErrorLines(err)...)
+		}
 		log.Fatalf("%v", err)
 	}
 }

@@ -3,8 +3,9 @@
 // submissionlisten and smtpslisten on fds 3 and up (GOQMAIL_FDS sockets,
 // GOQMAIL_FD_KINDS naming each one's kind: smtp, submission or smtps); it
 // submits mail through ROOT/run/submit.sock. SIGHUP rereads control/ and
-// tcp.smtp; SIGTERM stops accepting and lets sessions in DATA finish. See
-// internal/smtpd.
+// tcp.smtp (an invalid configuration keeps the old one); SIGTERM stops
+// accepting and lets sessions in DATA finish. An invalid configuration at
+// start exits 78 (logline.ExitConfig). See internal/smtpd.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"goqmail/internal/authclient"
+	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/relaygrant"
@@ -33,9 +35,21 @@ func main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-smtpd")
 	controlDir := filepath.Join(root, "control")
-	cfg, warnings, err := smtpd.LoadConfig(controlDir)
+	var lns []net.Listener
+	n := max(ipc.EnvUID("GOQMAIL_FDS"), 0)
+	kinds, err := smtpd.ParseKinds(os.Getenv("GOQMAIL_FD_KINDS"), n)
 	if err != nil {
 		log.Fatalf("%v", err)
+	}
+	// A configuration that cannot be used stops the start with
+	// logline.ExitConfig, so the supervisor waits for a fix instead of
+	// restarting smtpd every second while clients get no greeting.
+	cfg, warnings, err := smtpd.LoadConfig(controlDir)
+	if err == nil {
+		err = smtpd.CheckListeners(cfg, kinds)
+	}
+	if err != nil {
+		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
 	for _, w := range warnings {
 		log.Printf("warning: %s", w)
@@ -48,19 +62,10 @@ func main() {
 		QueueFree: queueFree(filepath.Join(root, "queue")),
 	}
 	s.SetConfig(cfg)
-	var lns []net.Listener
-	n := max(ipc.EnvUID("GOQMAIL_FDS"), 0)
-	kinds, err := smtpd.ParseKinds(os.Getenv("GOQMAIL_FD_KINDS"), n)
-	if err != nil {
-		log.Fatalf("%v", err)
-	}
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {
 			log.Fatalf("%v", err)
-		}
-		if kind == smtpd.KindSMTPS && cfg.TLS == nil {
-			log.Printf("warning: an smtps listener without control/servercert.pem: its connections are closed")
 		}
 		lns = append(lns, ln)
 		go s.ServeKind(ln, kind)
@@ -71,8 +76,11 @@ func main() {
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			cfg, warnings, err := smtpd.LoadConfig(controlDir)
+			if err == nil {
+				err = smtpd.CheckListeners(cfg, kinds)
+			}
 			if err != nil {
-				log.Printf("warning: reload: %v; keeping the old configuration", err)
+				log.ReloadFailed(control.ErrorLines(err))
 				continue
 			}
 			for _, w := range warnings {

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"goqmail/internal/rootdir"
@@ -46,7 +47,10 @@ type command struct {
 	// back to /var/goqmail (init makes a development directory; the
 	// system one is install's).
 	explicitRoot bool
-	run          func(c *call)
+	// flags are the options a rootArg command accepts, without dashes
+	// ("config" for -config or --config).
+	flags []string
+	run   func(c *call)
 }
 
 // call is one parsed invocation.
@@ -55,6 +59,8 @@ type call struct {
 	root string
 	src  rootdir.Source
 	args []string // the arguments after the command name, root taken out
+	// flags are the rootArg command's options given, without dashes.
+	flags map[string]bool
 }
 
 // commands lists every command, in the order of the usage text.
@@ -66,8 +72,8 @@ func init() {
 			usage: initUsage, rootArg: true, explicitRoot: true, run: initCmd},
 		{name: "install", summary: "install [ROOT]    as root: accounts, directories, programs, the alias user",
 			usage: installUsage, rootArg: true, run: installCmd},
-		{name: "check", summary: "check [ROOT]      verify an installation (qmail's instcheck)",
-			usage: checkUsage, rootArg: true, run: checkCmd},
+		{name: "check", summary: "check [-config] [ROOT]  verify an installation (qmail's instcheck); -config: the configuration only",
+			usage: checkUsage, rootArg: true, flags: []string{"config"}, run: checkCmd},
 		{name: "showctl", summary: "showctl [ROOT]    print the effective control settings",
 			usage: showctlUsage, rootArg: true, run: showctlCmd},
 		{name: "queue", summary: "queue CMD [ARGS]  look at and manage the queue",
@@ -169,9 +175,12 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 		}
 	}
 	var positional string
+	flags := map[string]bool{}
 	if cmd.rootArg {
 		for _, a := range args {
 			switch {
+			case strings.HasPrefix(a, "-") && slices.Contains(cmd.flags, strings.TrimLeft(a, "-")):
+				flags[strings.TrimLeft(a, "-")] = true
 			case strings.HasPrefix(a, "-"):
 				return nil, &usageError{cmd, fmt.Sprintf("unknown option %s", a)}
 			case positional != "":
@@ -188,7 +197,7 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 	if cmd.explicitRoot && src == rootdir.FromDefault {
 		return nil, &usageError{cmd, fmt.Sprintf("%s needs a directory: give DIR, -root DIR or $GOQMAIL_ROOT", cmd.name)}
 	}
-	return &call{cmd: cmd, root: root, src: src, args: args}, nil
+	return &call{cmd: cmd, root: root, src: src, args: args, flags: flags}, nil
 }
 
 func main() {

@@ -2,9 +2,11 @@
 // goqmail server from the directory ROOT (control/, users/, queue/, run/).
 // Started as root it binds the ports and runs each program under its own
 // account (create them with `goqmail install`); started as an ordinary user
-// everything runs as that user. SIGTERM stops everything cleanly, SIGHUP
-// makes every program reread its configuration, SIGALRM retries the queue.
-// See internal/supervise.
+// everything runs as that user. It first runs `goqmail check -config ROOT`
+// (the goqmail program beside it) and refuses to start, exit 111, on any
+// configuration problem. SIGTERM stops everything cleanly, SIGHUP makes
+// every program reread its configuration (when the same check passes),
+// SIGALRM retries the queue. See internal/supervise.
 package main
 
 import (

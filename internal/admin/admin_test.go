@@ -93,7 +93,7 @@ func TestCheckReportsMissingPieces(t *testing.T) {
 	}
 	found := false
 	for _, p := range probs {
-		if strings.HasSuffix(p.Path, "control") && strings.Contains(p.What, "control/me") {
+		if strings.HasPrefix(p.String(), "control/me: missing or empty; write this host's fully qualified domain name") {
 			found = true
 		}
 	}

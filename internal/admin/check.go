@@ -10,13 +10,18 @@ import (
 	"syscall"
 
 	"goqmail/internal/accounts"
-	"goqmail/internal/control"
+	"goqmail/internal/ctlcheck"
 )
 
 // Problem is one thing wrong with an installation, with what to do.
 type Problem struct{ Path, What, Fix string }
 
-func (p Problem) String() string { return p.Path + ": " + p.What + " (" + p.Fix + ")" }
+func (p Problem) String() string {
+	if p.Fix == "" {
+		return p.Path + ": " + p.What
+	}
+	return p.Path + ": " + p.What + "; " + p.Fix
+}
 
 // Check verifies the installation at root (qmail's instcheck). rootMode
 // says whether it is a root installation with system accounts; otherwise
@@ -86,14 +91,39 @@ func Check(root string, rootMode bool) []Problem {
 			add(path, fmt.Sprintf("owned by uid %d, expected %s (uid %d)", uid, who, want), fixFor(rootMode))
 		}
 	}
-	if _, err := control.Load(filepath.Join(root, "control")); err != nil {
-		add(filepath.Join(root, "control"), err.Error(), "see docs/control.md")
-	}
+	probs = append(probs, CheckConfig(root, rootMode).Problems...)
 	if st, err := os.Stat(filepath.Join(root, "control", "rcpthosts")); err != nil || st.Size() == 0 {
 		add(filepath.Join(root, "control", "rcpthosts"), "missing or empty: no mail will be accepted from other hosts", "list the domains you receive mail for")
 	}
 	probs = append(probs, checkPostmaster(root, rootMode)...)
 	return probs
+}
+
+// ConfigResult is CheckConfig's answer, in the form Check reports.
+type ConfigResult struct {
+	Problems []Problem
+	Warnings []string
+}
+
+// CheckConfig validates the configuration under root (internal/ctlcheck):
+// what `goqmail check -config` prints and goqmaild runs before it starts
+// anything or forwards a SIGHUP. rootMode checks, too, that each file is
+// readable by the accounts of the programs that read it.
+func CheckConfig(root string, rootMode bool) ConfigResult {
+	var opt ctlcheck.Options
+	if rootMode {
+		opt.Accounts = ctlcheck.AccountsOf()
+	}
+	res := ctlcheck.Check(root, opt)
+	out := ConfigResult{Warnings: res.Warnings}
+	for _, p := range res.Problems {
+		path := p.File
+		if p.Line > 0 {
+			path += fmt.Sprintf(" line %d", p.Line)
+		}
+		out.Problems = append(out.Problems, Problem{Path: path, What: p.What, Fix: p.Fix})
+	}
+	return out
 }
 
 func kind(dir bool) string {

@@ -64,9 +64,19 @@ type Table struct {
 //     deliveries at run time, deferring them forever); user is non-empty;
 //     homedir is absolute (qmail-local insists on it); dash is "" or "-";
 //   - NUL bytes and carriage returns are errors.
+//
+// Every malformed line is reported (ParseErrors), so that one check shows
+// the administrator all of them; a file with any is refused as a whole.
 func Parse(r io.Reader) (*Table, error) {
 	t := &Table{simple: make(map[string]Entry), wildcard: make(map[string]Entry)}
 	br := bufio.NewReader(r)
+	var bad ParseErrors
+	done := func() (*Table, error) {
+		if len(bad) > 0 {
+			return nil, bad
+		}
+		return t, nil
+	}
 	for lineno := 1; ; lineno++ {
 		line, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -74,20 +84,43 @@ func Parse(r io.Reader) (*Table, error) {
 		}
 		body, complete := strings.CutSuffix(line, "\n")
 		if body == "." {
-			return t, nil
+			return done()
 		}
 		if !complete {
 			if body == "" {
-				return nil, &ParseError{Reason: `no final "." line: the file may be truncated`}
+				bad = append(bad, &ParseError{Reason: `no final "." line: the file may be truncated`})
+			} else {
+				bad = append(bad, &ParseError{Line: lineno, Reason: `line has no newline and no "." line follows: the file may be truncated`})
 			}
-			return nil, &ParseError{Line: lineno, Reason: `line has no newline and no "." line follows: the file may be truncated`}
+			return done()
 		}
 		wild, key, entry, reason := parseLine(body)
 		if reason != "" {
-			return nil, &ParseError{Line: lineno, Reason: reason}
+			bad = append(bad, &ParseError{Line: lineno, Reason: reason})
+			continue
 		}
 		t.add(wild, key, entry)
 	}
+}
+
+// ParseErrors is every problem of one users/assign (errors.As finds each
+// *ParseError).
+type ParseErrors []*ParseError
+
+func (es ParseErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (es ParseErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // parseLine checks one assignment line (without its newline) and returns

@@ -276,3 +276,13 @@ func TestLowerASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestParseReportsEveryBadLine: every malformed line is named (Parse
+// stopped at the first), and the file is still refused as a whole.
+func TestParseReportsEveryBadLine(t *testing.T) {
+	table, err := Parse(strings.NewReader("=a:u:1:1:/h:::\n#comment\n=b:u:0:1:/h:::\n=c:u:1:1:/h:::\n.\n"))
+	var pes ParseErrors
+	if table != nil || !errors.As(err, &pes) || len(pes) != 2 || pes[0].Line != 2 || pes[1].Line != 3 {
+		t.Fatalf("Parse = %v, %v; want errors on lines 2 and 3", table, err)
+	}
+}

@@ -149,6 +149,17 @@ func TestRelayGrantOnSuccessOnly(t *testing.T) {
 	}
 }
 
+// TestNoGrantsWhenLifetimeZero: control/relaygrantlifetime 0 is declared
+// as "no grants" (goqmail-auth refused 0 as out of range before).
+func TestNoGrantsWhenLifetimeZero(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.SetSettings(Settings{NoGrants: true})
+	f.verify("bob@example.com", "bobpw", "192.0.2.7")
+	if ok, err := f.grants.Allowed(netip.MustParseAddr("192.0.2.7"), time.Now()); err != nil || ok {
+		t.Errorf("grant with relaygrantlifetime 0: %v %v", ok, err)
+	}
+}
+
 func TestAPOP(t *testing.T) {
 	f := newFixture(t, nil)
 	ts := "<1234.5678@mail.example.com>"

@@ -83,7 +83,7 @@ func (s *Server) login(ctx context.Context, service, remoteIP string, cr credent
 // grant records POP-before-SMTP for the client address; a failure to
 // record is logged, not fatal to the login.
 func (s *Server) grant(remoteIP, source string) {
-	if s.cfg.Grants == nil {
+	if s.cfg.Grants == nil || s.settings.Load().NoGrants {
 		return
 	}
 	ip, err := netip.ParseAddr(remoteIP)

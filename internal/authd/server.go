@@ -68,6 +68,7 @@ type Config struct {
 type Settings struct {
 	Checkpassword string        // control/checkpassword: program path, "" = none
 	GrantLifetime time.Duration // control/relaygrantlifetime (default 900 s)
+	NoGrants      bool          // control/relaygrantlifetime is 0: logins grant no relaying
 	Locals        []string      // control/locals: system users own user@ each
 }
 

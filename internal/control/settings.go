@@ -13,8 +13,9 @@ type Kind int
 const (
 	// Line: the first line, trailing spaces and tabs removed (qmail control.c).
 	Line Kind = iota
-	// Number: the first line as a decimal number; a value that does not
-	// parse keeps the default, as in qmail, and is reported as a warning.
+	// Number: the first line as a decimal number. A value that does not
+	// parse or is out of range is an error (qmail's control_readint took
+	// "10M" as 10 and garbage as the default).
 	Number
 	// List: one item per line; blank lines and lines starting with '#' are
 	// skipped, trailing whitespace removed.
@@ -31,114 +32,132 @@ type Setting struct {
 	Default string   // literal default ("" = empty / none)
 	FromMe  bool     // the default is the value of me
 	Min     int64    // Number: smallest accepted value
-	Max     int64    // Number: values above are capped (qmail caps concurrency)
+	Max     int64    // Number: largest accepted value (0: no maximum)
+	Cap     bool     // Number: a value above Max is used as Max, with a warning (qmail caps concurrency), instead of refused
+	Unit    string   // Number: what it counts ("bytes", "seconds"), for messages
+	Example string   // Number: a sensible value to suggest in a message (else Default)
+	Zero    string   // Number: what 0 means ("no limit"), for messages
 	UsedBy  []string // programs that read it
 	Meaning string
 	Qmail   bool // qmail has this file with this meaning; false = new in goqmail
+
+	// Check validates a Line setting's value, or each line of a List
+	// setting; nil accepts anything. A failure is an error that names the
+	// file and line: Load refuses the whole configuration.
+	Check func(item string) error
+	// Unique, for a List setting, returns the key two lines must not
+	// share (a repeated key is an error: qmail silently took the first).
+	Unique func(item string) string
+	// Rule says in words what Check (or, for File settings, the parser in
+	// internal/ctlcheck) accepts, for docs/control.md.
+	Rule string
+	// Restart: only read when goqmaild starts; a change under SIGHUP is
+	// logged as needing a restart.
+	Restart bool
 }
 
 var (
-	Me = &Setting{Name: "me", Kind: Line, Qmail: true, UsedBy: []string{"all"},
+	Me = &Setting{Name: "me", Kind: Line, Qmail: true, UsedBy: []string{"all"}, Check: checkDomain, Rule: "a domain name (required)",
 		Meaning: "fully qualified name of this host; the default for the other host-name files. Required: no program starts without it."}
-	Locals = &Setting{Name: "locals", Kind: List, FromMe: true, Qmail: true, UsedBy: []string{"send"},
+	Locals = &Setting{Name: "locals", Kind: List, FromMe: true, Qmail: true, UsedBy: []string{"send"}, Check: checkLocalDomain, Rule: "each line a domain (exact; no `.suffix`) or an address literal `[192.0.2.1]`",
 		Meaning: "domains whose recipients are delivered locally (exact match, case-insensitive). Reread on SIGHUP."}
-	RcptHosts = &Setting{Name: "rcpthosts", Kind: List, Qmail: true, UsedBy: []string{"smtpd"},
+	RcptHosts = &Setting{Name: "rcpthosts", Kind: List, Qmail: true, UsedBy: []string{"smtpd"}, Check: checkDomainOrSuffix, Rule: "each line `domain` or `.domain`",
 		Meaning: "recipient domains accepted from any client: `host` matches exactly, `.host` any subdomain. Unlike qmail, a missing or empty rcpthosts accepts no recipient domain (never an open relay); relay clients from tcp.smtp are not limited by it."}
-	LocalIPHost = &Setting{Name: "localiphost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"},
+	LocalIPHost = &Setting{Name: "localiphost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "a recipient at an address literal of the local IP, box@[ip], is rewritten to box@localiphost before the rcpthosts check."}
-	DataBytes = &Setting{Name: "databytes", Kind: Number, Default: "0", Min: 0, Qmail: true, UsedBy: []string{"smtpd"},
+	DataBytes = &Setting{Name: "databytes", Kind: Number, Default: "0", Min: 0, Qmail: true, UsedBy: []string{"smtpd"}, Unit: "bytes", Example: "10485760", Zero: "no limit",
 		Meaning: "largest message accepted, in bytes as stored (LF line ends, before our Received line); 0 = no limit. Advertised with SIZE; larger messages get 552 5.3.4. DATABYTES in tcp.smtp overrides it per client."}
-	TimeoutSMTPD = &Setting{Name: "timeoutsmtpd", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"smtpd"},
+	TimeoutSMTPD = &Setting{Name: "timeoutsmtpd", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "seconds to wait for the client to send (or accept) data before giving up with 421 4.4.2."}
-	SMTPGreeting = &Setting{Name: "smtpgreeting", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"},
+	SMTPGreeting = &Setting{Name: "smtpgreeting", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd"}, Check: checkText, Rule: "printable ASCII text, not empty",
 		Meaning: "text after `220 ` in the greeting; the first word should be the host name. Also used in the EHLO/HELO and QUIT replies."}
-	ConcurrencyLocal = &Setting{Name: "concurrencylocal", Kind: Number, Default: "10", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"},
+	ConcurrencyLocal = &Setting{Name: "concurrencylocal", Kind: Number, Default: "10", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries", Zero: "hold local deliveries",
 		Meaning: "simultaneous local deliveries; 0 holds local deliveries. qmail caps it at 120 (conf-spawn), goqmail at 1000."}
-	ConcurrencyRemote = &Setting{Name: "concurrencyremote", Kind: Number, Default: "20", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"},
+	ConcurrencyRemote = &Setting{Name: "concurrencyremote", Kind: Number, Default: "20", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries", Zero: "hold remote deliveries",
 		Meaning: "simultaneous remote deliveries; 0 holds remote deliveries. qmail caps it at 120, goqmail at 1000."}
-	QueueLifetime = &Setting{Name: "queuelifetime", Kind: Number, Default: "604800", Min: 0, Qmail: true, UsedBy: []string{"send"},
+	QueueLifetime = &Setting{Name: "queuelifetime", Kind: Number, Default: "604800", Min: 0, Qmail: true, UsedBy: []string{"send"}, Unit: "seconds",
 		Meaning: "seconds a message may stay in the queue; after that it gets one last try and temporary failures become permanent."}
-	EnvNoAtHost = &Setting{Name: "envnoathost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd", "send"},
+	EnvNoAtHost = &Setting{Name: "envnoathost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd", "send"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "domain added to a recipient address that has no @ (RCPT TO:<postmaster>)."}
 
-	SMTPListen = &Setting{Name: "smtplisten", Kind: List, Default: ":25", UsedBy: []string{"supervisor"},
+	SMTPListen = &Setting{Name: "smtplisten", Kind: List, Default: ":25", UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port` with a numeric port; at least one line",
 		Meaning: "addresses the SMTP server listens on, one host:port per line (tcpserver's host and port arguments). Read at start only: the supervisor binds them before dropping privilege."}
-	ConcurrencyIncoming = &Setting{Name: "concurrencyincoming", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+	ConcurrencyIncoming = &Setting{Name: "concurrencyincoming", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
 		Meaning: "simultaneous SMTP sessions (tcpserver -c); past it new connections get 421 4.3.2 and are closed."}
-	MaxRcpt = &Setting{Name: "maxrcpt", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+	MaxRcpt = &Setting{Name: "maxrcpt", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "recipients",
 		Meaning: "recipients per message; past it RCPT gets 452 4.5.3 and the recipients already accepted are kept (RFC 5321 4.5.3.1.8)."}
-	MaxUnknownRcpt = &Setting{Name: "maxunknownrcpt", Kind: Number, Default: "5", Min: 1, Max: 100000, UsedBy: []string{"smtpd"},
+	MaxUnknownRcpt = &Setting{Name: "maxunknownrcpt", Kind: Number, Default: "5", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "recipients",
 		Meaning: "unknown local or virtual recipients (550 5.1.1) one SMTP session may try, over all its messages; the next one ends the session with 421 4.7.0 (directory harvest). Clients with RELAYCLIENT are exempt. Reread on SIGHUP."}
-	TimeoutSMTPSession = &Setting{Name: "timeoutsmtpsession", Kind: Number, Default: "3600", Min: 1, UsedBy: []string{"smtpd"},
+	TimeoutSMTPSession = &Setting{Name: "timeoutsmtpsession", Kind: Number, Default: "3600", Min: 1, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "seconds an SMTP session may last in all before it is ended with 421 4.4.2."}
-	QueueMinFree = &Setting{Name: "queueminfree", Kind: Number, Default: "10485760", Min: 0, UsedBy: []string{"smtpd"},
+	QueueMinFree = &Setting{Name: "queueminfree", Kind: Number, Default: "10485760", Min: 0, UsedBy: []string{"smtpd"}, Unit: "bytes", Example: "10485760", Zero: "check only SIZE",
 		Meaning: "bytes that must stay free on the queue's file system: MAIL is answered 452 4.3.1 when less than this plus 1.5 times the client's SIZE is free (Postfix's queue_minfree and its 1.5 factor), so a full disk is reported before the message is sent, not after. A message that still meets a full disk gets 452 4.3.1 at its end. 0 checks only SIZE."}
-	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"},
+	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
-	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"},
+	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"}, Check: checkSyncMode, Restart: true, Rule: "`auto`, `fsync` or `syncfs`",
 		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged: `fsync` (fsync the file, rename, fsync the directory; directory fsyncs shared) or `syncfs` (rename, then one syncfs(2) of the file system shared by every concurrent commit, then each file's own write-back error checked with sync_file_range(2)); `auto` = syncfs on Linux 5.8 or newer, else fsync. syncfs also writes other programs' dirty data on that file system: give the queue its own file system, or choose fsync. See docs/queue.md."}
 	// Delivery and addressing (qmail-send, qmail-lspawn, qmail-local).
-	PercentHack = &Setting{Name: "percenthack", Kind: List, Qmail: true, UsedBy: []string{"send"},
+	PercentHack = &Setting{Name: "percenthack", Kind: List, Qmail: true, UsedBy: []string{"send"}, Check: checkDomain, Rule: "each line a domain name",
 		Meaning: "domains for which `u%h@domain` is rewritten to `u@h`, repeatedly, before the locals check (the old sendmail source-routing hack). Reread on SIGHUP."}
-	VirtualDomains = &Setting{Name: "virtualdomains", Kind: List, Qmail: true, UsedBy: []string{"send"},
+	VirtualDomains = &Setting{Name: "virtualdomains", Kind: List, Qmail: true, UsedBy: []string{"send"}, Check: checkVirtualDomain, Unique: virtualDomainKey, Rule: "each line `key:prepend` with key `domain`, `.domain`, `user@domain` or empty, and a prepend without spaces, `@` or `:`; no key twice",
 		Meaning: "`user@domain:prepend`, `domain:prepend`, `.suffix:prepend` or `:prepend` (catch-all): a recipient that matches (full address first, then domain, then the longest suffix, then the catch-all) and is not in locals is delivered locally as `prepend-localpart@domain`. An empty prepend means the domain is not virtual. Reread on SIGHUP."}
-	DefaultDelivery = &Setting{Name: "defaultdelivery", Kind: List, Default: "./Maildir/", UsedBy: []string{"lspawn", "local"},
+	DefaultDelivery = &Setting{Name: "defaultdelivery", Kind: List, Default: "./Maildir/", UsedBy: []string{"lspawn", "local"}, Rule: "each line a `.qmail` line (`./Maildir/`, `./Mailbox`, `|program`, `&address`), checked by the `.qmail` parser",
 		Meaning: "what to do with mail for a user who has no .qmail file: .qmail lines, one per line (qmail-start's argument; Debian's qmail also reads control/defaultdelivery). `./Maildir/` delivers to ~/Maildir/, `./Mailbox` to an mbox."}
-	AliasUser = &Setting{Name: "aliasuser", Kind: Line, Default: "alias", UsedBy: []string{"lspawn"},
+	AliasUser = &Setting{Name: "aliasuser", Kind: Line, Default: "alias", UsedBy: []string{"lspawn"}, Check: checkAccount, Rule: "an account name",
 		Meaning: "account that receives mail for addresses nobody owns (qmail's alias user, ~alias/.qmail-postmaster and so on). root never receives mail directly: its mail goes here too."}
-	Aliases = &Setting{Name: "aliases", Kind: Line, UsedBy: []string{"lspawn", "local"},
+	Aliases = &Setting{Name: "aliases", Kind: Line, UsedBy: []string{"lspawn", "local"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an existing aliases file whose lines parse",
 		Meaning: "a sendmail-style aliases file (e.g. /etc/aliases) consulted for addresses that reach the alias user, before its .qmail files (qmail's fastforward, read directly: no newaliases step). Empty: none."}
-	DotForward = &Setting{Name: "dotforward", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"lspawn", "local"},
+	DotForward = &Setting{Name: "dotforward", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"lspawn", "local"}, Unit: "",
 		Meaning: "1: a user without a .qmail file who has ~/.forward gets it honoured, sendmail style (qmail's dot-forward). 0: ~/.forward is ignored."}
-	BounceFrom = &Setting{Name: "bouncefrom", Kind: Line, Default: "MAILER-DAEMON", Qmail: true, UsedBy: []string{"queue"},
+	BounceFrom = &Setting{Name: "bouncefrom", Kind: Line, Default: "MAILER-DAEMON", Qmail: true, UsedBy: []string{"queue"}, Check: checkLocalPart, Rule: "a local part (no `@`, no spaces)",
 		Meaning: "local part of the From: of bounce messages."}
-	BounceHost = &Setting{Name: "bouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"},
+	BounceHost = &Setting{Name: "bouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "host part of the From: of bounce messages, and the host named in their text."}
-	DoubleBounceTo = &Setting{Name: "doublebounceto", Kind: Line, Default: "postmaster", Qmail: true, UsedBy: []string{"queue"},
+	DoubleBounceTo = &Setting{Name: "doublebounceto", Kind: Line, Default: "postmaster", Qmail: true, UsedBy: []string{"queue"}, Check: checkLocalPartOrEmpty, Rule: "a local part, or empty",
 		Meaning: "local part of the address that receives double bounces (a bounce that could not be delivered). If the file exists and is empty, double bounces are discarded and logged."}
-	DoubleBounceHost = &Setting{Name: "doublebouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"},
+	DoubleBounceHost = &Setting{Name: "doublebouncehost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"queue"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "host part of the double-bounce recipient."}
-	BounceMaxBytes = &Setting{Name: "bouncemaxbytes", Kind: Number, Default: "51200", Min: 0, UsedBy: []string{"queue"},
+	BounceMaxBytes = &Setting{Name: "bouncemaxbytes", Kind: Number, Default: "51200", Min: 0, UsedBy: []string{"queue"}, Unit: "bytes", Zero: "always the whole message",
 		Meaning: "largest copy of the original message attached to a bounce; a longer message is returned as its header only (text/rfc822-headers). 0 = always the whole message (qmail's behaviour)."}
-	DefaultHost = &Setting{Name: "defaulthost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+	DefaultHost = &Setting{Name: "defaulthost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "host added to header and envelope addresses without one in locally injected mail (qmail-inject; env QMAILDEFAULTHOST)."}
-	DefaultDomain = &Setting{Name: "defaultdomain", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+	DefaultDomain = &Setting{Name: "defaultdomain", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "domain appended to host names without a dot in locally injected mail (qmail-inject; env QMAILDEFAULTDOMAIN)."}
-	IDHost = &Setting{Name: "idhost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"},
+	IDHost = &Setting{Name: "idhost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"sendmail"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "host part of the Message-ID added to locally injected mail (qmail-inject; env QMAILIDHOST)."}
 
 	// Remote delivery (qmail-remote).
-	HeloHost = &Setting{Name: "helohost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"remote"},
+	HeloHost = &Setting{Name: "helohost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"remote"}, Check: checkDomain, Rule: "a domain name",
 		Meaning: "name sent in EHLO/HELO."}
-	SMTPRoutes = &Setting{Name: "smtproutes", Kind: File, Qmail: true, UsedBy: []string{"remote"},
+	SMTPRoutes = &Setting{Name: "smtproutes", Kind: File, Qmail: true, UsedBy: []string{"remote"}, Rule: "each line parses as a route (goqmail-remote's parser); no domain twice",
 		Meaning: "static routes, one per line: `domain:relay[:port]`, `.suffix:relay`, `:relay` (smarthost for everything else); an empty relay means use MX; `[ip]` or `[IPv6:addr]` relays are addresses. goqmail adds optional credentials for a smarthost that needs AUTH: `domain:relay:port user password` (AUTH PLAIN, only over TLS). Only goqmail-remote reads it: with passwords in it, make it `chown root:goqmail; chmod 640`. Reread on SIGHUP."}
-	TLSDestinations = &Setting{Name: "tlsdestinations", Kind: List, UsedBy: []string{"remote"},
+	TLSDestinations = &Setting{Name: "tlsdestinations", Kind: List, UsedBy: []string{"remote"}, Check: checkDomainOrSuffix, Rule: "each line `domain` or `.domain`",
 		Meaning: "domains (`domain`, or `.suffix` for its subdomains) whose mail goes only over TLS with a certificate valid for the MX host name (verified against the system's roots); otherwise the delivery is deferred. Everything else gets opportunistic STARTTLS without verification, plain text if the peer offers none."}
-	TimeoutConnect = &Setting{Name: "timeoutconnect", Kind: Number, Default: "60", Min: 1, Qmail: true, UsedBy: []string{"remote"},
+	TimeoutConnect = &Setting{Name: "timeoutconnect", Kind: Number, Default: "60", Min: 1, Qmail: true, UsedBy: []string{"remote"}, Unit: "seconds",
 		Meaning: "seconds to wait for a remote host to accept a connection."}
-	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"},
+	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"}, Unit: "seconds",
 		Meaning: "seconds to wait for each remote response (and for each write to go through)."}
 
 	// Submission, TLS, POP3 and authentication (docs/auth.md).
-	SubmissionListen = &Setting{Name: "submissionlisten", Kind: List, UsedBy: []string{"supervisor"},
+	SubmissionListen = &Setting{Name: "submissionlisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem` unless `authplaintext` is 1",
 		Meaning: "addresses for mail submission (port 587, RFC 6409): STARTTLS, and AUTH required before MAIL. Empty: none. Read at start only."}
-	SMTPSListen = &Setting{Name: "smtpslisten", Kind: List, UsedBy: []string{"supervisor"},
+	SMTPSListen = &Setting{Name: "smtpslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem`",
 		Meaning: "addresses for submission over implicit TLS (port 465, RFC 8314); AUTH as on 587. Needs servercert.pem. Empty: none. Read at start only."}
-	POP3Listen = &Setting{Name: "pop3listen", Kind: List, UsedBy: []string{"supervisor"},
+	POP3Listen = &Setting{Name: "pop3listen", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
 		Meaning: "addresses for POP3 (port 110) with STLS. Empty: no POP3. Read at start only."}
-	POP3SListen = &Setting{Name: "pop3slisten", Kind: List, UsedBy: []string{"supervisor"},
+	POP3SListen = &Setting{Name: "pop3slisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem`",
 		Meaning: "addresses for POP3 over implicit TLS (port 995). Needs servercert.pem. Empty: none. Read at start only."}
-	ServerCert = &Setting{Name: "servercert.pem", Kind: File, UsedBy: []string{"smtpd", "pop3d"},
+	ServerCert = &Setting{Name: "servercert.pem", Kind: File, UsedBy: []string{"smtpd", "pop3d"}, Rule: "if present: readable (as root: by the accounts of smtpd and pop3d), a private key and a matching certificate",
 		Meaning: "the TLS private key and certificate chain, PEM, in one file (qmail's TLS patch). Without it there is no STARTTLS, 465 or 995. Reread when it changes: new certificates need no restart. Keep it 0640 root:goqmailnf."}
-	AuthPlaintext = &Setting{Name: "authplaintext", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd", "pop3d"},
+	AuthPlaintext = &Setting{Name: "authplaintext", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd", "pop3d"}, Unit: "",
 		Meaning: "1: passwords may be sent without TLS (SMTP AUTH on a plain connection, POP3 USER/PASS before STLS). 0 (default): only over TLS when TLS is configured."}
-	AuthSenders = &Setting{Name: "authsenders", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"smtpd"},
+	AuthSenders = &Setting{Name: "authsenders", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
 		Meaning: "1 (default): an authenticated client may use only envelope senders its user owns (its address, aliases that resolve to it, user@locals for system users). 0: any sender."}
-	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"},
+	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"}, Max: 604800, Unit: "seconds", Zero: "no grants",
 		Meaning: "seconds a successful mailbox login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants."}
-	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"},
+	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an executable program",
 		Meaning: "a checkpassword program (qmail's interface: fd 3 = login, password, timestamp, each NUL-terminated; exit 0 = ok) tried after virtual and system users. Empty: none."}
-	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"},
+	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
 

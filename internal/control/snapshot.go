@@ -29,19 +29,40 @@ type Snapshot struct {
 	Warnings []string
 }
 
-// ErrNoMe is returned when control/me is missing or empty.
+// ErrNoMe is among the problems when control/me is missing or empty.
 var ErrNoMe = errors.New("control/me is missing or empty: write this host's fully qualified domain name into it (for example: hostname -f > control/me)")
 
-// Load reads every declared setting from dir.
+// Load reads every declared setting from dir and checks each value
+// against its declaration. Any problem refuses the whole configuration:
+// the error is Problems, naming every problem (errors.Is(err, ErrInvalid)).
+// A missing file means its documented default; so does a missing me for
+// no one: it is required.
 func Load(dir string) (*Snapshot, error) {
-	s := &Snapshot{Dir: dir, values: make(map[*Setting]Value, len(All))}
-	for _, st := range All {
-		if err := s.load(st); err != nil {
-			return nil, err
-		}
+	s, probs := Inspect(dir)
+	if len(probs) > 0 {
+		return nil, probs
 	}
-	if s.values[Me].Line == "" {
-		return nil, ErrNoMe
+	return s, nil
+}
+
+// Inspect reads like Load but returns the snapshot even when some files are
+// invalid (each keeps its default), with the problems. It is for commands
+// that show the configuration (showctl, queue listings) and act on none of
+// it; programs that act use Load.
+func Inspect(dir string) (*Snapshot, Problems) {
+	s := &Snapshot{Dir: dir, values: make(map[*Setting]Value, len(All))}
+	var probs Problems
+	for _, st := range All {
+		probs = append(probs, s.load(st)...)
+	}
+	if s.values[Me].Line == "" && !probs.about(Me) {
+		probs = append(probs, Problem{File: "control/me", What: "missing or empty",
+			Fix: "write this host's fully qualified domain name into it (for example: hostname -f > control/me)", Err: ErrNoMe})
+	}
+	// The supervisor has nothing to serve without an SMTP address.
+	if len(s.values[SMTPListen].List) == 0 && !probs.about(SMTPListen) {
+		probs = append(probs, Problem{File: "control/" + SMTPListen.Name, What: "lists no address",
+			Fix: "write host:port such as 127.0.0.1:25, or delete the file for the default :25"})
 	}
 	// Settings whose default is me resolve after me is known.
 	for _, st := range All {
@@ -58,56 +79,194 @@ func Load(dir string) (*Snapshot, error) {
 		}
 		s.values[st] = v
 	}
-	return s, nil
+	return s, probs
 }
 
-func (s *Snapshot) load(st *Setting) error {
+// about reports whether a problem concerns the file of st.
+func (ps Problems) about(st *Setting) bool {
+	for _, p := range ps {
+		if p.File == "control/"+st.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads one setting. An invalid value leaves the default in place (for
+// Inspect) and returns the problems.
+func (s *Snapshot) load(st *Setting) Problems {
 	path := filepath.Join(s.Dir, st.Name)
+	src := "control/" + st.Name
+	s.values[st] = s.defaultValue(st)
 	if st.Kind == File {
 		// Read by its own program only, which may be the only one allowed
-		// to (smtproutes can hold relay passwords): note it exists.
+		// to (smtproutes can hold relay passwords): note it exists. Its
+		// content is checked by internal/ctlcheck with the real parser.
 		if _, err := os.Stat(path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				s.values[st] = s.defaultValue(st)
 				return nil
 			}
-			return fmt.Errorf("control file: %w", err)
+			return Problems{unreadable(src, err)}
 		}
-		s.values[st] = Value{Line: path, Source: "control/" + st.Name}
+		s.values[st] = Value{Line: path, Source: src}
 		return nil
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.values[st] = s.defaultValue(st)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read control file: %w", err)
+		return Problems{unreadable(src, err)}
 	}
-	src := "control/" + st.Name
 	switch st.Kind {
 	case Line:
-		s.values[st] = Value{Line: firstLine(data), Source: src}
-	case Number:
 		line := firstLine(data)
-		n, err := strconv.ParseInt(line, 10, 64)
-		if err != nil || n < st.Min {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %q is not a number >= %d; using the default %s", src, line, st.Min, st.Default))
-			v := s.defaultValue(st)
-			s.values[st] = v
-			return nil
+		if n := extraLines(data); n > 0 {
+			s.Warnings = append(s.Warnings, Problem{File: src, Line: 2, What: fmt.Sprintf("%d more line(s) after the first are ignored (this file holds one value)", n), Fix: "delete them"}.String())
+		}
+		if st.Check != nil && !(st == Me && line == "") {
+			if err := st.Check(line); err != nil {
+				return Problems{problemFor(src, 1, err)}
+			}
+		}
+		s.values[st] = Value{Line: line, Source: src}
+	case Number:
+		n, p := st.parseNumber(src, firstLine(data))
+		if p != nil {
+			return Problems{*p}
+		}
+		if extraLines(data) > 0 {
+			s.Warnings = append(s.Warnings, Problem{File: src, Line: 2, What: "the lines after the first are ignored (this file holds one number)", Fix: "delete them"}.String())
 		}
 		if st.Max > 0 && n > st.Max {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: %d is above the maximum; using %d", src, n, st.Max))
+			s.Warnings = append(s.Warnings, Problem{File: src, Line: 1, What: fmt.Sprintf("%d is above goqmail's cap of %d; using %d", n, st.Max, st.Max), Fix: fmt.Sprintf("write at most %d", st.Max)}.String())
 			n = st.Max
 		}
 		s.values[st] = Value{Number: n, Line: strconv.FormatInt(n, 10), Source: src}
 	case List:
-		s.values[st] = Value{List: listLines(data), Source: src}
-	case File:
-		s.values[st] = Value{Line: path, Source: src}
+		items := Items(data)
+		var probs Problems
+		seen := map[string]int{}
+		list := make([]string, 0, len(items))
+		for _, it := range items {
+			if st.Check != nil {
+				if err := st.Check(it.Text); err != nil {
+					probs = append(probs, problemFor(src, it.Line, err))
+					continue
+				}
+			}
+			if st.Unique != nil {
+				k := st.Unique(it.Text)
+				if first, dup := seen[k]; dup {
+					probs = append(probs, Problem{File: src, Line: it.Line,
+						What: fmt.Sprintf("%q repeats the key of line %d, and only the first line would be used", it.Text, first),
+						Fix:  "delete one of the two lines"})
+					continue
+				}
+				seen[k] = it.Line
+			}
+			list = append(list, it.Text)
+		}
+		if len(probs) > 0 {
+			return probs
+		}
+		s.values[st] = Value{List: list, Source: src}
 	}
 	return nil
+}
+
+// parseNumber reads a Number setting's line: a whole decimal number in
+// [Min, Max], or [Min, ∞) when the setting caps at Max instead.
+func (st *Setting) parseNumber(src, line string) (int64, *Problem) {
+	bad := func(what string) (int64, *Problem) {
+		return 0, &Problem{File: src, Line: 1, What: what, Fix: st.NumberFix()}
+	}
+	if line == "" {
+		return bad("is empty")
+	}
+	for i := 0; i < len(line); i++ {
+		if line[i] < '0' || line[i] > '9' {
+			if st.Min == 0 && st.Max == 1 {
+				return bad(fmt.Sprintf("%q is not 0 or 1", line))
+			}
+			return bad(fmt.Sprintf("%q is not a number of %s", line, st.unit()))
+		}
+	}
+	n, err := strconv.ParseInt(line, 10, 64)
+	if err != nil {
+		return bad(fmt.Sprintf("%q is too large", line))
+	}
+	if n < st.Min {
+		return bad(fmt.Sprintf("%d is below the minimum of %d", n, st.Min))
+	}
+	if st.Max > 0 && n > st.Max && !st.Cap {
+		return bad(fmt.Sprintf("%d is above the maximum of %d", n, st.Max))
+	}
+	if st.Unit == "seconds" && n > maxSeconds {
+		// Seconds become a time.Duration, which would overflow.
+		return bad(fmt.Sprintf("%d seconds is more than 68 years", n))
+	}
+	return n, nil
+}
+
+// maxSeconds is the largest number of seconds any setting takes.
+const maxSeconds = 1<<31 - 1
+
+func (st *Setting) unit() string {
+	if st.Unit == "" {
+		return "units"
+	}
+	return st.Unit
+}
+
+// NumberFix says what a Number setting accepts, as the fix of a problem
+// and the rule in docs/control.md: "write a whole number such as 10485760
+// (0 = no limit)".
+func (st *Setting) NumberFix() string {
+	if st.Min == 0 && st.Max == 1 {
+		return "write 1 (on) or 0 (off)"
+	}
+	var b strings.Builder
+	b.WriteString("write a whole number")
+	switch {
+	case st.Max > 0 && !st.Cap:
+		fmt.Fprintf(&b, " from %d to %d", st.Min, st.Max)
+	case st.Min > 0:
+		fmt.Fprintf(&b, " of at least %d", st.Min)
+	}
+	ex := st.Example
+	if ex == "" {
+		ex = st.Default
+	}
+	fmt.Fprintf(&b, " such as %s", ex)
+	if st.Cap {
+		fmt.Fprintf(&b, "; above %d counts as %d", st.Max, st.Max)
+	}
+	if st.Zero != "" {
+		fmt.Fprintf(&b, " (0 = %s)", st.Zero)
+	}
+	return b.String()
+}
+
+// unreadable is the problem of a control file that exists but cannot be
+// read: a program that needs it would fail, so it is an error, never the
+// default.
+func unreadable(src string, err error) Problem {
+	fix := "make it readable (control files are normally mode 644)"
+	if errors.Is(err, fs.ErrPermission) {
+		fix = "make it readable by the programs that use it (chmod 644, or the group and mode docs/control.md gives)"
+	}
+	return Problem{File: src, What: "cannot be read: " + errText(err), Fix: fix}
+}
+
+// errText is the cause of a file error without the path, which the
+// problem names already.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (s *Snapshot) defaultValue(st *Setting) Value {
@@ -139,7 +298,7 @@ func firstLine(data []byte) string {
 
 // ReadList reads a File setting that holds a list (smtproutes) the way List
 // settings are read; a missing file is an empty list.
-func (s *Snapshot) ReadList(st *Setting) ([]string, error) {
+func (s *Snapshot) ReadList(st *Setting) ([]Item, error) {
 	data, err := os.ReadFile(filepath.Join(s.Dir, st.Name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -147,23 +306,61 @@ func (s *Snapshot) ReadList(st *Setting) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read control file: %w", err)
 	}
-	return listLines(data), nil
+	return Items(data), nil
 }
 
-// listLines is qmail's control_readfile: one item per line, blank lines and
-// comments skipped, trailing whitespace removed.
-func listLines(data []byte) []string {
-	var out []string
+// Item is one line of a list file and its line number in the file.
+type Item struct {
+	Line int // 1-based
+	Text string
+}
+
+// Items is qmail's control_readfile: one item per line, blank lines and
+// comments skipped, trailing whitespace removed. Each item keeps its line
+// number, so a problem names the line the administrator sees.
+func Items(data []byte) []Item {
+	var out []Item
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), " \t\r")
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		out = append(out, line)
+		out = append(out, Item{Line: n, Text: line})
 	}
 	return out
+}
+
+// Texts returns the text of each item.
+func Texts(items []Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Text
+	}
+	return out
+}
+
+// LineNos returns the line number of each item.
+func LineNos(items []Item) []int {
+	out := make([]int, len(items))
+	for i, it := range items {
+		out[i] = it.Line
+	}
+	return out
+}
+
+// extraLines counts the non-blank lines after the first: a one-value file
+// with more is probably a list written into the wrong file.
+func extraLines(data []byte) int {
+	_, rest, _ := bytes.Cut(data, []byte("\n"))
+	n := 0
+	for _, l := range bytes.Split(rest, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // Get returns the value of a setting.

@@ -72,6 +72,30 @@ func (l *Logger) Fatalf(format string, args ...any) {
 	os.Exit(111)
 }
 
+// ExitConfig is the exit status of a program that cannot start because its
+// configuration is invalid (sysexits.h EX_CONFIG). The supervisor tells it
+// from a crash: restarting at once would fail the same way, so it alerts
+// and waits (internal/supervise).
+const ExitConfig = 78
+
+// ConfigFatalf logs an alert about the configuration, one line per
+// problem, and exits with ExitConfig.
+func (l *Logger) ConfigFatalf(lines ...string) {
+	for _, line := range lines {
+		l.Printf("alert: configuration: %s", line)
+	}
+	os.Exit(ExitConfig)
+}
+
+// ReloadFailed logs a configuration that a SIGHUP could not load, one
+// line per problem, and that the old configuration stays in use.
+func (l *Logger) ReloadFailed(lines []string) {
+	for _, line := range lines {
+		l.Printf("warning: reload: %s", line)
+	}
+	l.Printf("warning: reload failed; keeping the old configuration")
+}
+
 // RootArg returns the one argument every program goqmaild starts takes,
 // the goqmail directory; anything else is a usage error (exit 100).
 func RootArg(prog string) string {

@@ -20,6 +20,7 @@ type client struct {
 	bw        *bufio.Writer
 	ip, peer  string
 	tls       bool
+	plaintext bool // AllowPlaintextAuth when the connection started
 	timestamp string
 	user      string // from USER, waiting for PASS
 	bad       int
@@ -33,7 +34,7 @@ func (c *client) reply(format string, args ...any) {
 // authAllowed says whether a password may be sent on this connection
 // (RFC 2595 section 2.4: not in the clear when TLS is on offer).
 func (c *client) authAllowed() bool {
-	return c.tls || c.srv.AllowPlaintextAuth || c.srv.tlsConfig() == nil
+	return c.tls || c.plaintext || c.srv.tlsConfig() == nil
 }
 
 func (c *client) run() {

@@ -49,7 +49,25 @@ type Server struct {
 	// allowed: the password does not travel.
 	AllowPlaintextAuth bool
 
-	seq atomic.Uint64
+	seq      atomic.Uint64
+	settings atomic.Pointer[Settings] // set by SetSettings; nil: the fields above
+}
+
+// Settings are the parts of the configuration a reload (SIGHUP) may change.
+type Settings struct {
+	Hostname           string
+	AllowPlaintextAuth bool
+}
+
+// SetSettings replaces Hostname and AllowPlaintextAuth for connections
+// that start after it; connections in progress keep theirs.
+func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
+
+func (s *Server) current() Settings {
+	if p := s.settings.Load(); p != nil {
+		return *p
+	}
+	return Settings{Hostname: s.Hostname, AllowPlaintextAuth: s.AllowPlaintextAuth}
 }
 
 // maxBadCommands ends a session that keeps sending nonsense, as a client
@@ -106,7 +124,7 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 	if err != nil {
 		ip = conn.RemoteAddr().String()
 	}
-	c := &client{srv: s, conn: conn, ip: ip, peer: conn.RemoteAddr().String()}
+	c := &client{srv: s, conn: conn, ip: ip, peer: conn.RemoteAddr().String(), plaintext: s.current().AllowPlaintextAuth}
 	// Closing the session's current connection: after STLS that is the
 	// TLS connection, which sends close_notify (RFC 8446 6.1) first.
 	defer func() {
@@ -136,7 +154,7 @@ func (s *Server) handle(conn net.Conn, implicitTLS bool) {
 // timestamp is the APOP challenge of RFC 1939 section 7, in qmail-popup's
 // <pid.time@host> form; a counter makes it unique even within one tick.
 func (s *Server) timestamp() string {
-	host := s.Hostname
+	host := s.current().Hostname
 	if host == "" {
 		host, _ = os.Hostname()
 	}

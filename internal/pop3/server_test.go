@@ -250,6 +250,20 @@ func TestServerPlaintextRefused(t *testing.T) {
 	p2.expect("+OK 3")
 }
 
+// TestServerSetSettings: a reload (control/authplaintext under SIGHUP)
+// changes what new connections may do; pop3d ignored authplaintext before.
+func TestServerSetSettings(t *testing.T) {
+	ts := startServer(t, selfSigned(t), false)
+	ts.srv.SetSettings(Settings{Hostname: "pop.test", AllowPlaintextAuth: true})
+	p, _ := ts.dial(t)
+	p.send("USER other")
+	p.expect("+OK")
+	ts.srv.SetSettings(Settings{Hostname: "pop.test"})
+	p2, _ := ts.dial(t)
+	p2.send("USER other")
+	p2.expect("-ERR")
+}
+
 func tlsClient(c net.Conn) *tls.Conn {
 	return tls.Client(c, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})
 }

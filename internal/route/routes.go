@@ -48,26 +48,47 @@ type Routes struct {
 // or "[IPv6:2001:db8::1]", so its colons are not read as a port. goqmail
 // adds credentials after whitespace: `domain:relay:port user password`
 // (the password is the rest of the line and may hold spaces; trailing
-// whitespace was already removed). Bad lines are skipped and reported, one
-// error each; when a key repeats, the first line wins, as in qmail's
-// constmap.
-func ParseRoutes(lines []string) (*Routes, []error) {
+// whitespace was already removed). Bad lines are left out and reported, one
+// *LineError each; when a key repeats, the first line wins, as in qmail's
+// constmap, and the repeat is reported. goqmail-remote refuses a file with
+// any error (a route left out would send mail to the MX instead).
+func ParseRoutes(lines []string) (*Routes, []error) { return ParseRoutesAt(lines, nil) }
+
+// ParseRoutesAt is ParseRoutes with the file line number of each line
+// (lineNos[i] for lines[i]; nil counts from 1), for a file whose blank and
+// comment lines were skipped.
+func ParseRoutesAt(lines []string, lineNos []int) (*Routes, []error) {
 	r := &Routes{byKey: make(map[string]Route, len(lines))}
 	var errs []error
+	first := map[string]int{}
 	for i, line := range lines {
+		n := i + 1
+		if lineNos != nil {
+			n = lineNos[i]
+		}
 		key, rt, err := parseLine(line)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("smtproutes line %d: %w", i+1, err))
+			errs = append(errs, &LineError{Line: n, Err: err})
 			continue
 		}
-		if _, dup := r.byKey[key]; dup {
-			errs = append(errs, fmt.Errorf("smtproutes line %d: %w: %q repeats an earlier line, which wins", i+1, ErrBadRoute, key))
+		if at, dup := first[key]; dup {
+			errs = append(errs, &LineError{Line: n, Err: fmt.Errorf("%w: %q repeats line %d, which wins", ErrBadRoute, key, at)})
 			continue
 		}
+		first[key] = n
 		r.byKey[key] = rt
 	}
 	return r, errs
 }
+
+// LineError is a bad smtproutes line.
+type LineError struct {
+	Line int // 1-based line in the file
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("smtproutes line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
 
 func parseLine(line string) (string, Route, error) {
 	line = strings.TrimSpace(line)

@@ -164,3 +164,14 @@ func FuzzParseRoutes(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRoutesAtNamesFileLines: with comments skipped, errors name the
+// line of the file, not the position in the list (it said "line 1" for
+// the third line of a file starting with two comments).
+func TestParseRoutesAtNamesFileLines(t *testing.T) {
+	_, errs := ParseRoutesAt([]string{"a.example:one", "bad"}, []int{3, 7})
+	var le *LineError
+	if len(errs) != 1 || !errors.As(errs[0], &le) || le.Line != 7 || !strings.HasPrefix(errs[0].Error(), "smtproutes line 7: ") {
+		t.Fatalf("errors %v", errs)
+	}
+}

@@ -106,7 +106,7 @@ func (p *Process) Run() error {
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGALRM, syscall.SIGTERM, syscall.SIGINT)
 	snap, err := control.Load(p.ControlDir)
 	if err != nil {
-		return err
+		return err // matches control.ErrInvalid: main exits with logline.ExitConfig
 	}
 	for _, w := range snap.Warnings {
 		p.Log.Printf("warning: %s", w)
@@ -263,7 +263,7 @@ func (p *Process) Run() error {
 			switch sig {
 			case syscall.SIGHUP:
 				if s, err := control.Load(p.ControlDir); err != nil {
-					p.Log.Printf("warning: reload: %v; keeping the old configuration", err)
+					p.Log.ReloadFailed(control.ErrorLines(err))
 				} else {
 					core.SetConfig(ConfigFrom(s))
 					p.Log.Printf("status: configuration reloaded")

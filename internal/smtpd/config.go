@@ -84,7 +84,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	c.Recipients = recipientChecker(s, root)
-	warnings = append(warnings, loadTLSAuth(c, s)...)
+	if err := loadTLSAuth(c, s); err != nil {
+		return nil, nil, err
+	}
 	if c.RcptHosts.Len() == 0 {
 		warnings = append(warnings, "control/rcpthosts is missing or empty: no recipient domain is accepted except from RELAYCLIENT addresses")
 	}

@@ -39,6 +39,7 @@ type Supervisor struct {
 	procs    map[string]*proc
 	stopping bool
 	exited   chan exitEvent
+	cfg      configState // config.go
 }
 
 type proc struct {
@@ -85,7 +86,7 @@ func (s *Supervisor) Run() error {
 	}
 	s.lock = lock
 	defer lock.Release()
-	snap, err := control.Load(filepath.Join(s.Root, "control"))
+	snap, err := s.loadConfig() // the check runs first: config.go
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func (s *Supervisor) Run() error {
 			s.mu.Lock()
 			stopping := s.stopping
 			s.mu.Unlock()
-			if stopping {
+			if stopping || s.heldForConfig(ev) {
 				continue
 			}
 			s.Log.Printf("warning: %s exited (%v); restarting", ev.svc.Name, ev.err)
@@ -138,8 +139,7 @@ func (s *Supervisor) Run() error {
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
-				s.Log.Printf("status: SIGHUP: rereading configuration everywhere")
-				s.signal(syscall.SIGHUP, "queue", "lspawn", "remote", "auth", "send", "smtpd", "pop3d")
+				s.reload() // checked first: config.go
 			case syscall.SIGALRM:
 				s.signal(syscall.SIGALRM, "send")
 			default:

@@ -2,7 +2,10 @@
 // qmail-start plus daemontools' supervise): it binds the ports, creates the
 // sockets between the processes, starts each program under its own account
 // and restarts it with a throttle when it exits, and forwards signals. It
-// parses no mail, no addresses and no configuration beyond smtplisten.
+// parses no mail, no addresses and no configuration beyond the listen
+// files: the configuration is validated by a child, `goqmail check
+// -config` (config.go), before anything starts and before a SIGHUP is
+// forwarded.
 //
 // SECURITY: runs as root when started as root. Everything it starts gets
 // exactly one uid and one gid (no supplementary groups, no capabilities:

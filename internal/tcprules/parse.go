@@ -21,8 +21,28 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Text) }
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// Parse reads rules in tcprules(1) syntax. Syntax errors are returned as a
-// *SyntaxError naming the line. Rules that are valid but can never match
+// SyntaxErrors is every bad line of a file, so that one check shows the
+// administrator all of them (errors.As finds each *SyntaxError).
+type SyntaxErrors []*SyntaxError
+
+func (es SyntaxErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (es SyntaxErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Parse reads rules in tcprules(1) syntax. Syntax errors are returned as
+// SyntaxErrors, a *SyntaxError for every bad line. Rules that are valid but can never match
 // here (=host, =.suffix, =, info@..., and rules whose every address is
 // already claimed by an earlier line) are left out and reported as Warnings.
 func Parse(r io.Reader) (*Rules, []Warning, error) {
@@ -50,6 +70,7 @@ func ParseFile(name string) (*Rules, []Warning, error) {
 func parse(r io.Reader) (*Rules, []Warning, error) {
 	rs := newRules()
 	var warns []Warning
+	var bad SyntaxErrors
 	br := bufio.NewReader(r)
 	for lineno := 1; ; lineno++ {
 		line, readErr := br.ReadString('\n')
@@ -60,9 +81,12 @@ func parse(r io.Reader) (*Rules, []Warning, error) {
 			break
 		}
 		rule, k, err := parseLine(line, lineno)
+		var se *SyntaxError
 		switch {
 		case errors.Is(err, errUnsupported):
 			warns = append(warns, Warning{Line: lineno, Text: err.Error() + "; rule ignored"})
+		case errors.As(err, &se):
+			bad = append(bad, se)
 		case err != nil:
 			return nil, nil, err
 		case rule != nil:
@@ -75,6 +99,9 @@ func parse(r io.Reader) (*Rules, []Warning, error) {
 		if readErr == io.EOF {
 			break
 		}
+	}
+	if len(bad) > 0 {
+		return nil, nil, bad
 	}
 	return rs, warns, nil
 }
@@ -174,7 +201,12 @@ func parseInstructions(s string) (Rule, error) {
 		if end < 0 {
 			return Rule{}, fmt.Errorf("unterminated value for variable %s: no closing %q", name, string(quote))
 		}
-		rule.Vars = append(rule.Vars, Var{Name: name, Value: rest[1 : 1+end]})
+		value := rest[1 : 1+end]
+		if name == "DATABYTES" && !isNumber(value) {
+			// qmail-smtpd (and goqmail) would ignore it: no limit at all.
+			return Rule{}, fmt.Errorf("DATABYTES=%q is not a number of bytes: write a whole number such as DATABYTES=\"10485760\" (0 = no limit)", value)
+		}
+		rule.Vars = append(rule.Vars, Var{Name: name, Value: value})
 		s = rest[1+end+1:]
 		if s != "" && s[0] != ',' {
 			junk, _, _ := strings.Cut(s, ",")
@@ -185,6 +217,19 @@ func parseInstructions(s string) (Rule, error) {
 		rule.Vars = nil // tcpserver ignores a deny rule's variables
 	}
 	return rule, nil
+}
+
+// isNumber: decimal digits, at most 18 of them (an int64).
+func isNumber(s string) bool {
+	if s == "" || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func validName(name string) bool {

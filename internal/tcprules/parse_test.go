@@ -170,3 +170,32 @@ func TestParseReadError(t *testing.T) {
 		t.Errorf("Parse error = %v; want it to wrap the read error", err)
 	}
 }
+
+// TestParseReportsEveryBadLine: a file with several bad lines names each
+// one (it stopped at the first, so fixing a file took one run per line).
+func TestParseReportsEveryBadLine(t *testing.T) {
+	_, _, err := Parse(strings.NewReader("127.:allow\nbad line\n10.:allow,X=\"1\"\n192.168.:permit\n"))
+	var es SyntaxErrors
+	if !errors.As(err, &es) || len(es) != 2 || es[0].Line != 2 || es[1].Line != 4 {
+		t.Fatalf("error %v; want syntax errors on lines 2 and 4", err)
+	}
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Line != 2 {
+		t.Errorf("errors.As finds no *SyntaxError in %v", err)
+	}
+}
+
+// TestParseRefusesNonNumericDataBytes: DATABYTES="10M" was kept and then
+// ignored by smtpd, which meant no size limit for that client.
+func TestParseRefusesNonNumericDataBytes(t *testing.T) {
+	for _, v := range []string{"10M", "", "-1", "1e6"} {
+		_, _, err := Parse(strings.NewReader("127.:allow,DATABYTES=\"" + v + "\"\n"))
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != 1 || !strings.Contains(err.Error(), "is not a number of bytes") {
+			t.Errorf("DATABYTES=%q: error %v", v, err)
+		}
+	}
+	if _, _, err := Parse(strings.NewReader("127.:allow,DATABYTES=\"1048576\"\n")); err != nil {
+		t.Errorf("DATABYTES=1048576: %v", err)
+	}
+}
