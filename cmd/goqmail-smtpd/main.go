@@ -57,7 +57,7 @@ func main() {
 	// SMTP AUTH goes to goqmail-auth; POP-before-SMTP grants come from
 	// ROOT/relay/grants, which goqmail-auth writes on each mailbox login.
 	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log,
-		Auth:   authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
+		Auth:      authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
 		Grants:    relaygrant.Open(filepath.Join(root, "relay", "grants")),
 		QueueFree: queueFree(filepath.Join(root, "queue")),
 	}

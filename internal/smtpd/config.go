@@ -32,7 +32,7 @@ type Config struct {
 	LocalIPHost    string
 	EnvNoAtHost    string
 	DataBytes      int64
-	QueueMinFree   int64 // control/queueminfree (Server.QueueFree)
+	QueueMinFree   int64         // control/queueminfree (Server.QueueFree)
 	Timeout        time.Duration // per read or write (timeoutsmtpd)
 	SessionTimeout time.Duration
 	GreetDelay     time.Duration
