@@ -181,6 +181,7 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 			switch {
 			case strings.HasPrefix(a, "-") && slices.Contains(cmd.flags, strings.TrimLeft(a, "-")):
 				flags[strings.TrimLeft(a, "-")] = true
+				continue
 			case strings.HasPrefix(a, "-"):
 				return nil, &usageError{cmd, fmt.Sprintf("unknown option %s", a)}
 			case positional != "":

@@ -220,3 +220,20 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+// TestCheckConfigFlag: `goqmail check -config ROOT` (as goqmaild runs it)
+// takes the flag and the directory, in either order.
+func TestCheckConfigFlag(t *testing.T) {
+	for _, argv := range [][]string{{"check", "-config", "/r"}, {"check", "/r", "--config"}} {
+		c, err := parse(argv, func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("%q: %v", argv, err)
+		}
+		if !c.flags["config"] || c.root != "/r" {
+			t.Errorf("%q: flags %v root %q, want config and /r", argv, c.flags, c.root)
+		}
+	}
+	if _, err := parse([]string{"showctl", "-config", "/r"}, func(string) string { return "" }); err == nil {
+		t.Error("showctl took -config")
+	}
+}

@@ -82,8 +82,15 @@ func sendmailAs(t *testing.T, s *Server, from string, rcpts []string, msg string
 func waitDumps(t *testing.T, dir string, n int) []string {
 	t.Helper()
 	var files []string
+	// smtp-sink creates a dump file when the transaction starts and fills
+	// it as it goes: an empty one is not a message yet.
 	waitFor(t, deliverTimeout, fmt.Sprintf("%d messages at smtp-sink", n), func() bool {
 		files = listFiles(t, dir)
+		for _, f := range files {
+			if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+				return false
+			}
+		}
 		return len(files) >= n
 	})
 	return readAll(t, files)
@@ -106,8 +113,8 @@ mx2.far.example. 300 IN A 127.0.0.3
 		Control: map[string]string{"timeoutconnect": "2\n"}})
 	body := "Subject: to far away\n\n.leading dot\nlone\rCR\nend"
 	sendmailAs(t, s, "demo@example.test", []string{"a@far.example", "b@far.example"}, body)
-	msgs := waitDumps(t, dump, 1)
 	s.WaitLog(`send: end msg`, 1, deliverTimeout)
+	msgs := waitDumps(t, dump, 1)
 	m := msgs[0]
 	if !strings.Contains(m, "a@far.example") || !strings.Contains(m, "b@far.example") {
 		t.Errorf("both recipients should be in one transaction:\n%s", m)
