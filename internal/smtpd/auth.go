@@ -215,8 +215,14 @@ func (s *session) verify(login, password string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), min(s.cfg.Timeout, maxVerifyWait))
 	defer cancel()
+	ctx, stop := s.watchHangup(ctx)
 	res, err := s.srv.Auth.Verify(ctx, authService, login, password, s.remote.Addr().String())
+	stop()
 	switch {
+	case s.hungUp:
+		// Nobody to answer; the session's slot is free at once.
+		s.end = "client disconnected during authentication"
+		s.closed = true
 	case err != nil:
 		s.srv.Log.Printf("warning: %s: cannot verify login %s: %v", s.remote, safe(login, 100), err)
 		s.reply(replyAuthTemp)

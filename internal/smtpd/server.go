@@ -130,7 +130,7 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 	cfg := s.cfg.Load()
 	n := s.sessions.Add(1)
 	defer s.sessions.Add(-1)
-	sess := &session{srv: s, cfg: cfg, conn: c, start: s.Now(), kind: kind}
+	sess := &session{srv: s, cfg: cfg, conn: c, tcp: c, start: s.Now(), kind: kind}
 	sess.remote = addrPort(c.RemoteAddr())
 	sess.local = addrPort(c.LocalAddr())
 	sess.br = readers.Get().(*bufio.Reader)

@@ -17,6 +17,7 @@ type session struct {
 	srv    *Server
 	cfg    *Config
 	conn   net.Conn
+	tcp    net.Conn // the connection as accepted, under any TLS (watchHangup)
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	remote netip.AddrPort
@@ -24,6 +25,7 @@ type session struct {
 	start  time.Time
 
 	greetUntil time.Time // while waiting out smtpgreetdelay
+	hungUp     bool      // the client went away while we waited (watchHangup)
 
 	kind        Kind
 	stdio       bool   // sendmail -bs: no TLS, no network checks
