@@ -3,28 +3,35 @@
 // delivery process before "delivered"), and shares that cost among
 // concurrent callers: group commit.
 //
-// Two ways, chosen by control/syncmode:
+// Always in this order: the file's content is on stable storage before the
+// file is renamed to its final name, and the name is on stable storage
+// before the caller reports success. A name must never point at content
+// that a power loss could take away (issue 12): a rename is metadata that
+// the file system may commit before the data it names.
 //
-//   - fsync: fsync(2) the file before renaming it into place, then fsync the
-//     directory, directory fsyncs shared among callers. Every file costs
-//     its own fsync and cache flush.
-//   - syncfs: rename first, then one syncfs(2) of the file system, shared
-//     by every caller whose rename came before it started. One call writes
-//     all their data and metadata and flushes the disk cache once. Then each
-//     caller asks the kernel, with sync_file_range(2) on its own descriptor,
-//     whether writing its file failed: syncfs reports errors to only one
-//     caller, so each file's own error state is checked as fsync would.
-//     Needs Linux 5.8 or newer (older kernels' syncfs drops write errors).
-//     Costs: it also writes other programs' dirty data on the same file
-//     system, so the queue is best on its own file system.
+// Two ways to make the content durable, chosen by control/syncmode:
 //
-// A file is reported durable only when both its content and its name are
-// on stable storage, in either mode.
+//   - fsync (the default): fsync(2) the file. Every file costs its own
+//     call; concurrent calls share the file system's journal commits.
+//   - syncfs: one syncfs(2) of the file system, shared by every caller that
+//     arrives while one runs. One call writes all their data and flushes
+//     the disk cache once. Then each caller asks the kernel, with
+//     sync_file_range(2) on its own descriptor, whether writing its file
+//     failed: syncfs reports errors to only one caller, so each file's own
+//     error state is checked as fsync would. Needs Linux 5.8 or newer
+//     (older kernels' syncfs drops write errors). It also writes every
+//     other program's dirty data on the same file system, so it is only
+//     for a queue on a file system of its own: never the default.
+//
+// The name is made durable the same way in both modes: fsync of the
+// directory, shared among the callers of that directory (internal/dirsync).
 package durable
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,18 +57,17 @@ func (m Mode) String() string {
 }
 
 // ParseMode reads control/syncmode: "fsync", "syncfs", or "auto"/"" for
-// syncfs where the kernel reports its errors (5.8 and later), else fsync.
+// fsync. syncfs is refused on kernels before 5.8, whose syncfs drops write
+// errors.
 func ParseMode(s string) (Mode, error) {
 	switch strings.TrimSpace(s) {
-	case "fsync":
+	case "", "auto", "fsync":
 		return Fsync, nil
 	case "syncfs":
-		return Syncfs, nil
-	case "", "auto":
-		if kernelAtLeast(5, 8) {
-			return Syncfs, nil
+		if !kernelAtLeast(5, 8) {
+			return Fsync, errors.New("syncmode syncfs needs Linux 5.8 or newer (older kernels' syncfs loses write errors): use fsync")
 		}
-		return Fsync, nil
+		return Syncfs, nil
 	}
 	return Fsync, fmt.Errorf("syncmode %q: use fsync, syncfs or auto", s)
 }
@@ -106,29 +112,21 @@ func (s *Syncer) fsKey(dir string) (string, error) {
 	return k, nil
 }
 
-// File is called after writing f and before renaming it into place.
+// File is called after writing f and before renaming it into place. When
+// it returns nil, f's content is on stable storage.
 func (s *Syncer) File(f *os.File) error {
-	if s.Mode == Syncfs {
+	if s.Mode == Fsync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync: %w", err)
+		}
 		return nil
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
-	}
-	return nil
-}
-
-// Name is called after f was renamed into dir; f must still be open. When
-// it returns nil, the file's content and its name in dir are durable.
-func (s *Syncer) Name(dir string, f *os.File) error {
-	if s.Mode == Fsync {
-		return s.group.Sync(dir)
-	}
+	dir := filepath.Dir(f.Name())
 	key, err := s.fsKey(dir)
 	if err != nil {
 		return err
 	}
-	err = s.group.Do(key, func() error { return syncfs(dir) })
-	if err != nil {
+	if err := s.group.Do(key, func() error { return syncfs(dir) }); err != nil {
 		return err
 	}
 	// The file's own write-back errors since it was opened (errseq), which
@@ -143,6 +141,13 @@ func (s *Syncer) Name(dir string, f *os.File) error {
 		return fmt.Errorf("write-back of %s failed: %w", f.Name(), err)
 	}
 	return nil
+}
+
+// Name is called after f, made durable by File, was renamed into dir. When
+// it returns nil, the name in dir is durable too: fsync of dir, shared
+// with every caller of the same directory.
+func (s *Syncer) Name(dir string, f *os.File) error {
+	return s.group.Sync(dir)
 }
 
 func syncfs(dir string) error {

@@ -16,9 +16,11 @@ func TestParseMode(t *testing.T) {
 	if _, err := ParseMode("sometimes"); err == nil {
 		t.Error("ParseMode accepted nonsense")
 	}
-	auto, err := ParseMode("auto")
-	if err != nil || (auto == Syncfs) != kernelAtLeast(5, 8) {
-		t.Errorf("auto = %v on this kernel", auto)
+	// The default never flushes other programs' data (issue 12).
+	for _, in := range []string{"auto", ""} {
+		if m, err := ParseMode(in); err != nil || m != Fsync {
+			t.Errorf("ParseMode(%q) = %v, %v; want fsync", in, m, err)
+		}
 	}
 }
 

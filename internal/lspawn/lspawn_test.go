@@ -121,9 +121,9 @@ func TestContentPipeCopiesOnlyContent(t *testing.T) {
 			content[i] = byte('a' + i%26)
 		}
 		p := filepath.Join(t.TempDir(), "msg")
-		os.WriteFile(p, append(env.MarshalHeader(), content...), 0o600)
+		os.WriteFile(p, env.MarshalFile("0000000000000001", content), 0o600)
 		msg, _ := os.Open(p)
-		off, _, err := queue.ContentOffset(msg, int64(len(env.MarshalHeader())+size))
+		off, _, err := queue.ContentOffset(msg, int64(len(env.MarshalHeader("0000000000000001"))+size))
 		if err != nil {
 			t.Fatal(err)
 		}

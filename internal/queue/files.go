@@ -15,21 +15,39 @@ import (
 // A message file holds one queued message: a fixed header, the envelope,
 // then the content exactly as it will be delivered.
 //
-//	offset 0   "GQM1"                  magic and format version
+//	offset 0   "GQM2"                  magic and format version
 //	offset 4   uint32 big-endian L     envelope length
-//	offset 8   envelope (L bytes)      an ipc frame body: birth, uid, pid, sender, recipients
-//	offset 8+L content                 LF line ends, our Received line first
+//	offset 8   uint32 big-endian C     CRC-32C of everything from offset 12 to the end
+//	offset 12  id (16 bytes)           the message's own id, as in its name msg/ID
+//	offset 28  envelope (L bytes)      an ipc frame body: birth, uid, pid, sender, recipients
+//	offset 28+L content                LF line ends, our Received line first
+//
+// The checksum and the id let recovery tell a complete message from one a
+// power loss left torn, empty or stale: a reused file (queue/free/) whose
+// new bytes never reached the disk while an old name did still holds
+// another message's id, or a checksum that does not match (issue 12).
+// The queue writes C last, just before the file is made durable.
+//
+// Files of format "GQM1" (no checksum, no id: offset 8 envelope, 8+L
+// content), queued by earlier versions, are still read and delivered.
 //
 // One file per message means one fsync and one rename per commit. Delivery
 // processes never get this file: the spawner copies the content range into
 // a pipe (splice), so a recipient cannot read the envelope (other
 // recipients, Bcc) of a message it received.
 const (
-	msgMagic         = "GQM1"
-	headerLen        = 8
-	maxEnvelope      = 16 << 20
-	tEnv        byte = 'E'
+	msgMagic          = "GQM2"
+	msgMagicV1        = "GQM1"
+	headerLen         = 28 // magic, L, C, id
+	headerLenV1       = 8
+	crcOffset         = 8
+	idOffset          = 12
+	maxEnvelope       = 16 << 20
+	tEnv         byte = 'E'
 )
+
+// castagnoli is CRC-32C, computed in hardware on amd64 and arm64.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Envelope is who sent a message, to whom and when.
 type Envelope struct {
@@ -42,8 +60,10 @@ type Envelope struct {
 	Rcpts    []string
 }
 
-// MarshalHeader encodes the header and envelope that start a message file.
-func (e *Envelope) MarshalHeader() []byte {
+// MarshalHeader encodes the header and envelope that start the message
+// file of message id (16 characters), with a zero checksum: the writer
+// fills in the checksum (PutChecksum) once the content is complete.
+func (e *Envelope) MarshalHeader(id string) []byte {
 	enc := ipc.New(tEnv, nil).Int(e.Birth).Int(e.UID).Int(e.PID).String(e.Sender).Uint(uint64(len(e.Rcpts)))
 	for _, r := range e.Rcpts {
 		enc.String(r)
@@ -52,7 +72,29 @@ func (e *Envelope) MarshalHeader() []byte {
 	out := make([]byte, 0, headerLen+len(body))
 	out = append(out, msgMagic...)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
+	out = binary.BigEndian.AppendUint32(out, 0)
+	out = append(out, fmt.Sprintf("%-16.16s", id)...)
 	return append(out, body...)
+}
+
+// MarshalFile is a whole message file for id: header, envelope and
+// content with its checksum, as the queue writes it (for tests and tools).
+func (e *Envelope) MarshalFile(id string, content []byte) []byte {
+	b := append(e.MarshalHeader(id), content...)
+	binary.BigEndian.PutUint32(b[crcOffset:], Checksum(0, b[idOffset:]))
+	return b
+}
+
+// Checksum continues a message file's checksum over p, bytes that follow
+// the checksum field (the id, the envelope, the content).
+func Checksum(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
+
+// PutChecksum writes crc into a message file's header.
+func PutChecksum(f *os.File, crc uint32) error {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], crc)
+	_, err := f.WriteAt(b[:], crcOffset)
+	return err
 }
 
 // ContentOffset reads a message file's header and returns where the content
@@ -60,18 +102,84 @@ func (e *Envelope) MarshalHeader() []byte {
 // size, the file's size (the caller has stat'ed the open file): the local
 // spawner (root) uses it on files the queue wrote.
 func ContentOffset(f *os.File, size int64) (offset int64, envLen int, err error) {
-	var h [headerLen]byte
-	if _, err := f.ReadAt(h[:], 0); err != nil {
-		return 0, 0, fmt.Errorf("message header: %w", err)
+	h, err := readHeader(f, size)
+	if err != nil {
+		return 0, 0, err
 	}
-	if string(h[:4]) != msgMagic {
-		return 0, 0, errors.New("message header: bad magic")
+	return h.envOffset + int64(h.envLen), h.envLen, nil
+}
+
+// header is what a message file's fixed header says.
+type header struct {
+	v1        bool   // format GQM1: no checksum, no id
+	envLen    int    // envelope length
+	envOffset int64  // where the envelope starts
+	crc       uint32 // GQM2: the stored checksum
+	id        string // GQM2: the id the file was written for
+}
+
+func readHeader(f *os.File, size int64) (header, error) {
+	var b [headerLen]byte
+	n, err := f.ReadAt(b[:], 0)
+	if n < headerLenV1 {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return header{}, fmt.Errorf("message header: %w", err)
 	}
-	n := binary.BigEndian.Uint32(h[4:])
-	if n > maxEnvelope || int64(headerLen)+int64(n) > size {
-		return 0, 0, fmt.Errorf("message header: envelope length %d does not fit the file", n)
+	var h header
+	switch string(b[:4]) {
+	case msgMagic:
+		if n < headerLen {
+			return header{}, fmt.Errorf("message header: %w", io.ErrUnexpectedEOF)
+		}
+		h.envOffset, h.crc, h.id = headerLen, binary.BigEndian.Uint32(b[crcOffset:]), string(b[idOffset:headerLen])
+	case msgMagicV1:
+		h.v1, h.envOffset = true, headerLenV1
+	default:
+		return header{}, errors.New("message header: bad magic")
 	}
-	return int64(headerLen) + int64(n), int(n), nil
+	l := binary.BigEndian.Uint32(b[4:])
+	if l > maxEnvelope || h.envOffset+int64(l) > size {
+		return header{}, fmt.Errorf("message header: envelope length %d does not fit the file", l)
+	}
+	h.envLen = int(l)
+	return h, nil
+}
+
+// ErrStale says a message file holds another message than its name says:
+// a reused file whose old name survived a power loss.
+var ErrStale = errors.New("message file holds another message")
+
+// Verify checks that the message file f of size bytes, named id, is whole:
+// its header names id and its checksum matches its bytes. It reads the
+// whole file (recovery does this once per queued message). Files of the
+// old format GQM1 carry nothing to check and pass.
+func Verify(f *os.File, id string, size int64) error {
+	h, err := readHeader(f, size)
+	if err != nil {
+		return err
+	}
+	if h.v1 {
+		return nil
+	}
+	if h.id != id {
+		return fmt.Errorf("%w: its header names msg %q", ErrStale, h.id)
+	}
+	crc := uint32(0)
+	buf := make([]byte, 64<<10)
+	for off := int64(idOffset); off < size; {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		crc = Checksum(crc, buf[:n])
+		off += int64(n)
+		if err != nil && !(err == io.EOF && off == size) {
+			return fmt.Errorf("message file: %w", err)
+		}
+	}
+	if crc != h.crc {
+		return fmt.Errorf("message file: checksum %08x, the header says %08x: torn or incomplete", crc, h.crc)
+	}
+	return nil
 }
 
 // ReadEnvelope reads and strictly decodes a message file's envelope.
@@ -85,12 +193,13 @@ func ReadEnvelope(path string) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	off, n, err := ContentOffset(f, st.Size())
+	h, err := readHeader(f, st.Size())
 	if err != nil {
 		return nil, err
 	}
-	body := make([]byte, n)
-	if _, err := f.ReadAt(body, headerLen); err != nil && err != io.EOF {
+	off := h.envOffset + int64(h.envLen)
+	body := make([]byte, h.envLen)
+	if _, err := f.ReadAt(body, h.envOffset); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
 	e, err := unmarshalEnvelope(body)

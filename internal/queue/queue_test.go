@@ -2,17 +2,20 @@ package queue
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/proto"
+	submitpkg "goqmail/internal/submit"
 )
 
 type testQueue struct {
@@ -184,13 +187,18 @@ func TestRecoverEachCrashState(t *testing.T) {
 	root := t.TempDir()
 	l := Layout{Root: root}
 	l.Make()
-	msgFile := append((&Envelope{Birth: 1, Sender: "s@x", Rcpts: []string{"r@x"}}).MarshalHeader(), "body\n"...)
+	env := &Envelope{Birth: 1, Sender: "s@x", Rcpts: []string{"r@x"}}
 	write := func(p string, b []byte) {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	const live, stateOnly, badHeader, truncated = "0000000000000001", "0000000000000004", "0000000000000005", "0000000000000006"
+	// Power loss: content cut short after the header, a byte changed, an
+	// old name of a reused file whose new message has no name (the client
+	// got no 250), and one whose new message kept its name too.
+	const torn, flipped, staleAlone, staleLinked, newOwner, v1 = "0000000000000007", "0000000000000008", "000000000000000a", "000000000000000b", "000000000000000c", "000000000000000d"
+	msgFile := env.MarshalFile(live, []byte("body\n"))
 	write(l.Tmp("0000000000000009"), []byte("partial"))
 	write(l.Msg(live), msgFile)
 	write(l.State(live), nil)
@@ -198,6 +206,20 @@ func TestRecoverEachCrashState(t *testing.T) {
 	write(l.Msg(badHeader), []byte("garbage"))
 	write(l.Msg(truncated), msgFile[:10])
 	write(l.Msg("README"), nil)
+	full := env.MarshalFile(torn, []byte("a longer body\nof two lines\n"))
+	write(l.Msg(torn), full[:len(full)-5])
+	b := env.MarshalFile(flipped, []byte("body\n"))
+	b[len(b)-2] ^= 1
+	write(l.Msg(flipped), b)
+	write(l.Msg(staleAlone), env.MarshalFile("00000000000000ff", []byte("someone else's\n")))
+	write(l.Msg(newOwner), env.MarshalFile(newOwner, []byte("the new message\n")))
+	if err := os.Link(l.Msg(newOwner), l.Msg(staleLinked)); err != nil {
+		t.Fatal(err)
+	}
+	// A message queued by an earlier version, without checksum or id.
+	h2 := env.MarshalHeader(v1) // "GQM2", L, C, id, envelope
+	v1File := append(append(append([]byte("GQM1"), h2[4:8]...), h2[headerLen:]...), "old body\n"...)
+	write(l.Msg(v1), v1File)
 
 	var logs bytes.Buffer
 	s := &Server{Layout: l, Log: logline.NewTo(&logs, "queue")}
@@ -205,15 +227,16 @@ func TestRecoverEachCrashState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 1 || ids[0] != live {
-		t.Fatalf("recovered %v", ids)
+	if want := []string{live, newOwner, v1}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("recovered %v, want %v\n%s", ids, want, logs.String())
 	}
-	for _, gone := range []string{l.Tmp("0000000000000009"), l.State(stateOnly), l.Msg(badHeader), l.Msg(truncated)} {
+	for _, gone := range []string{l.Tmp("0000000000000009"), l.State(stateOnly), l.Msg(badHeader), l.Msg(truncated),
+		l.Msg(torn), l.Msg(flipped), l.Msg(staleAlone), l.Msg(staleLinked), l.Bad(staleLinked)} {
 		if _, err := os.Stat(gone); !os.IsNotExist(err) {
 			t.Errorf("%s survived recovery", gone)
 		}
 	}
-	for _, kept := range []string{l.Bad(badHeader), l.Bad(truncated), l.State(live), l.Msg("README")} {
+	for _, kept := range []string{l.Bad(badHeader), l.Bad(truncated), l.Bad(torn), l.Bad(flipped), l.Bad(staleAlone), l.State(live), l.Msg("README")} {
 		if _, err := os.Stat(kept); err != nil {
 			t.Errorf("%s: %v", kept, err)
 		}
@@ -382,5 +405,28 @@ func TestOneQueueWriterPerRoot(t *testing.T) {
 	defer second.Close()
 	if left, _ := os.ReadDir(filepath.Join(root, DirTmp)); len(left) != 0 {
 		t.Errorf("recovery after the lock left tmp/ with %d files", len(left))
+	}
+}
+
+// TestCommittedFilesVerify: what the queue commits carries its own id and a
+// checksum that matches, whatever the size and the number of data frames,
+// in a reused file too (its old bytes beyond the new length are cut).
+func TestCommittedFilesVerify(t *testing.T) {
+	root := t.TempDir()
+	q := startQueue(t, root)
+	for _, size := range []int{0, 10, 70 << 10, 300 << 10, 10} {
+		content := strings.Repeat("x", size) + "\n"
+		res, err := submitpkg.Message(q.submit, "a@x.test", []string{"b@x.test"}, strings.NewReader(content), 10*time.Second)
+		if err != nil || !res.OK {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if err := verifyFile(q.s.Layout.Msg(res.ID), res.ID); err != nil {
+			t.Errorf("%d bytes: %v", size, err)
+		}
+		env, err := ReadEnvelope(q.s.Layout.Msg(res.ID))
+		if err != nil || env.Size < int64(len(content)) {
+			t.Errorf("%d bytes: envelope %+v, %v", size, env, err)
+		}
+		q.s.remove(res.ID) // into free/, for the next one to reuse
 	}
 }

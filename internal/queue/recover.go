@@ -1,10 +1,20 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"syscall"
 )
+
+// links is a file's hard link count.
+func links(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
 
 // Recover brings the queue directory to a consistent state after a crash at
 // any instant, fills the index of the messages it holds and returns their
@@ -29,6 +39,12 @@ func (s *Server) Recover() ([]string, error) {
 		var size int64
 		if info, err := e.Info(); err == nil {
 			size = info.Size()
+			if links(info) > 1 {
+				// Another name (msg/) shares this file: never reuse it.
+				os.Remove(l.Tmp(e.Name()))
+				s.Log.Printf("recover: dropped uncommitted tmp/%s (a second name of a queued file)", e.Name())
+				continue
+			}
 		}
 		if err := s.recycle(l.Tmp(e.Name()), size); err != nil {
 			return nil, fmt.Errorf("recover: %w", err)
@@ -69,8 +85,14 @@ func (s *Server) Recover() ([]string, error) {
 			continue
 		}
 		env, err := ReadEnvelope(l.Msg(id))
+		if err == nil {
+			err = verifyFile(l.Msg(id), id)
+		}
+		if errors.Is(err, ErrStale) && s.staleName(id, err) {
+			continue
+		}
 		if err != nil {
-			s.Log.Printf("alert: recover: msg %s: unreadable (%v); moved to bad/ for the admin", id, err)
+			s.Log.Printf("alert: recover: msg %s: unreadable (%v); moved to bad/ for the admin, never delivered", id, err)
 			for _, name := range []string{id, id + SufState} {
 				if err := os.Rename(l.Msg(name), l.Bad(name)); err != nil && !os.IsNotExist(err) {
 					return nil, fmt.Errorf("recover: quarantine: %w", err)
@@ -84,4 +106,49 @@ func (s *Server) Recover() ([]string, error) {
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// verifyFile checks that msg/ID is the whole message ID (Verify).
+func verifyFile(path, id string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return Verify(f, id, st.Size())
+}
+
+// staleName handles msg/ID that holds another message: a file finished,
+// renamed to free/ and reused for a new message, whose old name came back
+// after a power loss because that rename never reached the disk. If the
+// new message's own name is the same file, this name is only an extra
+// link and goes; otherwise it is not handled here (the caller moves it to
+// bad/). It reports whether it removed the name.
+func (s *Server) staleName(id string, why error) bool {
+	l := s.Layout
+	owner := ""
+	if f, err := os.Open(l.Msg(id)); err == nil {
+		if st, err := f.Stat(); err == nil {
+			if h, err := readHeader(f, st.Size()); err == nil {
+				owner = h.id
+			}
+		}
+		f.Close()
+	}
+	if _, _, ok := SplitName(owner); !ok || owner == id {
+		return false
+	}
+	a, err1 := os.Stat(l.Msg(id))
+	b, err2 := os.Stat(l.Msg(owner))
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		return false
+	}
+	os.Remove(l.Msg(id))
+	os.Remove(l.State(id))
+	s.Log.Printf("recover: msg/%s was an old name of the file that now holds msg %s (%v); removed", id, owner, why)
+	return true
 }

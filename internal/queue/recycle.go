@@ -101,7 +101,9 @@ func (s *Server) loadFree() error {
 	for _, e := range ents {
 		path := s.Layout.Free(e.Name())
 		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() || info.Size() > freeMaxBytes || len(s.free.names) >= freePoolMax {
+		// A free file with a second name (a power loss kept both names of a
+		// rename) is never reused: that would overwrite the other one.
+		if err != nil || !info.Mode().IsRegular() || info.Size() > freeMaxBytes || len(s.free.names) >= freePoolMax || links(info) > 1 {
 			os.Remove(path)
 			continue
 		}

@@ -159,6 +159,7 @@ type incoming struct {
 	env     Envelope
 	started bool  // header and envelope written; recipients are closed
 	written int64 // bytes written: the file may be a reused one, longer than this
+	crc     uint32 // the checksum of what was written after its field (files.go)
 	err     error // first error: reported at commit
 	perm    bool  // the error is permanent (bad envelope)
 	// received is qmail-queue's own trace line, put before the content for
@@ -308,10 +309,13 @@ func (s *Server) write(m *incoming, p []byte) {
 			m.fail(errors.New("no recipients"), true)
 			return
 		}
-		hdr := m.env.MarshalHeader()
+		hdr := m.env.MarshalHeader(m.id)
 		hdr = append(hdr, m.received...)
 		m.env.Size += int64(len(m.received))
 		p = append(hdr, p...) // one write for a small message
+		m.crc = Checksum(0, p[idOffset:])
+	} else {
+		m.crc = Checksum(m.crc, p)
 	}
 	if len(p) == 0 {
 		return
@@ -332,12 +336,13 @@ func (s *Server) discard(m *incoming) {
 // commit makes a received message durable and returns the answer for the
 // client. The sequence (docs/queue.md):
 //
-//  1. tmp/ID holds header, envelope and content: cut it to that length (it
-//     may be a reused file); in fsync mode, fsync it.
+//  1. tmp/ID holds header, envelope and content: write the checksum into
+//     the header, cut the file to its length (it may be a reused one), make
+//     its content durable (fsync, or a shared syncfs).
 //  2. rename tmp/ID -> msg/ID: the commit point.
-//  3. make it durable, shared with every commit running at the same time:
-//     fsync msg/ (fsync mode), or one syncfs and this file's own error
-//     check (syncfs mode; internal/durable).
+//  3. make the name durable: fsync msg/, shared with every commit running
+//     at the same time (internal/durable). A name never points at content
+//     that is not on stable storage.
 //  4. only then answer OK, and tell send.
 func (s *Server) commit(m *incoming) proto.Result {
 	fail := func(err error, perm bool) proto.Result {
@@ -353,7 +358,10 @@ func (s *Server) commit(m *incoming) proto.Result {
 	if m.err != nil {
 		return fail(m.err, m.perm)
 	}
-	err := m.file.Truncate(m.written)
+	err := PutChecksum(m.file, m.crc)
+	if err == nil {
+		err = m.file.Truncate(m.written)
+	}
 	if err == nil {
 		err = s.Durable.File(m.file)
 	}
