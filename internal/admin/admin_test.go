@@ -38,7 +38,7 @@ func reachableTemp(t *testing.T) string {
 
 func TestInstallThenCheck(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("install creates system accounts and needs root (CI runs as root)")
+		t.Skip("needs root: install creates system accounts (CI runs as root)")
 	}
 	root := filepath.Join(reachableTemp(t), "goqmail")
 	if err := Install(root, fakeBinaries(t), io.Discard); err != nil {
@@ -86,7 +86,7 @@ func TestCheckReportsMissingPieces(t *testing.T) {
 
 func TestInitRefusesUnreachableDirectoryAsRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("only root runs the reachability check")
+		t.Skip("needs root: only root runs the reachability check (the accounts must reach the directory)")
 	}
 	private := t.TempDir()
 	os.Chmod(private, 0o700)
