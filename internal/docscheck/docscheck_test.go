@@ -1,11 +1,46 @@
 package docscheck
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"goqmail/internal/mdsection"
 )
+
+var update = flag.Bool("update", false, "rewrite the generated table of tests that need root in README.md")
+
+// TestReadmeRootTestsUpToDate: README.md lists the tests that need root
+// and those that need an ordinary user, from their skip messages.
+func TestReadmeRootTestsUpToDate(t *testing.T) {
+	tests, loose, err := SkipTests("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range loose {
+		t.Errorf("%s: a skip about root should start \"needs root: \" or \"needs an ordinary user: \" (or use needRoot in test/e2e)", l)
+	}
+	roots := 0
+	for _, st := range tests {
+		if st.Root {
+			roots++
+		}
+	}
+	if roots < 5 {
+		t.Fatalf("found only %d tests that need root: does SkipTests still read them right?", roots)
+	}
+	stale, err := mdsection.Sync("../../README.md", "root-tests",
+		"generated from the tests' skip messages by `go test ./internal/docscheck -run TestReadmeRootTestsUpToDate -update`",
+		skipTestsMarkdown(tests), *update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stale && !*update {
+		t.Fatal("the table of tests that need root in README.md is stale: run go test ./internal/docscheck -run TestReadmeRootTestsUpToDate -update")
+	}
+}
 
 // TestDocsNameOnlyWhatExists reads every docs/*.md and README.md.
 func TestDocsNameOnlyWhatExists(t *testing.T) {
