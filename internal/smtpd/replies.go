@@ -107,9 +107,9 @@ func replyQueueRefused(temporary bool, reason string) smtp.Reply {
 	return smtp.Reply{Code: 554, Enh: "5.3.0", Text: reason}
 }
 
-// replyAddrRefused refuses an address that does not parse: enh is
-// RFC 3463's X.1.7 (sender) or X.1.3 (recipient), which is "sender" or
-// "recipient", why one of addrWhy's texts.
+// replyAddrRefused refuses an address that does not parse. which is
+// "sender" or "recipient", enh RFC 3463's X.1.7 or X.1.3 to match, why
+// one of addrWhy's texts.
 func replyAddrRefused(enh, which, why string) smtp.Reply {
 	return smtp.Reply{Code: 501, Enh: enh, Text: which + " refused: " + why}
 }
