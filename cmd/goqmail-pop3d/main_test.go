@@ -11,7 +11,7 @@ import (
 // TestSessionRefusesRoot: the mailbox side must run as the owner.
 func TestSessionRefusesRoot(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root to check the refusal")
+		t.Skip("needs root: the refusal to run a mailbox session as root is only reachable as root")
 	}
 	bin := filepath.Join(t.TempDir(), "goqmail-pop3d")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

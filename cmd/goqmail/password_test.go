@@ -65,7 +65,7 @@ func (o *terminalOutput) waitFor(t *testing.T, text string) {
 func TestPasswordPromptDoesNotEcho(t *testing.T) {
 	if os.Geteuid() == 0 {
 		if _, err := user.Lookup("goqmailv"); err != nil {
-			t.Skip("as root the virtual directory belongs to goqmailv, which does not exist here (goqmail install makes it)")
+			t.Skip("needs an ordinary user: as root the virtual directory belongs to goqmailv, which does not exist here (goqmail install makes it)")
 		}
 	}
 	root := t.TempDir()

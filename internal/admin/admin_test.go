@@ -45,7 +45,7 @@ const testAliasUser = "goqmailta"
 func installRoot(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("install creates system accounts and needs root (CI runs as root)")
+		t.Skip("needs root: install creates system accounts (CI runs as root)")
 	}
 	root := filepath.Join(reachableTemp(t), "goqmail")
 	if err := os.MkdirAll(filepath.Join(root, "control"), 0o755); err != nil {
@@ -104,7 +104,7 @@ func TestCheckReportsMissingPieces(t *testing.T) {
 
 func TestInitRefusesUnreachableDirectoryAsRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("only root runs the reachability check")
+		t.Skip("needs root: only root runs the reachability check (the accounts must reach the directory)")
 	}
 	private := t.TempDir()
 	os.Chmod(private, 0o700)

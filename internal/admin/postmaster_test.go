@@ -110,7 +110,7 @@ func TestInstallMakesPostmaster(t *testing.T) {
 // its lines.
 func TestInstallAliasUserOfAnotherRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("install creates system accounts and needs root (CI runs as root)")
+		t.Skip("needs root: install creates system accounts (CI runs as root)")
 	}
 	const name = "goqmailtal" // an alias account of this test's own
 	first := filepath.Join(reachableTemp(t), "first")

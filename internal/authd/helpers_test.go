@@ -49,14 +49,24 @@ func (s *syncBuffer) String() string {
 	return string(s.b)
 }
 
-// Fake system accounts: sys (uid 1001, password "sys secret" in the fake
+// Fake system accounts: sys (uid sysUID, password "sys secret" in the fake
 // shadow), daemon (uid 2, same password: too low to log in), yes (a
 // yescrypt hash: unsupported).
 var fakePasswd = map[string]assign.PasswdEntry{
-	"sys":    {Name: "sys", UID: 1001, GID: 1001, Home: "/home/sys"},
+	"sys":    {Name: "sys", UID: sysUID, GID: sysUID, Home: "/home/sys"},
 	"daemon": {Name: "daemon", UID: 2, GID: 2, Home: "/"},
 	"yes":    {Name: "yes", UID: 1002, GID: 1002, Home: "/home/yes"},
 }
+
+// sysUID is sys's uid: 1001, or 1003 when the tests run as uid 1001 (the
+// second account on a Debian machine). Without root, a mailbox of our own
+// uid may be opened and any other may not; the tests need sys to be other.
+var sysUID = func() int {
+	if os.Getuid() == 1001 {
+		return 1003
+	}
+	return 1001
+}()
 
 var fakeShadow = []byte("sys:" + dummyCrypt + ":19000:0:99999:7:::\n" +
 	"daemon:" + dummyCrypt + ":19000:0:99999:7:::\n" +

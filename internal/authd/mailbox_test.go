@@ -102,6 +102,6 @@ func TestOpenMailboxAPOPSystemUser(t *testing.T) {
 	_, r, err := f.client.OpenMailbox(context.Background(), proto.OpenMailbox{Login: "sys", Password: "sys secret", RemoteIP: "192.0.2.5"})
 	must(t, err)
 	if os.Geteuid() != 0 && (r.OK || !r.Temporary) {
-		t.Errorf("non-root service opened uid 1001's mailbox: %+v", r)
+		t.Errorf("non-root service (uid %d) opened uid %d's mailbox: %+v", os.Getuid(), sysUID, r)
 	}
 }

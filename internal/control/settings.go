@@ -73,8 +73,8 @@ var (
 		Meaning: "text after `220 ` in the greeting; the first word should be the host name. Also used in the EHLO/HELO and QUIT replies."}
 	ConcurrencyLocal = &Setting{Name: "concurrencylocal", Kind: Number, Default: "10", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries", Zero: "hold local deliveries",
 		Meaning: "simultaneous local deliveries; 0 holds local deliveries. qmail caps it at 120 (conf-spawn), goqmail at 1000."}
-	ConcurrencyRemote = &Setting{Name: "concurrencyremote", Kind: Number, Default: "20", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries", Zero: "hold remote deliveries",
-		Meaning: "simultaneous remote deliveries; 0 holds remote deliveries. qmail caps it at 120, goqmail at 1000."}
+	ConcurrencyRemote = &Setting{Name: "concurrencyremote", Kind: Number, Default: "20", Min: 0, Max: 1000, Qmail: true, UsedBy: []string{"send", "remote"}, Cap: true, Unit: "deliveries", Zero: "hold remote deliveries",
+		Meaning: "simultaneous remote deliveries, and goqmail-remote's connections per destination address and port; 0 holds remote deliveries. qmail caps it at 120, goqmail at 1000."}
 	QueueLifetime = &Setting{Name: "queuelifetime", Kind: Number, Default: "604800", Min: 0, Qmail: true, UsedBy: []string{"send"}, Unit: "seconds",
 		Meaning: "seconds a message may stay in the queue; after that it gets one last try and temporary failures become permanent."}
 	EnvNoAtHost = &Setting{Name: "envnoathost", Kind: Line, FromMe: true, Qmail: true, UsedBy: []string{"smtpd", "send"}, Check: checkDomain, Rule: "a domain name",

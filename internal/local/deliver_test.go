@@ -147,7 +147,7 @@ func TestHomeAndFileChecks(t *testing.T) {
 
 func TestUnreadableQmailDefers(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root reads any file")
+		t.Skip("needs an ordinary user: root reads any file, so the .qmail cannot be unreadable")
 	}
 	e := newEnv(t)
 	e.write(".qmail", "./Maildir/\n", 0o000)

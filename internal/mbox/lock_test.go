@@ -97,7 +97,7 @@ func TestStaleDotlockIsBroken(t *testing.T) {
 // under the kernel locks.
 func TestUnwritableDirectorySkipsDotlock(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root may create files anywhere")
+		t.Skip("needs an ordinary user: root may create files anywhere, so the directory cannot be unwritable")
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mbox")

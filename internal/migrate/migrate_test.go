@@ -387,7 +387,7 @@ func TestImportOnlyVpopmail(t *testing.T) {
 func TestImportOwner(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to give files away")
+		t.Skip("needs root: it gives files to the virtual account")
 	}
 	const nobody = 65534
 	site := buildOldSite(t)

@@ -176,7 +176,7 @@ func TestVerdictString(t *testing.T) {
 // fails open. Skipped as root, who reads everything.
 func TestUnreadableHomeFailsOpen(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root reads every directory")
+		t.Skip("needs an ordinary user: root reads every directory, so the home cannot be unreadable")
 	}
 	site := newTestSite(t)
 	c := *site.checker

@@ -157,13 +157,18 @@ func (s *session) authLogin(initial string) (login, password string, r smtp.Repl
 	return string(user), string(pass), smtp.Reply{}
 }
 
+// authChallenge is the server's turn in an AUTH exchange (RFC 4954
+// section 4): 334, a space and the base64 challenge, which is empty for
+// PLAIN. It is no Reply: Reply leaves out the space before empty text.
+func authChallenge(challenge string) string { return "334 " + challenge + "\r\n" }
+
 // authResponse returns the decoded initial response if the client gave one
 // ("=" is an empty one, RFC 4954 section 4), else sends the challenge with
 // 334 and reads the client's line. "*" cancels the exchange.
 func (s *session) authResponse(initial, challenge string) ([]byte, smtp.Reply) {
 	line := initial
 	if line == "" {
-		s.bw.WriteString("334 " + challenge + "\r\n")
+		s.bw.WriteString(authChallenge(challenge))
 		if err := s.flush(); err != nil {
 			s.end = "write error"
 			s.closed = true

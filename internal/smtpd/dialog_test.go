@@ -390,7 +390,10 @@ func (env *dialogEnv) start(t *testing.T) string {
 		t.Fatalf("LoadConfig: %v", err)
 	}
 	env.cfg = cfg
-	q := &queue.Server{Layout: env.layout, Log: logline.NewTo(env.logs, "queue"), SendUID: -1}
+	// The SMTP server runs in this process, so its uid is ours: the queue
+	// trusts its "from the network" flag only from that uid (SMTPDUID 0,
+	// the zero value, held only when the tests ran as root).
+	q := &queue.Server{Layout: env.layout, Log: logline.NewTo(env.logs, "queue"), SendUID: -1, SMTPDUID: os.Getuid()}
 	if err := q.Start(); err != nil {
 		t.Fatal(err)
 	}

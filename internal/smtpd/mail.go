@@ -48,7 +48,7 @@ func (s *session) mail(arg string) {
 		return
 	}
 	s.tx = &transaction{sender: sender, seen: map[string]bool{}}
-	s.reply(replySenderOK)
+	s.reply(r)
 }
 
 // mailParams checks the ESMTP parameters of MAIL we advertise: SIZE
@@ -63,7 +63,7 @@ func (s *session) mailParams(params string) (size int64, r smtp.Reply, ok bool) 
 		case "SIZE":
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 {
-				return 0, smtp.Reply{Code: 501, Enh: "5.5.4", Text: "bad SIZE parameter"}, false
+				return 0, replyBadSize, false
 			}
 			if max := s.maxBytes(); max > 0 && n > max {
 				return 0, replySizeExceeded, false
@@ -71,7 +71,7 @@ func (s *session) mailParams(params string) (size int64, r smtp.Reply, ok bool) 
 			size = n
 		case "BODY":
 			if v := strings.ToUpper(value); v != "7BIT" && v != "8BITMIME" {
-				return 0, smtp.Reply{Code: 501, Enh: "5.5.4", Text: "BODY must be 7BIT or 8BITMIME"}, false
+				return 0, replyBadBody, false
 			}
 		case "AUTH":
 			if !s.authOffered() {
@@ -160,25 +160,31 @@ func (s *session) rcpt(arg string) {
 	s.reply(r)
 }
 
+// addrWhy says what is wrong with an address, by the parser's error; the
+// first match wins. Any other error is "bad address syntax".
+var addrWhy = []struct {
+	err error
+	why string
+}{
+	{address.ErrTooLong, "address too long"},
+	{address.ErrBadChar, "address contains a control, space or non-ASCII character"},
+	{address.ErrNoDomain, "address needs a domain"},
+	{address.ErrBadDomain, "bad domain in address"},
+	{address.ErrBadLiteral, "bad address literal"},
+	{address.ErrNull, "the null address is not allowed here"},
+}
+
 // addrReply turns an address parser error into a reply that says what is
 // wrong (RFC 3463: X.1.7 sender syntax, X.1.3 recipient syntax).
 func addrReply(err error, enh, which string) smtp.Reply {
 	why := "bad address syntax"
-	switch {
-	case errors.Is(err, address.ErrTooLong):
-		why = "address too long"
-	case errors.Is(err, address.ErrBadChar):
-		why = "address contains a control, space or non-ASCII character"
-	case errors.Is(err, address.ErrNoDomain):
-		why = "address needs a domain"
-	case errors.Is(err, address.ErrBadDomain):
-		why = "bad domain in address"
-	case errors.Is(err, address.ErrBadLiteral):
-		why = "bad address literal"
-	case errors.Is(err, address.ErrNull):
-		why = "the null address is not allowed here"
+	for _, w := range addrWhy {
+		if errors.Is(err, w.err) {
+			why = w.why
+			break
+		}
 	}
-	return smtp.Reply{Code: 501, Enh: enh, Text: which + " refused: " + why}
+	return replyAddrRefused(enh, which, why)
 }
 
 func (s *session) data() {
@@ -249,20 +255,13 @@ func (s *session) data() {
 		s.srv.Log.Printf("warning: %s: queue: %v", s.remote, err)
 		s.refused++
 		s.reply(replyQueueTemp)
-	case !res.OK && res.Temporary && strings.HasSuffix(res.Text, "(#4.3.1)"):
-		// The queue's disk is full: RFC 3463 4.3.1, RFC 5321's 452.
-		s.refused++
-		s.reply(smtp.Reply{Code: 452, Enh: "4.3.1", Text: res.Text})
-	case !res.OK && res.Temporary:
-		s.refused++
-		s.reply(smtp.Reply{Code: 451, Enh: "4.3.0", Text: res.Text})
 	case !res.OK:
 		s.refused++
-		s.reply(smtp.Reply{Code: 554, Enh: "5.3.0", Text: res.Text})
+		s.reply(replyQueueRefused(res.Temporary, res.Text))
 	default:
 		s.accepted++
 		s.junk = 0
 		s.srv.Log.Printf("%s: accepted msg %s from <%s> to %d recipients, %d bytes", s.remote, res.ID, tx.sender, len(tx.rcpts), st.Bytes)
-		s.reply(smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok " + strconv.FormatInt(s.srv.Now().Unix(), 10) + " qp " + res.ID})
+		s.reply(replyQueued(strconv.FormatInt(s.srv.Now().Unix(), 10), res.ID))
 	}
 }

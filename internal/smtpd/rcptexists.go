@@ -44,7 +44,7 @@ func (s *session) checkExists(a address.Addr) (r smtp.Reply, closed bool) {
 		return replyRcptLookupTemp, false
 	case policy.RcptRefuseUnknown:
 		s.rcpts.unknown++
-		return replyNoSuchUser(a), false
+		return replyNoSuchUser(a.SMTP()), false
 	}
 	s.rcpts.unknown++
 	from := ""

@@ -1,7 +1,7 @@
 package smtpd
 
 import (
-	"goqmail/internal/address"
+	"strings"
 	"goqmail/internal/smtp"
 )
 
@@ -10,7 +10,6 @@ import (
 // the greeting, HELO/EHLO and 354, which RFC 2034 section 3 exempts.
 var (
 	replyOK           = smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok"}
-	replySenderOK     = smtp.Reply{Code: 250, Enh: "2.1.0", Text: "ok"}
 	replyFlushed      = smtp.Reply{Code: 250, Enh: "2.0.0", Text: "flushed"}
 	replyVRFY         = smtp.Reply{Code: 252, Enh: "2.0.0", Text: "send some mail, i'll try my best"}
 	replyHelp         = smtp.Reply{Code: 214, Enh: "2.0.0", Text: "goqmail: commands are HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT"}
@@ -28,6 +27,8 @@ var (
 	replyRcptFirst    = smtp.Reply{Code: 503, Enh: "5.5.1", Text: "RCPT first"}
 	replyNoValidRcpt  = smtp.Reply{Code: 554, Enh: "5.5.1", Text: "no valid recipients"}
 	replyBadParam     = smtp.Reply{Code: 555, Enh: "5.5.4", Text: "unsupported MAIL or RCPT parameter"}
+	replyBadSize      = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "bad SIZE parameter"}
+	replyBadBody      = smtp.Reply{Code: 501, Enh: "5.5.4", Text: "BODY must be 7BIT or 8BITMIME"}
 	replySizeExceeded = smtp.Reply{Code: 552, Enh: "5.3.4", Text: "sorry, that message size exceeds my databytes limit"}
 	replyBareCRLF     = smtp.Reply{Code: 554, Enh: "5.6.0", Text: "message refused: it contains a bare CR or LF; SMTP lines end with CRLF (RFC 5321 2.3.8)"}
 	replyTooManyHops  = smtp.Reply{Code: 554, Enh: "5.4.6", Text: "too many hops, this message is looping"}
@@ -53,15 +54,71 @@ const enhNoSuchUser = "5.1.1"
 
 // replyNoSuchUser refuses a recipient of our own domains that does not
 // exist, in qmail-local's words ("Sorry, no mailbox here by that name"),
-// naming the address so a client that pipelined several RCPTs sees which.
-// An address too long to fit the 512-byte reply line (RFC 5321 4.5.3.1.5)
-// is left out.
-func replyNoSuchUser(a address.Addr) smtp.Reply {
+// naming the address (path, as sent in SMTP) so a client that pipelined
+// several RCPTs sees which. An address too long to fit the 512-byte reply
+// line (RFC 5321 4.5.3.1.5) is left out.
+func replyNoSuchUser(path string) smtp.Reply {
 	const text = "sorry, no mailbox here by that name"
-	if p := a.SMTP(); len(p) <= 400 {
-		return smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: p + ": " + text}
+	if len(path) <= 400 {
+		return smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: path + ": " + text}
 	}
 	return smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: text}
+}
+
+// Replies that carry the session's values. The reply table in
+// docs/smtp.md (replydoc.go) calls them with placeholders.
+
+// replyGreeting is qmail-smtpd's "220 <smtpgreeting> ESMTP".
+func replyGreeting(greeting string) smtp.Reply {
+	return smtp.Reply{Code: 220, Text: greeting + " ESMTP"}
+}
+
+func replyHelo(greeting string) smtp.Reply { return smtp.Reply{Code: 250, Text: greeting} }
+
+// replyEhlo lists the service extensions (RFC 5321 4.1.1.1). size is the
+// message size limit (RFC 1870), "" when there is none; STARTTLS and AUTH
+// are offered only where they may be used.
+func replyEhlo(greeting, size string, starttls, auth bool) smtp.Reply {
+	ext := greeting + "\nPIPELINING\n8BITMIME\nSIZE"
+	if size != "" {
+		ext += " " + size
+	}
+	ext += "\nENHANCEDSTATUSCODES"
+	if starttls {
+		ext += "\nSTARTTLS"
+	}
+	if auth {
+		ext += "\nAUTH PLAIN LOGIN"
+	}
+	return smtp.Reply{Code: 250, Text: ext}
+}
+
+func replyBye(greeting string) smtp.Reply { return smtp.Reply{Code: 221, Enh: "2.0.0", Text: greeting} }
+
+// replyQueued accepts a message, naming the queue's id for it, as
+// qmail-smtpd's "250 ok <time> qp <pid>".
+func replyQueued(unixTime, id string) smtp.Reply {
+	return smtp.Reply{Code: 250, Enh: "2.0.0", Text: "ok " + unixTime + " qp " + id}
+}
+
+// replyQueueRefused passes on the queue's refusal of a message. The
+// queue's full disk ("(#4.3.1)", RFC 3463 "mail system full") is RFC
+// 5321's 452, insufficient system storage.
+func replyQueueRefused(temporary bool, reason string) smtp.Reply {
+	if temporary && strings.HasSuffix(reason, "(#4.3.1)") {
+		return smtp.Reply{Code: 452, Enh: "4.3.1", Text: reason}
+	}
+	if temporary {
+		return smtp.Reply{Code: 451, Enh: "4.3.0", Text: reason}
+	}
+	return smtp.Reply{Code: 554, Enh: "5.3.0", Text: reason}
+}
+
+// replyAddrRefused refuses an address that does not parse. which is
+// "sender" or "recipient", enh RFC 3463's X.1.7 or X.1.3 to match, why
+// one of addrWhy's texts.
+func replyAddrRefused(enh, which, why string) smtp.Reply {
+	return smtp.Reply{Code: 501, Enh: enh, Text: which + " refused: " + why}
 }
 
 // Session limits on misbehaviour (Postfix's smtpd_hard_error_limit and

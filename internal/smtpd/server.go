@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 	"goqmail/internal/logline"
-	"goqmail/internal/smtp"
 	"goqmail/internal/submit"
 )
 
@@ -188,7 +187,7 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 		sess.replyClose(replyPregreet)
 		return
 	}
-	sess.reply(smtp.Reply{Code: 220, Text: cfg.Greeting + " ESMTP"})
+	sess.reply(replyGreeting(cfg.Greeting))
 	sess.loop()
 }
 

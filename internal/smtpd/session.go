@@ -212,7 +212,7 @@ func (s *session) command(verb, arg string) {
 		s.reply(replyHelp)
 	case "QUIT":
 		s.end = "quit"
-		s.replyClose(smtp.Reply{Code: 221, Enh: "2.0.0", Text: s.cfg.Greeting})
+		s.replyClose(replyBye(s.cfg.Greeting))
 	case "STARTTLS":
 		s.startTLS(arg)
 	case "AUTH":
@@ -233,21 +233,14 @@ func (s *session) hello(ehlo bool, arg string) {
 	}
 	s.helo, s.esmtp, s.tx = arg, ehlo, nil
 	if !ehlo {
-		s.reply(smtp.Reply{Code: 250, Text: s.cfg.Greeting})
+		s.reply(replyHelo(s.cfg.Greeting))
 		return
 	}
-	size := "SIZE"
+	size := ""
 	if n := s.maxBytes(); n > 0 {
-		size += " " + strconv.FormatInt(n, 10)
+		size = strconv.FormatInt(n, 10)
 	}
-	ext := s.cfg.Greeting + "\nPIPELINING\n8BITMIME\n" + size + "\nENHANCEDSTATUSCODES"
-	if s.tlsOffered() {
-		ext += "\nSTARTTLS"
-	}
-	if s.authOffered() {
-		ext += "\nAUTH PLAIN LOGIN"
-	}
-	s.reply(smtp.Reply{Code: 250, Text: ext})
+	s.reply(replyEhlo(s.cfg.Greeting, size, s.tlsOffered(), s.authOffered()))
 }
 
 // mayRelay: the client may send to any domain, and is no stranger to the

@@ -8,8 +8,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"goqmail/internal/smtp"
 )
 
 // ServeStdio runs one SMTP session on r and w for `sendmail -bs`: a local
@@ -44,7 +42,7 @@ func (s *Server) ServeStdio(r io.Reader, w io.Writer) {
 		sess.replyClose(replyShutdown)
 		return
 	}
-	sess.reply(smtp.Reply{Code: 220, Text: cfg.Greeting + " ESMTP"})
+	sess.reply(replyGreeting(cfg.Greeting))
 	sess.loop()
 	sess.bw.Flush()
 }

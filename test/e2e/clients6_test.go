@@ -83,9 +83,7 @@ func c6Deliver(t *testing.T, s *Server, local string, bodies ...string) {
 // fetches both messages into an MDA and deletes them (--nokeep), so the
 // mailbox is empty afterwards.
 func TestFetchmailRetrievesAsUnprivilegedUser(t *testing.T) {
-	if !asRoot {
-		t.Fatal("this test runs fetchmail as nobody, which needs root (CI runs as root)")
-	}
+	needRoot(t, "it runs fetchmail as nobody (CI runs as root)")
 	if _, err := exec.LookPath("fetchmail"); err != nil {
 		t.Fatalf("fetchmail not installed (apt-get install fetchmail): %v", err)
 	}
@@ -222,9 +220,7 @@ func c6ByBody(s c6POPSnapshot) map[string]int {
 // RETR bodies after unstuffing, TOP n 0 headers; each server's UIDLs must
 // be stable across sessions (their values differ by design).
 func TestPOP3BehavesLikeDovecot(t *testing.T) {
-	if !asRoot {
-		t.Fatal("needs root: Dovecot switches to the mailbox owner (CI runs as root)")
-	}
+	needRoot(t, "Dovecot switches to the mailbox owner (CI runs as root)")
 	pop := freePort(t)
 	s := NewServer(t, Options{Control: map[string]string{"pop3listen": fmt.Sprintf("127.0.0.1:%d\n", pop)}})
 	user := c6VirtualUser(t, s, "dora", "dove secret")

@@ -20,6 +20,16 @@ var binDir string
 // asRoot: the tests run as root, so goqmail splits itself over its accounts.
 var asRoot = os.Geteuid() == 0
 
+// needRoot skips a test that cannot run without root, saying why. Every
+// other test runs as any user: goqmail then runs as that one user
+// (README, "Tests without root").
+func needRoot(t *testing.T, why string) {
+	t.Helper()
+	if !asRoot {
+		t.Skip("needs root: " + why)
+	}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }

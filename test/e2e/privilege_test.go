@@ -61,9 +61,7 @@ func deliveryProcs(t *testing.T, lspawn int) []procInfo {
 // its own account with one group and no capabilities; only the supervisor
 // and the spawner keep root; deliveries run as the mailbox owner.
 func TestProcessSplitAndPrivileges(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root: the process split into accounts only happens when goqmaild starts as root (CI runs as root)")
-	}
+	needRoot(t, "the process split into accounts only happens when goqmaild starts as root (CI runs as root)")
 	t.Parallel()
 	requireTool(t, "swaks")
 	s := NewServer(t, Options{})
@@ -123,9 +121,7 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 // (init and goqmaild both under that account's credentials): every process,
 // deliveries included, runs as that one uid and mail is delivered.
 func TestSingleUserModeAsRoot(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root to start goqmail under another account; as an ordinary user every other test already runs in single-user mode")
-	}
+	needRoot(t, "it starts goqmail under another account; as an ordinary user every other test already runs in single-user mode")
 	t.Parallel()
 	requireTool(t, "swaks")
 	uid, gid := lookupIDs(t, "goqmaildemo")

@@ -78,9 +78,7 @@ func TestVirtualDomainsAndUsers(t *testing.T) {
 // Dovecot from Debian authenticates a goqmail virtual user against the
 // directory's passwd file and serves its Maildir over IMAP.
 func TestDovecotServesVirtualMailbox(t *testing.T) {
-	if !asRoot {
-		t.Skip("needs root: Dovecot switches to the mailbox owner (CI runs as root)")
-	}
+	needRoot(t, "Dovecot switches to the mailbox owner (CI runs as root)")
 	if _, err := exec.LookPath("dovecot"); err != nil {
 		t.Fatalf("dovecot not installed (apt-get install dovecot-imapd): %v", err)
 	}
