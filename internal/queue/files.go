@@ -36,14 +36,14 @@ import (
 // a pipe (splice), so a recipient cannot read the envelope (other
 // recipients, Bcc) of a message it received.
 const (
-	msgMagic          = "GQM2"
-	msgMagicV1        = "GQM1"
-	headerLen         = 28 // magic, L, C, id
-	headerLenV1       = 8
-	crcOffset         = 8
-	idOffset          = 12
-	maxEnvelope       = 16 << 20
-	tEnv         byte = 'E'
+	msgMagic         = "GQM2"
+	msgMagicV1       = "GQM1"
+	headerLen        = 28 // magic, L, C, id
+	headerLenV1      = 8
+	crcOffset        = 8
+	idOffset         = 12
+	maxEnvelope      = 16 << 20
+	tEnv        byte = 'E'
 )
 
 // castagnoli is CRC-32C, computed in hardware on amd64 and arm64.

@@ -157,11 +157,11 @@ type incoming struct {
 	id      string
 	file    *os.File
 	env     Envelope
-	started bool  // header and envelope written; recipients are closed
-	written int64 // bytes written: the file may be a reused one, longer than this
+	started bool   // header and envelope written; recipients are closed
+	written int64  // bytes written: the file may be a reused one, longer than this
 	crc     uint32 // the checksum of what was written after its field (files.go)
-	err     error // first error: reported at commit
-	perm    bool  // the error is permanent (bad envelope)
+	err     error  // first error: reported at commit
+	perm    bool   // the error is permanent (bad envelope)
 	// received is qmail-queue's own trace line, put before the content for
 	// local submissions (sendmail, forwards, bounces).
 	received []byte

@@ -1,8 +1,8 @@
 package smtpd
 
 import (
-	"strings"
 	"goqmail/internal/smtp"
+	"strings"
 )
 
 // Every reply the server gives, in one place (qmail-smtpd's err_* functions,
