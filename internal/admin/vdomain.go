@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"goqmail/internal/accounts"
+	"goqmail/internal/pidlock"
 	"goqmail/internal/vdir"
 )
 
@@ -62,16 +63,13 @@ func OpenVirtual(root string) (*vdir.Files, error) {
 }
 
 // SignalReload tells a running goqmaild about a change with SIGHUP, if
-// ROOT/run/goqmaild.pid names one. Readers notice changed files by
+// one holds ROOT/run/goqmaild.pid (a pid file left by a goqmaild that died
+// names nobody, or someone else). Readers notice changed files by
 // themselves at their next lookup, so this only hurries things along;
 // the returned text says which happened.
 func SignalReload(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "run", "goqmaild.pid"))
-	if err != nil {
-		return "running servers pick up changes by themselves"
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
+	pid := pidlock.Holder(filepath.Join(root, "run", "goqmaild.pid"))
+	if pid <= 1 {
 		return "running servers pick up changes by themselves"
 	}
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"bytes"
+	"goqmail/internal/pidlock"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,25 +185,41 @@ func TestSignalReload(t *testing.T) {
 	if got := SignalReload(root); got != "running servers pick up changes by themselves" {
 		t.Errorf("without a pid file: %q", got)
 	}
-	// A stand-in server: sleep dies of SIGHUP.
+	// A pid file left by a goqmaild that died names a live process that is
+	// not goqmaild (here sleep, which SIGHUP would kill): no signal.
 	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Skip(err)
 	}
 	defer cmd.Process.Kill()
 	os.Mkdir(filepath.Join(root, "run"), 0o755)
-	os.WriteFile(filepath.Join(root, "run", "goqmaild.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
-	if got := SignalReload(root); !strings.Contains(got, "told goqmaild (pid "+strconv.Itoa(cmd.Process.Pid)+") to reload") {
-		t.Errorf("with a pid file: %q", got)
+	pidFile := filepath.Join(root, "run", "goqmaild.pid")
+	os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	if got := SignalReload(root); got != "running servers pick up changes by themselves" {
+		t.Errorf("with a stale pid file: %q", got)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-		if !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
-			t.Errorf("stand-in ended with %v", cmd.ProcessState)
-		}
+		t.Errorf("the process a stale pid file names got a signal: %v", cmd.ProcessState)
+	case <-time.After(200 * time.Millisecond):
+	}
+	// A live goqmaild holds the file's lock: this test process does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	os.Remove(pidFile)
+	lock, err := pidlock.TryAcquire(pidFile, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	if got := SignalReload(root); !strings.Contains(got, "told goqmaild (pid "+strconv.Itoa(os.Getpid())+") to reload") {
+		t.Errorf("with a held pid file: %q", got)
+	}
+	select {
+	case <-hup:
 	case <-time.After(5 * time.Second):
 		t.Error("no SIGHUP arrived")
 	}

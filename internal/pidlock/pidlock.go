@@ -105,6 +105,23 @@ func (l *Lock) Release() {
 	l.f.Close()
 }
 
+// Holder returns the pid of the live process holding the lock on path, or
+// 0 when nobody holds it (the file is missing, or left behind by a process
+// that died: its pid may belong to someone else by now). It takes no lock
+// and changes nothing: a shared lock that cannot be had means an exclusive
+// one is held.
+func Holder(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	if err := flock(f, syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		return 0 // closing f drops the shared lock
+	}
+	return ReadPID(path)
+}
+
 // ReadPID returns the pid written in a lock file, 0 if there is none.
 func ReadPID(path string) int {
 	b, err := os.ReadFile(path)

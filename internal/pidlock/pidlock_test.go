@@ -60,8 +60,15 @@ func TestHeldUntilHolderDies(t *testing.T) {
 	if held.PID != holder.Process.Pid {
 		t.Errorf("HeldError names pid %d, holder is %d", held.PID, holder.Process.Pid)
 	}
+	if got := Holder(path); got != holder.Process.Pid {
+		t.Errorf("Holder = %d, want %d", got, holder.Process.Pid)
+	}
 	holder.Process.Signal(syscall.SIGKILL)
 	holder.Wait()
+	// The file still names the dead holder: Holder must not believe it.
+	if got := Holder(path); got != 0 {
+		t.Errorf("Holder after the holder died = %d, want 0", got)
+	}
 	l, err := TryAcquire(path, 0o644)
 	if err != nil {
 		t.Fatalf("after the holder died: %v", err)
