@@ -154,7 +154,7 @@ var (
 	AuthSenders = &Setting{Name: "authsenders", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
 		Meaning: "1 (default): an authenticated client may use only envelope senders its user owns (its address, aliases that resolve to it, user@locals for system users). 0: any sender."}
 	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"}, Max: 604800, Unit: "seconds", Zero: "no grants",
-		Meaning: "seconds a successful mailbox login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants."}
+		Meaning: "seconds a successful POP3 login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants. SMTP AUTH grants nothing: an authenticated session relays by itself."}
 	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an executable program",
 		Meaning: "a checkpassword program (qmail's interface: fd 3 = login, password, timestamp, each NUL-terminated; exit 0 = ok) tried after virtual and system users. Empty: none."}
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",

@@ -1,5 +1,5 @@
 // Package relaygrant keeps the POP-before-SMTP grants: after a successful
-// mailbox or AUTH login, the client's IP may relay for a while
+// POP3 login, the client's IP may relay for a while
 // (relay-ctrl's RELAY_CTRL_EXPIRY, default 900 s; qmail.md section 7).
 //
 // The grants live in one small file, ROOT/relay/grants, one line per
