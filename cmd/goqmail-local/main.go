@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"goqmail/internal/durable"
+	"goqmail/internal/ipc"
 	"goqmail/internal/local"
 	"goqmail/internal/logline"
 	"goqmail/internal/vdir"
@@ -24,6 +25,12 @@ func main() {
 		// qmail-local refuses root too (QLX_ROOT): a bug in the spawner
 		// must not turn into a root delivery.
 		log.Fatalf("refusing to deliver as root")
+	}
+	// A .qmail program gets descriptors 0, 1 and 2 and nothing else: not
+	// the spawner's socket (fd 3), not anything this process inherited.
+	// (Received message descriptors are close-on-exec already.)
+	if err := ipc.CloseOnExecFrom(3); err != nil {
+		log.Fatalf("%v", err)
 	}
 	mode, err := durable.ParseMode(os.Getenv("GOQMAIL_SYNCMODE"))
 	if err != nil {

@@ -29,6 +29,11 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-lspawn")
+	// Nothing inherited beyond the socket on fd 3 may reach a delivery
+	// process (goqmail-local gets fd 3 = its own socket, 0-2).
+	if err := ipc.CloseOnExecFrom(3); err != nil {
+		log.Fatalf("%v", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		log.Fatalf("%v", err)

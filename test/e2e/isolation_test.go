@@ -77,3 +77,71 @@ func TestRelayGrantsReadableBySMTPDOnly(t *testing.T) {
 	goqmailCmd(t, s, "", false, "relay", "revoke", "127.0.0.1")
 	check("after goqmail relay revoke")
 }
+
+// waitProgramPid waits for a .qmail program to write its pid (as $$ before
+// it execs) into name in the demo home and returns it.
+func waitProgramPid(t *testing.T, s *Server, name string) int {
+	t.Helper()
+	b := waitFile(t, filepath.Join(demoHome(s), name))
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 1 {
+		t.Fatalf("%s holds %q, not a pid", name, b)
+	}
+	return pid
+}
+
+// openFDs lists the descriptors a process has open, as "N -> target".
+func openFDs(t *testing.T, pid int) map[int]string {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := map[int]string{}
+	for _, e := range ents {
+		var n int
+		fmt.Sscan(e.Name(), &n)
+		target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+		fds[n] = target
+	}
+	return fds
+}
+
+// TestProgramGetsOnlyStdio: a .qmail program gets descriptors 0, 1 and 2
+// and nothing else: not the spawner's socket, not another delivery's
+// message, not whatever goqmaild itself inherited from the shell or init
+// that started it (issue 11, item 6). goqmaild is started here with three
+// extra descriptors open and not close-on-exec, as a careless init script
+// would leave them.
+func TestProgramGetsOnlyStdio(t *testing.T) {
+	s := NewServer(t, Options{NoStart: true})
+	var extra []*os.File
+	for i := 0; i < 3; i++ {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		extra = append(extra, f)
+	}
+	s.extraFiles = extra
+	s.Start()
+	writeUserFile(t, s, demoHome(s), ".qmail-fds", "|echo $$ > fds.tmp && mv fds.tmp fds.pid && exec sleep 600\n")
+	if r := swaks(t, s, "--to", "demo-fds@example.test"); r.Code != 0 {
+		t.Fatalf("swaks: exit %d\n%s", r.Code, r.Out)
+	}
+	pid := waitProgramPid(t, s, "fds.pid")
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	fds := openFDs(t, pid)
+	for n, target := range fds {
+		if n > 2 {
+			t.Errorf("the .qmail program has descriptor %d open (%s); it may have only 0, 1 and 2: %v", n, target, fds)
+		}
+	}
+	for n := 0; n <= 2; n++ {
+		if _, ok := fds[n]; !ok {
+			t.Errorf("the .qmail program lacks descriptor %d: %v", n, fds)
+		}
+	}
+}
