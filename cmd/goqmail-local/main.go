@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/local"
@@ -20,6 +22,16 @@ import (
 
 func main() {
 	log := logline.New("local")
+	// Non-dumpable before anything else: this process runs as the
+	// recipient, and so do the recipient's .qmail programs. A dumpable
+	// process of the same uid can be ptraced and its /proc/PID/mem and
+	// environ read, so a program could watch the other deliveries this
+	// process makes. PR_SET_DUMPABLE 0 makes /proc/PID root's and refuses
+	// ptrace to anyone without CAP_SYS_PTRACE; exec resets it, so the
+	// programs themselves stay ordinary processes.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Fatalf("prctl(PR_SET_DUMPABLE, 0): %v", err)
+	}
 	syscall.Umask(0o077)
 	if os.Geteuid() == 0 {
 		// qmail-local refuses root too (QLX_ROOT): a bug in the spawner

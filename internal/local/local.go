@@ -13,6 +13,9 @@
 // that nobody else may write; values from the network reach programs only
 // as environment variables (dotqmail.Env). File names built from the
 // address extension never leave the home directory (dotqmail.Search).
+// Programs run as the same uid, so cmd/goqmail-local makes the process
+// non-dumpable (no ptrace, no /proc/PID/mem from them) and marks every
+// inherited descriptor close-on-exec: a program gets 0, 1 and 2 only.
 package local
 
 import (

@@ -145,3 +145,49 @@ func TestProgramGetsOnlyStdio(t *testing.T) {
 		}
 	}
 }
+
+// probeParent is a .qmail program's attempt on its delivery process
+// (argv[1], the shell's $PPID): read its memory and environment, attach
+// with ptrace. It prints one line per attempt.
+const probeParent = `import ctypes, os, sys
+ppid = int(sys.argv[1])
+print("comm", open("/proc/%d/comm" % ppid).read().strip())
+for name in ("mem", "environ"):
+    try:
+        open("/proc/%d/%s" % (ppid, name), "rb").close()
+        print(name, "OPENED")
+    except PermissionError:
+        print(name, "denied")
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+if libc.ptrace(16, ppid, None, None) == 0:  # PTRACE_ATTACH
+    os.waitpid(ppid, 0x40000000)  # __WALL
+    libc.ptrace(17, ppid, None, None)  # PTRACE_DETACH
+    print("ptrace ATTACHED")
+else:
+    print("ptrace denied", os.strerror(ctypes.get_errno()))
+`
+
+// TestDeliveryProcessNotTraceable: goqmail-local runs as the recipient and
+// so does the recipient's .qmail program; without PR_SET_DUMPABLE 0 the
+// program could ptrace its delivery process or read its memory and see
+// the other deliveries it makes (issue 11, item 6).
+func TestDeliveryProcessNotTraceable(t *testing.T) {
+	s := NewServer(t, Options{})
+	home := demoHome(s)
+	writeUserFile(t, s, home, "probe.py", probeParent)
+	writeUserFile(t, s, home, ".qmail-probe", "|/usr/bin/python3 probe.py $PPID > probe.tmp 2>&1; mv probe.tmp probe.out\n")
+	if r := swaks(t, s, "--to", "demo-probe@example.test"); r.Code != 0 {
+		t.Fatalf("swaks: exit %d\n%s", r.Code, r.Out)
+	}
+	out := string(waitFile(t, filepath.Join(home, "probe.out")))
+	if !strings.Contains(out, "comm goqmail-local\n") {
+		t.Fatalf("the probe did not find its delivery process as parent:\n%s", out)
+	}
+	for _, want := range []string{"mem denied\n", "environ denied\n", "ptrace denied"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("a .qmail program reached into its delivery process; want %q:\n%s", want, out)
+		}
+	}
+}
