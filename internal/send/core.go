@@ -83,6 +83,11 @@ type message struct {
 	held     bool
 	deleting bool // the admin deleted it: no new deliveries
 	silent   bool // ... without telling the sender
+	// dups are recipients that name the same mailbox as an earlier one
+	// (dedup.go): done without a delivery of their own. Their state is
+	// recorded with the first record the message needs, if any.
+	dups         []*rcpt
+	dupsRecorded bool
 }
 
 type rcpt struct {
@@ -98,6 +103,7 @@ type rcpt struct {
 	waiting bool   // in the timer heap or a ready list
 	ready   bool   // on a ready list, not taken yet
 	tok     uint32 // which ready-list entry is current (older ones are stale)
+	dupOf   *rcpt  // the earlier recipient this one duplicates (dedup.go)
 }
 
 // readyEntry is a recipient on a ready list. A remote job takes the ready
@@ -169,9 +175,17 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 		c.Out.Logf("new msg %s", m.ID)
 	}
 	c.Out.Logf("info msg %s: bytes %d from <%s> qp %d uid %d", m.ID, m.Size, m.Sender, m.QP, m.UID)
+	var seen mailboxes
 	for _, st := range states {
 		r := &rcpt{msg: msg, idx: st.Index, addr: st.Addr, state: st.State, retryAt: time.Unix(st.RetryAt, 0)}
 		msg.rcpts = append(msg.rcpts, r)
+		final := st.State == proto.StateDone || st.State == proto.StateBounced || st.State == proto.StateFailed
+		if !final || len(states) > 1 {
+			c.route(r)
+		}
+		if len(states) > 1 {
+			r.dupOf = seen.first(r)
+		}
 		switch st.State {
 		case proto.StateDone, proto.StateBounced:
 			continue
@@ -179,8 +193,11 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 			msg.failed++
 			continue
 		}
+		if r.dupOf != nil {
+			c.duplicate(r)
+			continue
+		}
 		msg.open++
-		c.route(r)
 		if st.RetryAt == 0 {
 			r.retryAt = time.Time{}
 		}
@@ -407,6 +424,7 @@ func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
 		return
 	}
 	if !msg.silent {
+		c.recordDups(msg)
 		c.Out.Update(proto.Update{ID: msg.id, Index: r.idx, State: r.state, RetryAt: r.retryAt.Unix(), Text: text})
 	}
 	c.maybeFinish(msg)
