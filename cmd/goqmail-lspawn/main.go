@@ -95,5 +95,6 @@ func settingsFrom(snap *control.Snapshot) *lspawn.Settings {
 		DefaultDelivery: strings.Join(snap.List(control.DefaultDelivery), "\n"),
 		Aliases:         snap.Line(control.Aliases),
 		DotForward:      snap.Number(control.DotForward) == 1,
+		ProgramTimeout:  time.Duration(snap.Number(control.TimeoutProgram)) * time.Second,
 	}
 }

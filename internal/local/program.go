@@ -13,8 +13,9 @@ import (
 	"goqmail/internal/dotqmail"
 )
 
-// DefaultProgramTimeout bounds one delivery program when the Worker sets
-// none. qmail-local waits forever; a hung program would then hold the
+// DefaultProgramTimeout bounds one delivery program when neither the
+// delivery (control/timeoutprogram, through the spawner) nor the Worker
+// sets one. qmail-local waits forever; a hung program would then hold the
 // delivery slot for good.
 const DefaultProgramTimeout = time.Hour
 
@@ -55,7 +56,10 @@ func (d *delivery) runProgram(command string, content *os.File) (programStatus, 
 	}
 	defer stdin.Close()
 
-	timeout := d.w.ProgramTimeout
+	timeout := time.Duration(d.req.ProgramTimeout) * time.Second
+	if timeout <= 0 {
+		timeout = d.w.ProgramTimeout
+	}
 	if timeout <= 0 {
 		timeout = DefaultProgramTimeout
 	}

@@ -51,6 +51,9 @@ type Settings struct {
 	DefaultDelivery string // control/defaultdelivery, lines joined by "\n"
 	Aliases         string // control/aliases: a sendmail-style aliases file, or ""
 	DotForward      bool   // control/dotforward
+	// ProgramTimeout bounds each .qmail program (control/timeoutprogram);
+	// 0: the delivery process's default.
+	ProgramTimeout time.Duration
 }
 
 // Serve accepts send's connection (one at a time) until ln closes.
@@ -142,7 +145,8 @@ func (s *Spawner) deliver(req proto.Deliver) {
 		return
 	}
 	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender,
-		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth}
+		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth,
+		ProgramTimeout: int64(set.ProgramTimeout / time.Second)}
 	if t.Alias {
 		l.Aliases = set.Aliases
 	}
