@@ -3,11 +3,15 @@
 // deliveries with their message files; environment: GOQMAIL_SYNCMODE,
 // GOQMAIL_SUBMIT (the queue's submit socket, for forwards). Delivery
 // programs get none of this environment (see internal/dotqmail.Env).
+// SIGTERM stops it: running deliveries get local.StopGrace, then their
+// programs' process groups are killed and the deliveries defer; when the
+// spawner's socket closes, the programs are killed at once.
 // See internal/local.
 package main
 
 import (
 	"os"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 
@@ -57,6 +61,14 @@ func main() {
 	if v := os.Getenv("GOQMAIL_VDIR"); v != "" {
 		w.Directory = vdir.OpenFiles(v, filepath.Join(filepath.Dir(v), "vmail"), -1, -1)
 	}
+	// SIGTERM is the spawner's stop: running deliveries get
+	// local.StopGrace, then their programs are killed and they defer.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sigs
+		w.Stop(local.StopGrace)
+	}()
 	if err := w.Run(); err != nil {
 		log.Printf("warning: %v", err)
 		os.Exit(111)
