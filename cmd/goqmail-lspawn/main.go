@@ -87,6 +87,11 @@ func main() {
 		}
 	}()
 	s.Serve(ln.(*net.UnixListener))
+	// The listener closes only for a stop: Serve returns as soon as send's
+	// connection ends, which is while Shutdown may still be waiting for the
+	// delivery processes. Returning from main would exit before they are
+	// gone (they outlived goqmaild's stop); the signal goroutine exits.
+	select {}
 }
 
 func settingsFrom(snap *control.Snapshot) *lspawn.Settings {

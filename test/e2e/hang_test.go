@@ -121,8 +121,8 @@ func TestStopEndsHangingProgramRestartRunsOne(t *testing.T) {
 		syscall.Kill(first, syscall.SIGKILL)
 		t.Fatalf("the hanging program (pid %d) outlived goqmaild's stop", first)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", workers[0].Pid)); err == nil {
-		t.Errorf("goqmail-local (pid %d) outlived goqmaild's stop", workers[0].Pid)
+	if p, err := readProc(workers[0].Pid); err == nil && p.Start == workers[0].Start {
+		t.Errorf("goqmail-local (pid %d) outlived goqmaild's stop: %+v", p.Pid, p)
 	}
 	s.WaitLog(`send: delivery \d+: deferral: Program killed: goqmail is stopping`, 1, time.Second)
 
