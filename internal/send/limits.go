@@ -24,6 +24,7 @@ package send
 type destination struct {
 	running int
 	waiting []readyEntry
+	logged  bool // its wait was logged; forgotten when it has nothing running
 }
 
 // destOf names r's destination.
@@ -51,10 +52,11 @@ func (c *Core) atLimit(ch channel, dest string, limit int) bool {
 }
 
 // block parks a ready entry until a job of its destination finishes. The
-// first entry to wait says so in the log, once per episode.
+// log says so once while the destination stays busy, not at every burst.
 func (c *Core) block(ch channel, dest string, e readyEntry, limit int) {
 	d := c.destination(ch, dest)
-	if len(d.waiting) == 0 {
+	if !d.logged {
+		d.logged = true
 		what, setting := "local recipient <"+e.r.to+">", "concurrencylocalrcpt"
 		if ch == chanRemote {
 			what, setting = "remote domain "+domainOf(e.r.to), "concurrencyremotedomain"

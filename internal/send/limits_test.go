@@ -73,6 +73,9 @@ func TestOneRecipientCannotTakeEveryLocalSlot(t *testing.T) {
 	if !strings.Contains(c.Summary(), "8 local and 0 remote waiting for their destination's limit") {
 		t.Errorf("summary: %s", c.Summary())
 	}
+	if n := strings.Count(strings.Join(rec.logs, "\n"), "local recipient <hang@example.org> has"); n != 1 {
+		t.Errorf("the wait was logged %d times while the recipient stayed busy, want once", n)
+	}
 }
 
 // TestOneDomainCannotTakeEveryRemoteSlot: jobs to one slow domain stop at
