@@ -6,7 +6,8 @@
 //
 // SECURITY. It runs as root, because it reads /etc/shadow (through the
 // helper), starts POP3 mailbox sessions as their owners and writes
-// ROOT/relay/grants. It trusts: its control files, the virtual directory,
+// ROOT/relay/grants (mode 0400, owned by smtpd's account, its only reader).
+// It trusts: its control files, the virtual directory,
 // /etc/passwd and /etc/shadow, the admin's checkpassword program. It
 // distrusts every request on auth.sock: peers are checked by uid
 // (GOQMAIL_AUTH_CLIENTS, comma-separated; -1 = anyone, for single-user

@@ -27,7 +27,7 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-auth")
-	syscall.Umask(0o022) // relay/grants is read by smtpd
+	syscall.Umask(0o022)
 	ctl := filepath.Join(root, "control")
 	st, err := loadSettings(ctl)
 	if err != nil {
@@ -47,12 +47,20 @@ func main() {
 	if err != nil {
 		log.Fatalf("%v", err)
 	}
+	// relay/grants belongs to smtpd's account, its only reader, mode 0400
+	// (internal/relaygrant); one left readable by an older version is
+	// closed now.
+	grants := relaygrant.Open(filepath.Join(root, "relay", "grants"))
+	grants.Reader = ipc.EnvUID("GOQMAIL_SMTPD_UID")
+	if err := grants.Protect(); err != nil {
+		log.Printf("warning: %v", err)
+	}
 	srv := authd.New(authd.Config{
 		Dir:            vdir.OpenFiles(filepath.Join(root, "vdir"), filepath.Join(root, "vmail"), ids.UID, ids.GID),
 		VirtualUID:     ids.UID,
 		VirtualGID:     ids.GID,
 		Shadow:         authd.ExecShadow(exe, "-shadow"),
-		Grants:         relaygrant.Open(filepath.Join(root, "relay", "grants")),
+		Grants:         grants,
 		SessionProgram: filepath.Join(filepath.Dir(exe), "goqmail-pop3d"),
 		Clients:        clients,
 		Log:            log,

@@ -29,6 +29,11 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	root := logline.RootArg("goqmail-lspawn")
+	// Nothing inherited beyond the socket on fd 3 may reach a delivery
+	// process (goqmail-local gets fd 3 = its own socket, 0-2).
+	if err := ipc.CloseOnExecFrom(3); err != nil {
+		log.Fatalf("%v", err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		log.Fatalf("%v", err)
@@ -82,6 +87,11 @@ func main() {
 		}
 	}()
 	s.Serve(ln.(*net.UnixListener))
+	// The listener closes only for a stop: Serve returns as soon as send's
+	// connection ends, which is while Shutdown may still be waiting for the
+	// delivery processes. Returning from main would exit before they are
+	// gone (they outlived goqmaild's stop); the signal goroutine exits.
+	select {}
 }
 
 func settingsFrom(snap *control.Snapshot) *lspawn.Settings {
@@ -90,5 +100,6 @@ func settingsFrom(snap *control.Snapshot) *lspawn.Settings {
 		DefaultDelivery: strings.Join(snap.List(control.DefaultDelivery), "\n"),
 		Aliases:         snap.Line(control.Aliases),
 		DotForward:      snap.Number(control.DotForward) == 1,
+		ProgramTimeout:  time.Duration(snap.Number(control.TimeoutProgram)) * time.Second,
 	}
 }

@@ -55,7 +55,7 @@ func main() {
 		log.Printf("warning: %s", w)
 	}
 	// SMTP AUTH goes to goqmail-auth; POP-before-SMTP grants come from
-	// ROOT/relay/grants, which goqmail-auth writes on each mailbox login.
+	// ROOT/relay/grants, which goqmail-auth writes on each POP3 login.
 	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log,
 		Auth:      authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
 		Grants:    relaygrant.Open(filepath.Join(root, "relay", "grants")),

@@ -36,7 +36,9 @@ func relayCmd(c *call) {
 		if st, err := os.Stat(filepath.Join(c.root, "control")); err != nil || !st.IsDir() {
 			fail("relay: %s is not a goqmail installation (it has no control/): give -root ROOT or set GOQMAIL_ROOT", c.root)
 		}
-		return relaygrant.Open(dir)
+		st := relaygrant.Open(dir)
+		st.Reader = relaygrant.OwnerOf(dir) // a rewrite keeps smtpd's ownership
+		return st
 	}
 	switch verb := rest[0]; verb {
 	case "list":

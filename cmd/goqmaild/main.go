@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/rootdir"
 	"goqmail/internal/supervise"
@@ -70,6 +71,13 @@ func main() {
 		os.Exit(111)
 	}
 	s := &supervise.Supervisor{Root: root, BinDir: filepath.Dir(exe), Log: logline.New("goqmaild")}
+	// Whatever the shell or init script left open stays here: the programs
+	// get exactly their sockets (and through the delivery process, users'
+	// .qmail programs would have got the rest).
+	if err := ipc.CloseOnExecFrom(3); err != nil {
+		s.Log.Printf("alert: %v", err)
+		os.Exit(111)
+	}
 	if err := s.Run(); err != nil {
 		s.Log.Printf("alert: %v", err)
 		os.Exit(111)

@@ -24,6 +24,10 @@ type Options struct {
 	// the file is never visible with the wrong group (a password table
 	// that its readers cannot read for an instant).
 	Group int
+	// UID, when > 0, becomes the file's owner before the rename (only root
+	// may give a file away): a file that one other account must read, and
+	// nobody else, is given to that account with a mode like 0400.
+	UID int
 	// StampNow sets the mtime with full nanoseconds before the rename: file
 	// systems stamp with a coarse clock, and readers that cache by (inode,
 	// size, mtime) must never see two versions with the same key.
@@ -51,8 +55,12 @@ func Write(path string, data []byte, o Options) error {
 	if err := f.Chmod(o.Perm); err != nil {
 		return fail(err)
 	}
-	if o.Group >= 0 {
-		if err := f.Chown(-1, o.Group); err != nil {
+	if o.Group >= 0 || o.UID > 0 {
+		uid := -1
+		if o.UID > 0 {
+			uid = o.UID
+		}
+		if err := f.Chown(uid, o.Group); err != nil {
 			return fail(err)
 		}
 	}

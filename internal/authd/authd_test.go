@@ -129,9 +129,9 @@ func TestFailuresSlowedPerAddressAndAccount(t *testing.T) {
 func TestRelayGrantOnSuccessOnly(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.SetSettings(Settings{GrantLifetime: time.Minute})
-	f.verify("bob@example.com", "bobpw", "::ffff:192.0.2.7")
-	f.verify("bob@example.com", "wrong", "192.0.2.8")
-	f.verify("bob@example.com", "bobpw", "not-an-ip")
+	f.verifyPOP3("bob@example.com", "bobpw", "::ffff:192.0.2.7")
+	f.verifyPOP3("bob@example.com", "wrong", "192.0.2.8")
+	f.verifyPOP3("bob@example.com", "bobpw", "not-an-ip")
 	now := time.Now()
 	for ip, want := range map[string]bool{"192.0.2.7": true, "192.0.2.8": false} {
 		ok, err := f.grants.Allowed(netip.MustParseAddr(ip), now)
@@ -144,8 +144,28 @@ func TestRelayGrantOnSuccessOnly(t *testing.T) {
 		t.Error("grant outlives control/relaygrantlifetime")
 	}
 	gs, _ := f.grants.List()
-	if len(gs) != 1 || gs[0].Source != "smtp:bob@example.com" {
+	if len(gs) != 1 || gs[0].Source != "pop3:bob@example.com" {
 		t.Errorf("grants %+v", gs)
+	}
+}
+
+// TestSMTPAuthGrantsNothing: a successful SMTP AUTH relays within its own
+// session and must not open the client's address for relaying on port 25
+// (issue 11, item 5); it used to write a grant like a POP3 login.
+func TestSMTPAuthGrantsNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.SetSettings(Settings{GrantLifetime: time.Minute})
+	if r := f.verify("bob@example.com", "bobpw", "192.0.2.7"); !r.OK {
+		t.Fatalf("SMTP AUTH login refused: %+v", r)
+	}
+	if ok, err := f.grants.Allowed(netip.MustParseAddr("192.0.2.7"), time.Now()); err != nil || ok {
+		t.Errorf("SMTP AUTH login granted relaying to its address: %v %v", ok, err)
+	}
+	if gs, err := f.grants.List(); err != nil || len(gs) != 0 {
+		t.Errorf("grants after an SMTP AUTH login: %+v %v", gs, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.root, "relay", "grants")); err == nil {
+		t.Error("an SMTP AUTH login wrote relay/grants")
 	}
 }
 
@@ -154,7 +174,7 @@ func TestRelayGrantOnSuccessOnly(t *testing.T) {
 func TestNoGrantsWhenLifetimeZero(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.SetSettings(Settings{NoGrants: true})
-	f.verify("bob@example.com", "bobpw", "192.0.2.7")
+	f.verifyPOP3("bob@example.com", "bobpw", "192.0.2.7")
 	if ok, err := f.grants.Allowed(netip.MustParseAddr("192.0.2.7"), time.Now()); err != nil || ok {
 		t.Errorf("grant with relaygrantlifetime 0: %v %v", ok, err)
 	}

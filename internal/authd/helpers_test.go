@@ -125,6 +125,16 @@ func (f *fixture) verify(login, password, ip string) authclient.Result {
 	return r
 }
 
+// verifyPOP3 checks a password as pop3d's USER/PASS does.
+func (f *fixture) verifyPOP3(login, password, ip string) authclient.Result {
+	f.t.Helper()
+	r, err := f.client.Verify(context.Background(), "pop3", login, password, ip)
+	if err != nil {
+		f.t.Fatalf("Verify(%s): %v", login, err)
+	}
+	return r
+}
+
 func (f *fixture) takeSleeps() []time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -46,7 +46,7 @@ type identity struct {
 }
 
 // login checks one credential through the backends, slows and counts
-// failures, logs, and records a relay grant on success.
+// failures, logs, and records a relay grant when a POP3 login succeeds.
 func (s *Server) login(ctx context.Context, service, remoteIP string, cr credential) (proto.Verified, *identity) {
 	id, out, why := s.check(ctx, cr)
 	what := service + " login " + cr.login + " from " + remoteIP
@@ -61,7 +61,9 @@ func (s *Server) login(ctx context.Context, service, remoteIP string, cr credent
 	case outOK:
 		s.throttle.success(userKey)
 		s.cfg.Log.Printf("%s: ok, %s user %s", what, id.kind, id.user)
-		s.grant(remoteIP, service+":"+id.user)
+		if grantsRelay(service) {
+			s.grant(remoteIP, service+":"+id.user)
+		}
 		return proto.Verified{OK: true, User: id.user, Kind: id.kind, Owns: id.owns, Text: textOK}, id
 	case outTemp:
 		s.cfg.Log.Printf("warning: %s: temporary failure: %s", what, why)
@@ -79,6 +81,14 @@ func (s *Server) login(ctx context.Context, service, remoteIP string, cr credent
 	s.cfg.Sleep(delay)
 	return proto.Verified{Text: textBad}, nil
 }
+
+// grantsRelay says whether a successful login of this service lets the
+// client's address relay (POP-before-SMTP). Only mailbox logins do, as
+// relay-ctrl's were run from qmail-pop3d: an SMTP AUTH session relays by
+// itself, and a grant for its address would open the relay, without
+// authentication and with any sender, to everyone behind the same NAT or
+// VPN for relaygrantlifetime (issue 11, item 5).
+func grantsRelay(service string) bool { return service == proto.ServicePOP3 }
 
 // grant records POP-before-SMTP for the client address; a failure to
 // record is logged, not fatal to the login.

@@ -11,8 +11,9 @@
 // reads /etc/shadow and nothing else) for logins without '@' or with '@'
 // and a domain in control/locals; then the admin's checkpassword program
 // if control/checkpassword names one. Failures are slowed per remote
-// address and per account and answered alike; successes record a
-// POP-before-SMTP grant for the client address (internal/relaygrant).
+// address and per account and answered alike; successful POP3 logins
+// record a POP-before-SMTP grant for the client address
+// (internal/relaygrant); SMTP AUTH logins never do.
 // Passwords are never logged.
 package authd
 

@@ -154,9 +154,18 @@ var (
 	AuthSenders = &Setting{Name: "authsenders", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
 		Meaning: "1 (default): an authenticated client may use only envelope senders its user owns (its address, aliases that resolve to it, user@locals for system users). 0: any sender."}
 	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"}, Max: 604800, Unit: "seconds", Zero: "no grants",
-		Meaning: "seconds a successful mailbox login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants."}
+		Meaning: "seconds a successful POP3 login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants. SMTP AUTH grants nothing: an authenticated session relays by itself."}
 	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an executable program",
 		Meaning: "a checkpassword program (qmail's interface: fd 3 = login, password, timestamp, each NUL-terminated; exit 0 = ok) tried after virtual and system users. Empty: none."}
+	// Per-destination delivery limits and the program timeout (issue 11,
+	// item 3): one recipient or one domain must not hold every slot.
+	ConcurrencyLocalRcpt = &Setting{Name: "concurrencylocalrcpt", Kind: Number, Default: "2", Min: 1, Max: 1000, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries",
+		Meaning: "simultaneous local deliveries to one recipient (Postfix's local_destination_concurrency_limit, default 2 there too): the routed address with ASCII case folded, as duplicates are merged (docs/delivery.md). More deliveries for that recipient wait in send without holding a concurrencylocal slot, so a recipient whose .qmail programs hang cannot stop everyone's mail. Reread on SIGHUP."}
+	ConcurrencyRemoteDomain = &Setting{Name: "concurrencyremotedomain", Kind: Number, Default: "5", Min: 1, Max: 1000, UsedBy: []string{"send"}, Cap: true, Unit: "deliveries",
+		Meaning: "simultaneous remote deliveries (SMTP transactions) to one recipient domain (Postfix's per-destination limit; 5 is its initial_destination_concurrency). More wait in send without holding a concurrencyremote slot, so one slow domain cannot hold every remote slot. Reread on SIGHUP."}
+	TimeoutProgram = &Setting{Name: "timeoutprogram", Kind: Number, Default: "3600", Min: 1, Max: 604800, UsedBy: []string{"lspawn", "local"}, Unit: "seconds", Example: "600",
+		Meaning: "seconds a .qmail program (|command) may run; then its process group is killed and the delivery deferred (qmail waited forever). Reread on SIGHUP; applies to deliveries that start afterwards."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -172,4 +181,5 @@ var All = []*Setting{
 	HeloHost, SMTPRoutes, TLSDestinations, TimeoutConnect, TimeoutRemote,
 	SubmissionListen, SMTPSListen, POP3Listen, POP3SListen, ServerCert, AuthPlaintext, AuthSenders,
 	RelayGrantLifetime, CheckPassword,
+	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 }

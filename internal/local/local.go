@@ -13,9 +13,13 @@
 // that nobody else may write; values from the network reach programs only
 // as environment variables (dotqmail.Env). File names built from the
 // address extension never leave the home directory (dotqmail.Search).
+// Programs run as the same uid, so cmd/goqmail-local makes the process
+// non-dumpable (no ptrace, no /proc/PID/mem from them) and marks every
+// inherited descriptor close-on-exec: a program gets 0, 1 and 2 only.
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -56,6 +60,14 @@ type Worker struct {
 	// drainDelay replaces outputDrainDelay in tests.
 	drainDelay time.Duration
 	sendMu     sync.Mutex
+
+	// Stopping (stop.go): stopping is closed by Stop (no new deliveries);
+	// kill is cancelled when the programs still running must end.
+	initOnce sync.Once
+	stopOnce sync.Once
+	stopping chan struct{}
+	kill     context.Context
+	killNow  context.CancelFunc
 }
 
 func (w *Worker) clock() time.Time {
@@ -65,9 +77,13 @@ func (w *Worker) clock() time.Time {
 	return time.Now()
 }
 
-// Run serves deliveries until the spawner closes the socket, then waits for
-// deliveries in progress to finish.
+// Run serves deliveries until the spawner closes the socket or Stop is
+// called, then waits for the deliveries in progress: when the spawner is
+// gone their programs are killed at once (nobody could hear their result,
+// and send will deliver again: two copies must not run side by side);
+// after Stop they get StopGrace first.
 func (w *Worker) Run() error {
+	w.init()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	w.deliverer.Sync.Mode = w.Mode
@@ -80,9 +96,13 @@ func (w *Worker) Run() error {
 	for {
 		body, files, err := ipc.RecvPacket(int(w.Sock.Fd()), buf, 1)
 		if errors.Is(err, ipc.ErrClosed) {
+			if !w.stopped() {
+				w.killNow() // the spawner went away, not a stop: see above
+			}
 			return nil
 		}
 		if err != nil {
+			w.killNow()
 			return err
 		}
 		typ, d, err := ipc.NewDecoder(body)
@@ -101,6 +121,13 @@ func (w *Worker) Run() error {
 				f.Close()
 			}
 			return fmt.Errorf("bad request from the spawner: %w", err)
+		}
+		if w.stopped() {
+			// Sent before the spawner saw us stopping: not started, so
+			// nothing is left running; send tries again later.
+			files[0].Close()
+			w.reply(proto.Report{Seq: req.Seq, Result: proto.ResultDeferral, Text: textStopping})
+			continue
 		}
 		wg.Add(1)
 		go func(req proto.Local, msg *os.File) {

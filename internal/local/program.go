@@ -13,8 +13,9 @@ import (
 	"goqmail/internal/dotqmail"
 )
 
-// DefaultProgramTimeout bounds one delivery program when the Worker sets
-// none. qmail-local waits forever; a hung program would then hold the
+// DefaultProgramTimeout bounds one delivery program when neither the
+// delivery (control/timeoutprogram, through the spawner) nor the Worker
+// sets one. qmail-local waits forever; a hung program would then hold the
 // delivery slot for good.
 const DefaultProgramTimeout = time.Hour
 
@@ -55,11 +56,18 @@ func (d *delivery) runProgram(command string, content *os.File) (programStatus, 
 	}
 	defer stdin.Close()
 
-	timeout := d.w.ProgramTimeout
+	timeout := time.Duration(d.req.ProgramTimeout) * time.Second
+	if timeout <= 0 {
+		timeout = d.w.ProgramTimeout
+	}
 	if timeout <= 0 {
 		timeout = DefaultProgramTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	d.w.init()
+	if d.w.killed() {
+		return 0, temporary("%s", textInterrupted) // a stop came before this line's turn
+	}
+	ctx, cancel := context.WithTimeout(d.w.kill, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
 	cmd.Dir = d.req.Home
@@ -67,7 +75,9 @@ func (d *delivery) runProgram(command string, content *os.File) (programStatus, 
 	cmd.Stdin = stdin
 	out := &limitedBuffer{limit: maxProgramOutput}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group, so a timeout or a stop kills everything it started;
+	// and the shell dies with this process should it be killed outright.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = outputDrainDelay
 	if d.w.drainDelay > 0 {
@@ -81,6 +91,9 @@ func (d *delivery) runProgram(command string, content *os.File) (programStatus, 
 	}
 	if ctx.Err() == context.DeadlineExceeded {
 		return 0, temporary("Program timed out after %v. (#4.3.0)", timeout)
+	}
+	if d.w.killed() && ctx.Err() != nil {
+		return 0, temporary("%s", textInterrupted)
 	}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {

@@ -85,6 +85,18 @@ func TestProgramTimeoutKillsItsGroup(t *testing.T) {
 	}
 }
 
+// TestProgramTimeoutFromTheDelivery: control/timeoutprogram reaches the
+// delivery process in each request and wins over the process's default
+// (it was a constant hour, with no control file: issue 11, item 3).
+func TestProgramTimeoutFromTheDelivery(t *testing.T) {
+	e := newEnv(t)
+	e.w.ProgramTimeout = time.Hour
+	e.req.ProgramTimeout = 1
+	e.write(".qmail", "|exec sleep 30\n", 0o600)
+	res, text := e.deliver(testMsg)
+	expect(t, res, text, proto.ResultDeferral, "Program timed out after 1s. (#4.3.0)")
+}
+
 func TestProgramLeavingABackgroundChild(t *testing.T) {
 	e := newEnv(t)
 	e.w.drainDelay = 100 * time.Millisecond

@@ -37,12 +37,13 @@ type Spawner struct {
 	// Settings are the delivery settings from control/; replaced on SIGHUP.
 	Settings atomic.Pointer[Settings]
 
-	mu      sync.Mutex
-	workers map[workerKey]*worker
-	seq     uint64
-	out     *bufio.Writer
-	outMu   sync.Mutex
-	outBuf  []byte
+	mu       sync.Mutex
+	workers  map[workerKey]*worker
+	stopping bool // Shutdown began: no delivery starts
+	seq      uint64
+	out      *bufio.Writer
+	outMu    sync.Mutex
+	outBuf   []byte
 }
 
 // Settings are the control files the spawner passes on with each delivery.
@@ -51,6 +52,9 @@ type Settings struct {
 	DefaultDelivery string // control/defaultdelivery, lines joined by "\n"
 	Aliases         string // control/aliases: a sendmail-style aliases file, or ""
 	DotForward      bool   // control/dotforward
+	// ProgramTimeout bounds each .qmail program (control/timeoutprogram);
+	// 0: the delivery process's default.
+	ProgramTimeout time.Duration
 }
 
 // Serve accepts send's connection (one at a time) until ln closes.
@@ -142,12 +146,17 @@ func (s *Spawner) deliver(req proto.Deliver) {
 		return
 	}
 	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender,
-		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth}
+		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth,
+		ProgramTimeout: int64(set.ProgramTimeout / time.Second)}
 	if t.Alias {
 		l.Aliases = set.Aliases
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		w, err := s.worker(workerKey{uid: t.UID, gid: t.GID})
+		if errors.Is(err, errStopping) {
+			fail(proto.ResultDeferral, textStopping)
+			return
+		}
 		if err != nil {
 			fail(proto.ResultDeferral, "Unable to start the delivery process: "+clip(err.Error())+" (#4.3.0)")
 			return
@@ -203,6 +212,9 @@ func (s *Spawner) openContent(id string) (*os.File, int64, error) {
 func (s *Spawner) worker(key workerKey) (*worker, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stopping {
+		return nil, errStopping
+	}
 	if w := s.workers[key]; w != nil {
 		return w, nil
 	}
@@ -222,16 +234,30 @@ func (s *Spawner) dropWorker(w *worker) {
 	s.mu.Unlock()
 }
 
-// Shutdown stops handing out deliveries, closes every delivery process's
-// socket (each finishes what it has and exits) and waits up to timeout for
-// them, so that no goqmail-local outlives the server.
+// errStopping: Shutdown began.
+var errStopping = errors.New("the spawner is stopping")
+
+// textStopping answers a delivery asked for while the spawner stops: send
+// tries it again after the restart.
+const textStopping = "Delivery not started: goqmail is stopping. (#4.3.0)"
+
+// Shutdown ends what the spawner started, so that no delivery process and
+// no .qmail program outlives the server and a restart never runs a second
+// copy beside one still running (issue 11, item 3): no delivery starts any
+// more; every delivery process gets SIGTERM, lets its running deliveries
+// finish for local.StopGrace, kills their programs' process groups, reports
+// them deferred (relayed to send while its connection lasts) and exits.
+// One still there after timeout (stuck in the kernel, say) is killed; its
+// programs' shells die with it (PR_SET_PDEATHSIG), but what they started in
+// the background may not: that is why the process ends them itself first.
 func (s *Spawner) Shutdown(timeout time.Duration) {
 	s.mu.Lock()
+	s.stopping = true
 	var ws []*worker
 	for k, w := range s.workers {
 		ws = append(ws, w)
 		delete(s.workers, k)
-		w.hangUp()
+		w.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	s.mu.Unlock()
 	deadline := time.Now().Add(timeout)
@@ -240,7 +266,13 @@ func (s *Spawner) Shutdown(timeout time.Duration) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		if !w.exited() {
+			s.Log.Printf("warning: delivery process uid %d did not stop within %v; killing it", w.key.uid, timeout)
 			w.cmd.Process.Kill()
+		}
+	}
+	for _, w := range ws {
+		for !w.exited() {
+			time.Sleep(10 * time.Millisecond) // reaped by readWorker, which reports what it had
 		}
 	}
 }

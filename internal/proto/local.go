@@ -71,6 +71,10 @@ func DecodeReport(d *ipc.Decoder) (Report, error) {
 	return m, nil
 }
 
+// MaxProgramTimeout is the largest ProgramTimeout a Local frame carries:
+// control/timeoutprogram's maximum, a week.
+const MaxProgramTimeout = 7 * 24 * 3600
+
 // Local is what the spawner hands a delivery process with a pipe carrying
 // the message content:
 // qmail-local's arguments (user home local dash ext domain sender).
@@ -98,18 +102,22 @@ type Local struct {
 	// root of the virtual mailboxes (ROOT/vmail), Ext the local part.
 	Virtual bool
 	Birth   int64 // when the message was queued (unix seconds)
+	// ProgramTimeout bounds each |program, in seconds
+	// (control/timeoutprogram); 0: the delivery process's default.
+	ProgramTimeout int64
 }
 
 func (m Local) Packet(buf []byte) []byte {
 	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
 		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).
-		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Bool(m.Virtual).Int(m.Birth).Body()
+		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Bool(m.Virtual).Int(m.Birth).Int(m.ProgramTimeout).Body()
 }
 
 func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
 		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int(),
-		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool(), Virtual: d.Bool(), Birth: d.Int()}
+		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool(), Virtual: d.Bool(), Birth: d.Int(),
+		ProgramTimeout: d.Int()}
 	if err := d.End(); err != nil {
 		return m, err
 	}
@@ -123,6 +131,9 @@ func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	}
 	if m.Size < 0 {
 		return m, fmt.Errorf("%w: size %d", ErrBadField, m.Size)
+	}
+	if m.ProgramTimeout < 0 || m.ProgramTimeout > MaxProgramTimeout {
+		return m, fmt.Errorf("%w: program timeout %d", ErrBadField, m.ProgramTimeout)
 	}
 	if len(m.Home) == 0 || m.Home[0] != '/' {
 		return m, fmt.Errorf("%w: home %q is not absolute", ErrBadField, m.Home)

@@ -34,8 +34,8 @@ func TestRoundTrips(t *testing.T) {
 	if err != nil || r.Text != "a/b" || r.Result != ResultDeferral {
 		t.Fatalf("Report: %+v %v", r, err)
 	}
-	_, dl, _ := ipc.NewDecoder(Local{Seq: 1, User: "u", Home: "/h", Local: "u", Domain: "d", Sender: ""}.Packet(nil))
-	if l, err := DecodeLocal(dl); err != nil || l.Home != "/h" {
+	_, dl, _ := ipc.NewDecoder(Local{Seq: 1, User: "u", Home: "/h", Local: "u", Domain: "d", Sender: "", ProgramTimeout: 600}.Packet(nil))
+	if l, err := DecodeLocal(dl); err != nil || l.Home != "/h" || l.ProgramTimeout != 600 {
 		t.Fatalf("Local: %+v %v", l, err)
 	}
 }
@@ -56,6 +56,12 @@ func TestRejectsBadFields(t *testing.T) {
 	_, dl, _ := ipc.NewDecoder(Local{Home: "rel", Local: "u"}.Packet(nil))
 	if _, err := DecodeLocal(dl); !errors.Is(err, ErrBadField) {
 		t.Errorf("relative home: %v", err)
+	}
+	for _, bad := range []int64{-1, MaxProgramTimeout + 1} {
+		_, dl, _ = ipc.NewDecoder(Local{Home: "/h", Local: "u", ProgramTimeout: bad}.Packet(nil))
+		if _, err := DecodeLocal(dl); !errors.Is(err, ErrBadField) {
+			t.Errorf("program timeout %d: %v", bad, err)
+		}
 	}
 	long := string(bytes.Repeat([]byte("a"), MaxAddr+1))
 	if err := CheckAddr(long); !errors.Is(err, ErrBadField) {

@@ -1,5 +1,5 @@
 // Package relaygrant keeps the POP-before-SMTP grants: after a successful
-// mailbox or AUTH login, the client's IP may relay for a while
+// POP3 login, the client's IP may relay for a while
 // (relay-ctrl's RELAY_CTRL_EXPIRY, default 900 s; qmail.md section 7).
 //
 // The grants live in one small file, ROOT/relay/grants, one line per
@@ -9,6 +9,13 @@
 // expired lines are dropped at every write. The SMTP server only reads it
 // and re-reads it only when its stat changes, so the check it makes per
 // connection costs one stat(2). Being a file, grants survive restarts.
+//
+// Who may read it: the grants say which addresses relay and which user
+// logged in from where, so the file is mode 0400 and, in a root
+// installation, owned by the SMTP server's account (Store.Reader), its only
+// reader; the writers are root. Nobody else, local users and their
+// .qmail programs included, can read it (issue 11, item 6). It used to be
+// 0644.
 package relaygrant
 
 import (
@@ -30,6 +37,10 @@ import (
 type Store struct {
 	path string
 	now  func() time.Time // the clock Grant and Revoke expire lines by
+	// Reader is the uid of the file's one reader (the SMTP server's
+	// account), which owns it; <= 0: the file stays the writer's, as
+	// without root, where every program runs as one user.
+	Reader int
 
 	mu     sync.Mutex
 	key    statKey
@@ -38,7 +49,52 @@ type Store struct {
 
 // Open returns the store kept at path (ROOT/relay/grants). Nothing is read
 // or created until first use; a missing file holds no grants.
-func Open(path string) *Store { return &Store{path: path, now: time.Now} }
+func Open(path string) *Store { return &Store{path: path, now: time.Now, Reader: -1} }
+
+// FileMode is the grant file's mode: its owner (the reader) reads it; the
+// writers (root) replace it whole, which needs no permission on the file.
+const FileMode = 0o400
+
+// Protect gives an existing grant file its owner and mode, so that one
+// written by an older version (0644, readable by every local user) is
+// closed at once, not at the next login. A missing file is fine.
+func (s *Store) Protect() error {
+	fi, err := os.Lstat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("relay grants: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("relay grants: %s is not a regular file", s.path)
+	}
+	if s.Reader > 0 {
+		if err := os.Lchown(s.path, s.Reader, -1); err != nil {
+			return fmt.Errorf("relay grants: %w", err)
+		}
+	}
+	if fi.Mode().Perm() != FileMode {
+		if err := os.Chmod(s.path, FileMode); err != nil {
+			return fmt.Errorf("relay grants: %w", err)
+		}
+	}
+	return nil
+}
+
+// OwnerOf returns the uid that owns the grant file at path, or -1 when it
+// does not exist: a writer that does not know the SMTP server's uid (the
+// admin's `goqmail relay revoke`) keeps the file's reader.
+func OwnerOf(path string) int {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return -1
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
+}
 
 // statKey identifies one version of the file: every write is a new inode
 // (rename), so an unchanged key means unchanged content.
@@ -198,7 +254,8 @@ func (s *Store) update(change func(map[netip.Addr]Grant) bool) error {
 	if !dirty {
 		return nil
 	}
-	// 0644: smtpd reads it; a nanosecond mtime so two versions never share
-	// a stat key (Allowed caches by stat).
-	return atomicfile.Write(s.path, formatFile(sorted(m)), atomicfile.Options{Perm: 0o644, Group: -1, StampNow: true})
+	// Given to its reader before it is visible, 0400 (see the package
+	// comment); a nanosecond mtime so two versions never share a stat key
+	// (Allowed caches by stat).
+	return atomicfile.Write(s.path, formatFile(sorted(m)), atomicfile.Options{Perm: FileMode, Group: -1, UID: s.Reader, StampNow: true})
 }

@@ -72,10 +72,6 @@ func TestGrantMappedAndLongerKept(t *testing.T) {
 	if want := fmt.Sprintf("198.51.100.7 %d smtp:a\n", now.Add(time.Hour).Unix()); string(data) != want {
 		t.Errorf("file = %q, want %q", data, want)
 	}
-	fi, _ := os.Stat(s.path)
-	if fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644 (smtpd reads it)", fi.Mode())
-	}
 }
 
 func TestExpiredDroppedOnWrite(t *testing.T) {
@@ -201,5 +197,61 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFileReadableByItsReaderOnly: the grants name who logged in from
+// where and which addresses relay, so the file is 0400 and belongs to its
+// one reader (smtpd's account); it used to be 0644, readable by every
+// local user (issue 11, item 6). Protect closes a file an older version
+// left open.
+func TestFileReadableByItsReaderOnly(t *testing.T) {
+	s, _ := testStore(t)
+	reader := -1
+	if os.Geteuid() == 0 {
+		reader = 4242 // root may give the file away, as goqmail-auth does
+	}
+	s.Reader = reader
+	if err := s.Grant(netip.MustParseAddr("192.0.2.1"), time.Minute, "pop3:bob"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o400 {
+			t.Errorf("%s: grants file mode %v, want 0400", when, fi.Mode().Perm())
+		}
+		want := os.Geteuid()
+		if reader > 0 {
+			want = reader
+		}
+		if got := OwnerOf(s.path); got != want {
+			t.Errorf("%s: grants file owned by uid %d, want %d", when, got, want)
+		}
+	}
+	check("after a grant")
+
+	// A file left 0644 (and root's) by an older version.
+	if err := os.Chmod(s.path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if reader > 0 {
+		if err := os.Chown(s.path, 0, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Protect(); err != nil {
+		t.Fatal(err)
+	}
+	check("after Protect")
+	if !allowed(t, s, "192.0.2.1", s.now()) {
+		t.Error("Protect lost the grant")
+	}
+	missing := Open(filepath.Join(t.TempDir(), "grants"))
+	if err := missing.Protect(); err != nil {
+		t.Errorf("Protect of a missing file: %v", err)
 	}
 }

@@ -24,17 +24,24 @@ import (
 type Config struct {
 	ConcurrencyLocal  int
 	ConcurrencyRemote int
-	Lifetime          time.Duration
-	Rules             *rewrite.Rules
+	// Per-destination limits (limits.go): deliveries to one local
+	// recipient, jobs to one remote domain; 0 means no limit below the
+	// channel's.
+	ConcurrencyLocalRcpt    int
+	ConcurrencyRemoteDomain int
+	Lifetime                time.Duration
+	Rules                   *rewrite.Rules
 }
 
 // ConfigFrom extracts send's settings from a control snapshot.
 func ConfigFrom(s *control.Snapshot) Config {
 	return Config{
-		ConcurrencyLocal:  int(s.Number(control.ConcurrencyLocal)),
-		ConcurrencyRemote: int(s.Number(control.ConcurrencyRemote)),
-		Lifetime:          time.Duration(s.Number(control.QueueLifetime)) * time.Second,
-		Rules:             rewrite.New(s).WithDirectory(Directory(s)),
+		ConcurrencyLocal:        int(s.Number(control.ConcurrencyLocal)),
+		ConcurrencyRemote:       int(s.Number(control.ConcurrencyRemote)),
+		ConcurrencyLocalRcpt:    int(s.Number(control.ConcurrencyLocalRcpt)),
+		ConcurrencyRemoteDomain: int(s.Number(control.ConcurrencyRemoteDomain)),
+		Lifetime:                time.Duration(s.Number(control.QueueLifetime)) * time.Second,
+		Rules:                   rewrite.New(s).WithDirectory(Directory(s)),
 	}
 }
 
@@ -83,6 +90,11 @@ type message struct {
 	held     bool
 	deleting bool // the admin deleted it: no new deliveries
 	silent   bool // ... without telling the sender
+	// dups are recipients that name the same mailbox as an earlier one
+	// (dedup.go): done without a delivery of their own. Their state is
+	// recorded with the first record the message needs, if any.
+	dups         []*rcpt
+	dupsRecorded bool
 }
 
 type rcpt struct {
@@ -98,14 +110,16 @@ type rcpt struct {
 	waiting bool   // in the timer heap or a ready list
 	ready   bool   // on a ready list, not taken yet
 	tok     uint32 // which ready-list entry is current (older ones are stale)
+	dupOf   *rcpt  // the earlier recipient this one duplicates (dedup.go)
 }
 
 // readyEntry is a recipient on a ready list. A remote job takes the ready
 // recipients of the same message and domain with it, so an entry can go
 // stale: it counts only while tok matches and the recipient is still ready.
 type readyEntry struct {
-	r   *rcpt
-	tok uint32
+	r    *rcpt
+	tok  uint32
+	dest string // set once it waited for its destination's limit (limits.go)
 }
 
 // job is one delivery in progress: one local recipient, or up to
@@ -113,6 +127,7 @@ type readyEntry struct {
 type job struct {
 	ch    channel
 	rcpts []*rcpt
+	dest  string // its destination (limits.go)
 }
 
 // Core is the scheduler's state machine, free of I/O so that tests drive it
@@ -123,8 +138,10 @@ type Core struct {
 	cfg Config
 
 	msgs       map[string]*message
-	timers     timerHeap       // pending recipients waiting for their retry time
-	ready      [2][]readyEntry // recipients due now, per channel, first come first served
+	timers     timerHeap                  // pending recipients waiting for their retry time
+	ready      [2][]readyEntry            // recipients due now, per channel, first come first served
+	dests      [2]map[string]*destination // running jobs and waiting entries per destination (limits.go)
+	unblocked  [2][]readyEntry            // entries a finished job let go, started before ready
 	inflight   map[uint64]*job
 	running    [2]int // jobs in progress per channel
 	seq        uint64
@@ -138,7 +155,9 @@ func NewCore(now func() time.Time, out Output, cfg Config) *Core {
 	if cfg.Rules == nil {
 		cfg.Rules = rewrite.Build("", nil, nil, nil)
 	}
-	return &Core{Now: now, Out: out, cfg: cfg, msgs: map[string]*message{}, inflight: map[uint64]*job{}}
+	c := &Core{Now: now, Out: out, cfg: cfg, msgs: map[string]*message{}, inflight: map[uint64]*job{}}
+	c.dests = [2]map[string]*destination{{}, {}}
+	return c
 }
 
 // SetConfig applies a reloaded configuration (SIGHUP). Recipients already
@@ -148,7 +167,11 @@ func (c *Core) SetConfig(cfg Config) {
 	if cfg.Rules == nil {
 		cfg.Rules = c.cfg.Rules
 	}
+	old := c.cfg
 	c.cfg = cfg
+	if cfg.ConcurrencyLocalRcpt != old.ConcurrencyLocalRcpt || cfg.ConcurrencyRemoteDomain != old.ConcurrencyRemoteDomain {
+		c.releaseAll() // a new limit applies to what waits now, not at the next finish
+	}
 }
 
 // SetSpawner records whether the local spawner is connected; deliveries
@@ -169,9 +192,17 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 		c.Out.Logf("new msg %s", m.ID)
 	}
 	c.Out.Logf("info msg %s: bytes %d from <%s> qp %d uid %d", m.ID, m.Size, m.Sender, m.QP, m.UID)
+	var seen mailboxes
 	for _, st := range states {
 		r := &rcpt{msg: msg, idx: st.Index, addr: st.Addr, state: st.State, retryAt: time.Unix(st.RetryAt, 0)}
 		msg.rcpts = append(msg.rcpts, r)
+		final := st.State == proto.StateDone || st.State == proto.StateBounced || st.State == proto.StateFailed
+		if !final || len(states) > 1 {
+			c.route(r)
+		}
+		if len(states) > 1 {
+			r.dupOf = seen.first(r)
+		}
 		switch st.State {
 		case proto.StateDone, proto.StateBounced:
 			continue
@@ -179,8 +210,11 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 			msg.failed++
 			continue
 		}
+		if r.dupOf != nil {
+			c.duplicate(r)
+			continue
+		}
 		msg.open++
-		c.route(r)
 		if st.RetryAt == 0 {
 			r.retryAt = time.Time{}
 		}
@@ -217,10 +251,10 @@ func (c *Core) Tick() time.Time {
 		}
 		r.tok++
 		r.ready = true
-		c.ready[r.ch] = append(c.ready[r.ch], readyEntry{r, r.tok})
+		c.ready[r.ch] = append(c.ready[r.ch], readyEntry{r: r, tok: r.tok})
 	}
-	c.startReady(chanLocal, c.spawner, c.cfg.ConcurrencyLocal, now)
-	c.startReady(chanRemote, c.remote, c.cfg.ConcurrencyRemote, now)
+	c.startReady(chanLocal, c.spawner, c.cfg.ConcurrencyLocal, c.cfg.ConcurrencyLocalRcpt, now)
+	c.startReady(chanRemote, c.remote, c.cfg.ConcurrencyRemote, c.cfg.ConcurrencyRemoteDomain, now)
 	var next time.Time
 	if c.timers.Len() > 0 {
 		next = c.timers[0].retryAt
@@ -251,34 +285,54 @@ func (c *Core) startable(r *rcpt) bool {
 }
 
 // startReady starts jobs from a channel's ready list while the channel is
-// connected and under its concurrency limit.
-func (c *Core) startReady(ch channel, up bool, limit int, now time.Time) {
-	q := c.ready[ch]
-	for len(q) > 0 && up && c.running[ch] < limit {
-		e := q[0]
-		q[0] = readyEntry{}
-		q = q[1:]
+// connected and under its concurrency limit. An entry whose destination
+// is at its own limit (perDest) waits beside it, without holding up the
+// entries behind it (limits.go); entries a finished job let go come first.
+func (c *Core) startReady(ch channel, up bool, limit, perDest int, now time.Time) {
+	for up && c.running[ch] < limit {
+		var e readyEntry
+		if u := c.unblocked[ch]; len(u) > 0 {
+			e, u[0] = u[0], readyEntry{}
+			c.unblocked[ch] = u[1:]
+		} else if q := c.ready[ch]; len(q) > 0 {
+			e, q[0] = q[0], readyEntry{}
+			c.ready[ch] = q[1:]
+		} else {
+			break
+		}
 		r := e.r
-		if e.tok != r.tok || !r.ready {
+		if e.tok != r.tok || !r.ready || !c.startable(r) {
+			if e.tok == r.tok && r.ready {
+				r.ready, r.waiting = false, false // held or deleted: release or requeue puts it back
+			}
+			if e.dest != "" {
+				c.promote(ch, e.dest) // it was let go for a free slot: the next one takes it
+			}
 			continue // stale: taken by a remote job, or queued again since
 		}
-		r.ready, r.waiting = false, false
-		if !c.startable(r) {
+		dest := destOf(r)
+		if e.dest != "" && e.dest != dest {
+			c.promote(ch, e.dest) // requeued to another destination meanwhile
+		}
+		if c.atLimit(ch, dest, perDest) {
+			c.block(ch, dest, e, perDest)
 			continue
 		}
+		r.ready, r.waiting = false, false
 		if ch == chanLocal {
-			c.startLocal(r, now)
+			c.startLocal(r, dest, now)
 		} else {
-			c.startRemote(r, now)
+			c.startRemote(r, dest, now)
 		}
 	}
-	if len(q) == 0 {
-		q = nil // let the backing array go
+	for _, q := range []*[]readyEntry{&c.ready[ch], &c.unblocked[ch]} {
+		if len(*q) == 0 {
+			*q = nil // let the backing array go
+		}
 	}
-	c.ready[ch] = q
 }
 
-func (c *Core) begin(ch channel, rcpts []*rcpt, now time.Time) uint64 {
+func (c *Core) begin(ch channel, dest string, rcpts []*rcpt, now time.Time) uint64 {
 	c.seq++
 	skip := int64(skipLocal)
 	if ch == chanRemote {
@@ -291,12 +345,13 @@ func (c *Core) begin(ch channel, rcpts []*rcpt, now time.Time) uint64 {
 		r.retryAt = nextRetry(r.msg.birth, now, skip)
 	}
 	c.running[ch]++
-	c.inflight[c.seq] = &job{ch: ch, rcpts: rcpts}
+	c.destination(ch, dest).running++
+	c.inflight[c.seq] = &job{ch: ch, rcpts: rcpts, dest: dest}
 	return c.seq
 }
 
-func (c *Core) startLocal(r *rcpt, now time.Time) {
-	seq := c.begin(chanLocal, []*rcpt{r}, now)
+func (c *Core) startLocal(r *rcpt, dest string, now time.Time) {
+	seq := c.begin(chanLocal, dest, []*rcpt{r}, now)
 	c.Out.Logf("starting delivery %d: msg %s to local %s", seq, r.msg.id, r.to)
 	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to, Virtual: r.virtual, Birth: r.msg.birth.Unix()})
 }
@@ -304,7 +359,7 @@ func (c *Core) startLocal(r *rcpt, now time.Time) {
 // startRemote starts one SMTP transaction for r and every other ready
 // recipient of the same message at the same domain (qmail sent one
 // recipient per connection).
-func (c *Core) startRemote(r *rcpt, now time.Time) {
+func (c *Core) startRemote(r *rcpt, dest string, now time.Time) {
 	dom := domainOf(r.to)
 	batch := []*rcpt{r}
 	for _, o := range r.msg.rcpts {
@@ -316,7 +371,7 @@ func (c *Core) startRemote(r *rcpt, now time.Time) {
 			batch = append(batch, o)
 		}
 	}
-	seq := c.begin(chanRemote, batch, now)
+	seq := c.begin(chanRemote, dest, batch, now)
 	addrs := make([]string, len(batch))
 	for i, b := range batch {
 		addrs[i] = b.to
@@ -364,6 +419,7 @@ func (c *Core) RemoteReport(rep proto.Remoted) {
 func (c *Core) finishJob(seq uint64, j *job) {
 	delete(c.inflight, seq)
 	c.running[j.ch]--
+	c.release(j.ch, j.dest)
 	for _, r := range j.rcpts {
 		r.running = false
 		r.msg.running--
@@ -407,6 +463,7 @@ func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
 		return
 	}
 	if !msg.silent {
+		c.recordDups(msg)
 		c.Out.Update(proto.Update{ID: msg.id, Index: r.idx, State: r.state, RetryAt: r.retryAt.Unix(), Text: text})
 	}
 	c.maybeFinish(msg)
@@ -522,8 +579,8 @@ func (c *Core) Status() string {
 
 // Summary describes the queue as send sees it, for the status log.
 func (c *Core) Summary() string {
-	return fmt.Sprintf("%d messages, %d recipients waiting for their next try, %d local and %d remote due now",
-		len(c.msgs), c.timers.Len(), len(c.ready[chanLocal]), len(c.ready[chanRemote]))
+	return fmt.Sprintf("%d messages, %d recipients waiting for their next try, %d local and %d remote due now, %d local and %d remote waiting for their destination's limit",
+		len(c.msgs), c.timers.Len(), len(c.ready[chanLocal]), len(c.ready[chanRemote]), c.blocked(chanLocal), c.blocked(chanRemote))
 }
 
 // timerHeap orders pending recipients by retry time.

@@ -359,13 +359,19 @@ func (s *Supervisor) signal(sig syscall.Signal, names ...string) {
 }
 
 // shutdown stops the services in an order that loses nothing: smtpd first
-// (no new mail; messages being received finish), then send (running
-// deliveries report), then the queue and the spawner.
+// (no new mail; messages being received finish), then send and the local
+// spawner together (send starts nothing more and waits for running
+// deliveries; the spawner ends its delivery processes within
+// local.StopGrace, killing .qmail programs that would not finish, and
+// relays their deferrals to send, which records them through the queue),
+// then the queue, remote delivery (whose running jobs send waited for) and
+// auth. The spawner used to stop last, after send had waited 60 s for a
+// program that never exits, and left it running (issue 11, item 3).
 func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send"}, {"queue", "lspawn", "remote", "auth"}} {
+	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth"}} {
 		if i == 1 {
 			// The network front ends are gone: close the listening sockets,
 			// so new clients are refused at once instead of waiting in a

@@ -45,6 +45,8 @@ func relayControl(root string) {
 	must(f.Close())
 	must(os.WriteFile(filepath.Join(ctl, "smtproutes"), []byte(relayDomain+":127.0.0.1:"+gqSinkPort+"\n"), 0o644))
 	must(os.WriteFile(filepath.Join(ctl, "concurrencyremote"), []byte(strconv.Itoa(remoteConc)+"\n"), 0o644))
+	// One destination domain, as Postfix's smtp_destination_concurrency_limit.
+	must(os.WriteFile(filepath.Join(ctl, "concurrencyremotedomain"), []byte(strconv.Itoa(remoteConc)+"\n"), 0o644))
 }
 
 // postfixRelayConf is the main.cf part that relays relay.example to

@@ -49,6 +49,9 @@ func setupGoqmail() *goqmail {
 	assign := fmt.Sprintf("=%s:%s:%d:%d:%s:::\n.\n", user, user, uid, gid, home)
 	must(os.WriteFile(filepath.Join(root, "users", "assign"), []byte(assign), 0o644))
 	must(os.WriteFile(filepath.Join(root, "control", "concurrencylocal"), []byte(strconv.Itoa(localConc)+"\n"), 0o644))
+	// Every message goes to one recipient: its own limit is Postfix's
+	// local_destination_concurrency_limit below, not goqmail's default 2.
+	must(os.WriteFile(filepath.Join(root, "control", "concurrencylocalrcpt"), []byte(strconv.Itoa(localConc)+"\n"), 0o644))
 	if *syncmode != "" {
 		must(os.WriteFile(filepath.Join(root, "control", "syncmode"), []byte(*syncmode+"\n"), 0o644))
 	}

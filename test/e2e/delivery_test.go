@@ -160,3 +160,36 @@ func TestRelayRefused(t *testing.T) {
 		t.Errorf("smtpd logged an accepted message for a relay attempt")
 	}
 }
+
+// TestCaseSpellingsOneCopy: one message to 100 spellings of one local
+// address (local delivery folds the case of the whole address) leaves one
+// copy in the Maildir, not 100 (issue 11, item 4). smtpd drops exact
+// repeats only, so the spellings differ in the local part: demo's
+// .qmail-casefold delivers to the Maildir.
+func TestCaseSpellingsOneCopy(t *testing.T) {
+	s := NewServer(t, Options{})
+	writeUserFile(t, s, demoHome(s), ".qmail-casefold", "./Maildir/\n")
+	var rcpts []string
+	for mask := 0; len(rcpts) < 100; mask++ {
+		b := []byte("demo-casefold@example.test")
+		bit := 0
+		for i, c := range b {
+			if 'a' <= c && c <= 'z' {
+				if mask&(1<<bit) != 0 {
+					b[i] = c - 'a' + 'A'
+				}
+				bit++
+			}
+		}
+		rcpts = append(rcpts, string(b))
+	}
+	r := swaks(t, s, "--to", strings.Join(rcpts, ","))
+	if r.Code != 0 || !acceptedAfterData.MatchString(r.Out) || strings.Count(r.Out, "<-  250 2.1.5") != 100 {
+		t.Fatalf("swaks to 100 spellings: exit %d\n%s", r.Code, r.Out)
+	}
+	s.WaitLog(`smtpd: .*accepted msg .* to 100 recipients`, 1, deliverTimeout)
+	s.WaitLog(`send: end msg `, 1, deliverTimeout)
+	if files := s.MaildirNew(); len(files) != 1 {
+		t.Fatalf("100 spellings of demo-casefold@example.test left %d copies in the Maildir, want 1", len(files))
+	}
+}

@@ -275,9 +275,7 @@ func TestStopAnswersNewClients(t *testing.T) {
 // 4.3.0) at its end; and once there is room, mail flows again.
 func TestFullDiskAnswers452(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts a small tmpfs for the queue")
-	}
+	needRoot(t, "mounts a small tmpfs for the queue")
 	s := NewServer(t, Options{NoStart: true, Control: map[string]string{"queueminfree": "1048576\n"}})
 	qdir := filepath.Join(s.Root, "queue")
 	st, err := os.Stat(qdir)

@@ -26,6 +26,9 @@ type Server struct {
 	logFile *os.File
 	cred    *syscall.Credential // run init and goqmaild as this user; nil: as the test
 	env     []string            // extra environment for goqmaild
+	// extraFiles are passed to goqmaild as descriptors 3, 4, ... (not
+	// close-on-exec), as an init script could leave them open.
+	extraFiles []*os.File
 	// installed: made by `goqmail install`; goqmaild is ROOT/bin/goqmaild.
 	installed bool
 
@@ -101,7 +104,7 @@ func NewServer(t *testing.T, opt Options) *Server {
 	verb := "init"
 	if opt.Install {
 		if !asRoot || opt.Cred != nil {
-			t.Skip("goqmail install needs root")
+			t.Skip("needs root: goqmail install creates system accounts")
 		}
 		verb = "install"
 	}
@@ -184,6 +187,7 @@ func (s *Server) Start() {
 	// write end open, and the log survives restarts in one place.
 	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	cmd.ExtraFiles = s.extraFiles
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start goqmaild: %v", err)
 	}
