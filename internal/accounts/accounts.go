@@ -49,8 +49,13 @@ var (
 )
 
 // Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never
-// delivers as root, so the demo user needs an account of its own.
-var Demo = Account{"goqmaildemo", NoFiles, "owns the demo mailbox made by `goqmail init` as root"}
+// delivers as root, so the demo user needs an account of its own, in a
+// group of its own: in goqmailnf (as it once was) it could read the TLS
+// private key, control/servercert.pem (0640 root:goqmailnf).
+var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goqmail init` as root"}
+
+// DemoGroup is the demo account's own group.
+const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
 var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,7 +93,13 @@ func Install(root, binDir string, out io.Writer) error {
 // EnsureAccounts creates the groups and the given system accounts that do
 // not exist yet (groupadd, useradd; no home, no login shell).
 func EnsureAccounts(out io.Writer, list ...accounts.Account) error {
-	for _, g := range accounts.Groups {
+	groups := append([]string(nil), accounts.Groups...)
+	for _, a := range list {
+		if !slices.Contains(groups, a.Group) {
+			groups = append(groups, a.Group) // an account's own group (the demo user's)
+		}
+	}
+	for _, g := range groups {
 		if ok, err := groupExists(g); err != nil {
 			return err
 		} else if !ok {

@@ -189,3 +189,24 @@ func TestDeliveryProcessNotTraceable(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoAccountCannotReadTLSKey: the demo mailbox's account, a local
+// user like any other, cannot read the server's TLS private key (it was
+// in goqmailnf, the key's group), while smtpd still serves STARTTLS.
+func TestDemoAccountCannotReadTLSKey(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "the demo mailbox has an account of its own only as root")
+	s := NewServer(t, Options{})
+	cert := filepath.Join(s.Root, "control", "servercert.pem")
+	if _, err := os.Stat(cert); err != nil {
+		t.Fatalf("goqmail init made no certificate: %v", err)
+	}
+	out, err := asAccount(t, "goqmaildemo", "cat", cert)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(out, "Permission denied") {
+		t.Errorf("the demo account read the TLS key (err %v)", err)
+	}
+	if r := swaks(t, s, "--to", "demo@example.test", "--tls"); r.Code != 0 {
+		t.Errorf("STARTTLS no longer works: exit %d\n%s", r.Code, r.Out)
+	}
+}
