@@ -90,11 +90,20 @@ func Decide(f Facts, l Limits) Verdict {
 	return Admit
 }
 
-// Stressed says whether sessions of a budget of total reach percent of it:
-// the server then shortens its timeouts until they fall below again
-// (Postfix's stress mode, which starts when every smtpd process is busy;
-// starting earlier leaves room for the clients the short timeouts let in).
-// No budget, no stress.
-func Stressed(sessions, total, percent int) bool {
-	return total > 0 && percent > 0 && sessions*100 >= total*percent
+// Stressed says whether a budget of total with sessions in use is under
+// stress: the server then shortens its timeouts (Postfix's stress mode,
+// which starts when every smtpd process is busy; starting at percent of
+// the budget leaves room for the clients the short timeouts let in).
+// Stress starts when sessions reach percent of total and, once on (was),
+// lasts until they fall below nine tenths of that, so a count that hovers
+// at the threshold does not switch the timeouts (and the log) back and
+// forth with every connection. No budget or no percent, no stress.
+func Stressed(sessions, total, percent int, was bool) bool {
+	if total <= 0 || percent <= 0 {
+		return false
+	}
+	if was {
+		return sessions*1000 >= total*percent*9
+	}
+	return sessions*100 >= total*percent
 }

@@ -36,21 +36,27 @@ func TestDecide(t *testing.T) {
 func TestStressed(t *testing.T) {
 	for _, tc := range []struct {
 		sessions, total, percent int
-		want                     bool
+		was, want                bool
 	}{
-		{0, 1000, 80, false},
-		{799, 1000, 80, false},
-		{800, 1000, 80, true},
-		{1000, 1000, 80, true},
-		{1, 1, 100, true},
-		{0, 1, 100, false},
-		{3, 4, 75, true},
-		{2, 4, 75, false},
-		{5, 0, 80, false}, // no budget: never stressed
-		{5, 10, 0, false}, // no threshold
+		{0, 1000, 80, false, false},
+		{799, 1000, 80, false, false},
+		{800, 1000, 80, false, true},
+		{1000, 1000, 80, false, true},
+		{799, 1000, 80, true, true}, // once on, it stays on down to 720
+		{720, 1000, 80, true, true},
+		{719, 1000, 80, true, false},
+		{0, 1000, 80, true, false},
+		{1, 1, 100, false, true},
+		{0, 1, 100, true, false},
+		{3, 4, 75, false, true},
+		{2, 4, 75, false, false},
+		{2, 4, 50, false, true},
+		{1, 4, 50, true, false}, // 1.8 is the floor: one session is below it
+		{5, 0, 80, false, false}, // no budget: never stressed
+		{5, 10, 0, true, false},  // no threshold
 	} {
-		if got := Stressed(tc.sessions, tc.total, tc.percent); got != tc.want {
-			t.Errorf("Stressed(%d, %d, %d%%) = %v, want %v", tc.sessions, tc.total, tc.percent, got, tc.want)
+		if got := Stressed(tc.sessions, tc.total, tc.percent, tc.was); got != tc.want {
+			t.Errorf("Stressed(%d, %d, %d%%, was %v) = %v, want %v", tc.sessions, tc.total, tc.percent, tc.was, got, tc.want)
 		}
 	}
 }
