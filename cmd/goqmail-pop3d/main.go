@@ -91,7 +91,8 @@ func serve(root string) {
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			// A changed certificate file is reread on its own; SIGHUP
-			// rereads me, authplaintext and a certificate that appeared.
+			// rereads me, authplaintext, the limits and a certificate
+			// that appeared.
 			cfg, err := loadConfig(root, kinds, log)
 			if err != nil {
 				log.ReloadFailed(control.ErrorLines(err))
