@@ -57,7 +57,7 @@ func loadConfig(root string, kinds []string, log *logline.Logger) (*config, erro
 				Rate:      int(snap.Number(control.ConnectRatePerIP)),
 			},
 		},
-		certs:    certs,
+		certs: certs,
 	}, nil
 }
 

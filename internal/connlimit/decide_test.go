@@ -51,7 +51,7 @@ func TestStressed(t *testing.T) {
 		{3, 4, 75, false, true},
 		{2, 4, 75, false, false},
 		{2, 4, 50, false, true},
-		{1, 4, 50, true, false}, // 1.8 is the floor: one session is below it
+		{1, 4, 50, true, false},  // 1.8 is the floor: one session is below it
 		{5, 0, 80, false, false}, // no budget: never stressed
 		{5, 10, 0, true, false},  // no threshold
 	} {
