@@ -90,7 +90,11 @@ func (s *Server) admit(c net.Conn, kind Kind, cfg *Config, remote netip.AddrPort
 		if d.Unreported > 0 {
 			more = fmt.Sprintf("; %d more refused since the last report", d.Unreported)
 		}
-		s.Log.Printf("%s: refused on %s with %d %s: %s%s", remote, kind, r.Code, r.Enh, why, more)
+		how := fmt.Sprintf("with %d %s", r.Code, r.Enh)
+		if kind == KindSMTPS {
+			how = "(closed before TLS)"
+		}
+		s.Log.Printf("%s: refused on %s %s: %s%s", remote, kind, how, why, more)
 	}
 	refuse(c, kind, r)
 	return nil, false
