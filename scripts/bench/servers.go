@@ -49,6 +49,11 @@ func setupGoqmail() *goqmail {
 	assign := fmt.Sprintf("=%s:%s:%d:%d:%s:::\n.\n", user, user, uid, gid, home)
 	must(os.WriteFile(filepath.Join(root, "users", "assign"), []byte(assign), 0o644))
 	must(os.WriteFile(filepath.Join(root, "control", "concurrencylocal"), []byte(strconv.Itoa(localConc)+"\n"), 0o644))
+	// smtp-source opens a connection per message from 127.0.0.1: as
+	// Postfix exempts $mynetworks from its anvil limits, goqmail's
+	// per-address limits are off for the load generator (docs/limits.md).
+	must(os.WriteFile(filepath.Join(root, "control", "concurrencyperip"), []byte("0\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "control", "connectrateperip"), []byte("0\n"), 0o644))
 	if *syncmode != "" {
 		must(os.WriteFile(filepath.Join(root, "control", "syncmode"), []byte(*syncmode+"\n"), 0o644))
 	}
