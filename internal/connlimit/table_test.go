@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -222,5 +223,15 @@ func TestGateContextEndsWait(t *testing.T) {
 	}
 	if b, w := g.Load(); b != 1 || w != 0 {
 		t.Fatalf("the waiter did not get the slot: %d busy, %d waiting", b, w)
+	}
+}
+
+func TestCheckFiles(t *testing.T) {
+	if err := CheckFiles(1, 1); err != nil {
+		t.Errorf("one session: %v", err)
+	}
+	err := CheckFiles(1<<40, 1)
+	if err == nil || !strings.Contains(err.Error(), "raise it (LimitNOFILE=") {
+		t.Errorf("an impossible number of sessions: %v", err)
 	}
 }

@@ -97,7 +97,7 @@ var (
 	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"}, Check: checkSyncMode, Restart: true, Rule: "`auto`, `fsync` or `syncfs`",
 		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged: `fsync` (fsync the file, rename, fsync the directory; directory fsyncs shared) or `syncfs` (rename, then one syncfs(2) of the file system shared by every concurrent commit, then each file's own write-back error checked with sync_file_range(2)); `auto` = syncfs on Linux 5.8 or newer, else fsync. syncfs also writes other programs' dirty data on that file system: give the queue its own file system, or choose fsync. See docs/queue.md."}
 	// Connection limits of smtpd, pop3d and the auth service (docs/limits.md).
-	ConcurrencySubmission = &Setting{Name: "concurrencysubmission", Kind: Number, Default: "200", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
+	ConcurrencySubmission = &Setting{Name: "concurrencysubmission", Kind: Number, Default: "500", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
 		Meaning: "simultaneous sessions on the submissionlisten and smtpslisten addresses together (587 and 465): a budget of their own, so no flood on port 25 can take a slot from a user who submits mail, and none on 587 or 465 one from port 25. Past it 421 4.3.2 (465: closed without a word, before TLS). Reread on SIGHUP."}
 	ConcurrencyPerIP = &Setting{Name: "concurrencyperip", Kind: Number, Default: "20", Min: 0, Max: 100000, UsedBy: []string{"smtpd", "pop3d"}, Unit: "sessions", Zero: "no per-address limit",
 		Meaning: "simultaneous sessions of one client address (an IPv4 address, an IPv6 /64) on each budget: port 25, submission (587 and 465), POP3 (110 and 995). Past it 421 4.7.0 (POP3: -ERR [SYS/TEMP]; 465 and 995: closed before TLS), logged once a minute per address. Clients with RELAYCLIENT in tcp.smtp are exempt on SMTP. 0 = no per-address limit. Reread on SIGHUP."}
@@ -109,7 +109,7 @@ var (
 		Meaning: "under stress, seconds a client may take for each read, and for a whole command line however it dribbles it in (Postfix's smtpd_timeout and smtpd_per_record_deadline under stress); used when smaller than timeoutsmtpd. Then 421 4.4.2. Reread on SIGHUP."}
 	TimeoutSMTPSessionStress = &Setting{Name: "timeoutsmtpsessionstress", Kind: Number, Default: "300", Min: 1, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "under stress, seconds an SMTP session may last in all (timeoutsmtpsession otherwise, when smaller); an older session ends at its next read with 421 4.4.2. Reread on SIGHUP."}
-	ConcurrencyPOP3 = &Setting{Name: "concurrencypop3", Kind: Number, Default: "200", Min: 1, Max: 100000, UsedBy: []string{"pop3d"}, Unit: "sessions",
+	ConcurrencyPOP3 = &Setting{Name: "concurrencypop3", Kind: Number, Default: "500", Min: 1, Max: 100000, UsedBy: []string{"pop3d"}, Unit: "sessions",
 		Meaning: "simultaneous POP3 sessions on pop3listen and pop3slisten together, before and after login (each logged-in one is a process of its own, goqmail-pop3d -session); past it -ERR [SYS/TEMP] (995: closed before TLS). Reread on SIGHUP."}
 	AuthConcurrency = &Setting{Name: "authconcurrency", Kind: Number, Default: "4", Min: 1, Max: 1000, UsedBy: []string{"auth"}, Unit: "verifications",
 		Meaning: "password checks goqmail-auth runs at once (hashing is what costs CPU); more wait their turn in order of arrival, so a burst from many addresses delays logins by a queue, not by sharing the CPU among all of them. Reread on SIGHUP."}

@@ -27,7 +27,10 @@ const (
 	numBudgets
 )
 
-var budgetSettings = [numBudgets]string{"concurrencyincoming", "concurrencysubmission"}
+var (
+	budgetSettings = [numBudgets]string{"concurrencyincoming", "concurrencysubmission"}
+	budgetNames    = [numBudgets]string{"smtp", "submission and smtps"}
+)
 
 func budgetOf(k Kind) int {
 	if k == KindSMTP {
@@ -77,7 +80,7 @@ func (s *Server) admit(c net.Conn, kind Kind, cfg *Config, remote netip.AddrPort
 	var why string
 	switch d.Verdict {
 	case connlimit.OverTotal:
-		why = fmt.Sprintf("%d sessions on %s, the budget (%s %d) is used up", d.Sessions, kind, budgetSettings[bi], l.Total)
+		why = fmt.Sprintf("%d sessions, the budget of %s (%s %d) is used up", d.Sessions, budgetNames[bi], budgetSettings[bi], l.Total)
 	case connlimit.OverClient:
 		r = replyBusyClient
 		why = fmt.Sprintf("%d sessions from %s already (concurrencyperip %d)", d.Client, clientName(remote.Addr()), l.PerClient)
@@ -172,10 +175,7 @@ func (s *Server) checkStress(bi int) {
 		}
 	}
 	b.mu.Unlock()
-	name := "smtp"
-	if bi == budgetSubmission {
-		name = "submission and smtps"
-	}
+	name := budgetNames[bi]
 	if !now {
 		s.Log.Printf("status: %s no longer under stress: %d of %d sessions; normal timeouts again", name, n, total)
 		return

@@ -156,7 +156,7 @@ func TestBudgetPerListenerKind(t *testing.T) {
 	if c := dialFrom(t, sub, "127.0.0.6"); c.first != "421 4.3.2 too many connections; try again later\r\n" {
 		t.Fatalf("submission past its budget: %q", c.first)
 	}
-	if !strings.Contains(env.logs.String(), "the budget (concurrencysubmission 2) is used up") {
+	if !strings.Contains(env.logs.String(), "2 sessions, the budget of submission and smtps (concurrencysubmission 2) is used up") {
 		t.Errorf("no log of the submission budget:\n%s", env.logs.String())
 	}
 }
