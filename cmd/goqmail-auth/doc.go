@@ -14,7 +14,10 @@
 // mode), frames are decoded strictly and bounded. It never parses network
 // protocol itself and never logs a password. The shadow helper reads the
 // shadow file and nothing else; it is a separate process so that the code
-// touching /etc/shadow is a few dozen lines with no socket.
+// touching /etc/shadow is a few dozen lines with no socket. What one
+// client address can make it do is bounded: authconcurrencyperip logins
+// in progress per address, authconcurrency password checks at once
+// (internal/authd/limits.go).
 //
 // Mailbox sessions (goqmail-pop3d -session MAILDIR, from the same bin
 // directory) run as the mailbox owner, never as root: goqmailv for

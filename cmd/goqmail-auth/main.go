@@ -94,7 +94,8 @@ func main() {
 }
 
 // loadSettings reads the auth settings from control/ (checkpassword,
-// relaygrantlifetime, locals), checked by their declarations.
+// relaygrantlifetime, locals, authconcurrencyperip, authconcurrency),
+// checked by their declarations.
 func loadSettings(dir string) (authd.Settings, error) {
 	snap, err := control.Load(dir)
 	if err != nil {
@@ -102,9 +103,11 @@ func loadSettings(dir string) (authd.Settings, error) {
 	}
 	n := snap.Number(control.RelayGrantLifetime)
 	return authd.Settings{
-		Locals:        snap.List(control.Locals),
-		Checkpassword: snap.Line(control.CheckPassword),
-		GrantLifetime: time.Duration(n) * time.Second,
-		NoGrants:      n == 0,
+		Locals:           snap.List(control.Locals),
+		Checkpassword:    snap.Line(control.CheckPassword),
+		GrantLifetime:    time.Duration(n) * time.Second,
+		NoGrants:         n == 0,
+		MaxPerIP:         int(snap.Number(control.AuthConcurrencyPerIP)),
+		MaxVerifications: int(snap.Number(control.AuthConcurrency)),
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"goqmail/internal/connlimit"
 	"goqmail/internal/control"
 	"goqmail/internal/logline"
 	"goqmail/internal/pop3"
@@ -13,7 +14,8 @@ import (
 )
 
 // config is what pop3d reads from control/: me (the APOP timestamp's
-// host), authplaintext and servercert.pem.
+// host), authplaintext, servercert.pem and the connection limits
+// (concurrencypop3, concurrencyperip, connectrateperip).
 type config struct {
 	settings pop3.Settings
 	certs    *tlsconf.Store // nil: no certificate, no STLS
@@ -46,8 +48,16 @@ func loadConfig(root string, kinds []string, log *logline.Logger) (*config, erro
 		certs.Warn = func(err error) { log.Printf("warning: control/%s: %v", control.ServerCert.Name, err) }
 	}
 	return &config{
-		settings: pop3.Settings{Hostname: snap.Line(control.Me), AllowPlaintextAuth: snap.Number(control.AuthPlaintext) == 1},
-		certs:    certs,
+		settings: pop3.Settings{
+			Hostname:           snap.Line(control.Me),
+			AllowPlaintextAuth: snap.Number(control.AuthPlaintext) == 1,
+			Limits: connlimit.Limits{
+				Total:     int(snap.Number(control.ConcurrencyPOP3)),
+				PerClient: int(snap.Number(control.ConcurrencyPerIP)),
+				Rate:      int(snap.Number(control.ConnectRatePerIP)),
+			},
+		},
+		certs: certs,
 	}, nil
 }
 

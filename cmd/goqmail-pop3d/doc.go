@@ -11,8 +11,9 @@
 // comma-separated, in fd order). TLS comes from control/servercert.pem (key
 // and chain in one PEM file), reread when it changes; a certificate that
 // exists but cannot be loaded stops the start (exit 78, an invalid
-// configuration). SIGHUP rereads me, authplaintext and the certificate,
-// keeping the old ones when they are invalid.
+// configuration). SIGHUP rereads me, authplaintext, the connection limits
+// (concurrencypop3, concurrencyperip, connectrateperip) and the
+// certificate, keeping the old ones when they are invalid.
 //
 // The second is the mailbox side: the auth service starts it as the
 // mailbox owner with the client's relayed connection on fd 3 after a

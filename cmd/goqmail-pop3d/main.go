@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"goqmail/internal/connlimit"
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
@@ -71,6 +72,7 @@ func serve(root string) {
 	if err != nil {
 		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
+	checkFiles(log, cfg)
 	certs := &certSource{}
 	certs.cur.Store(cfg.certs)
 	srv := &pop3.Server{
@@ -91,12 +93,14 @@ func serve(root string) {
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			// A changed certificate file is reread on its own; SIGHUP
-			// rereads me, authplaintext and a certificate that appeared.
+			// rereads me, authplaintext, the limits and a certificate
+			// that appeared.
 			cfg, err := loadConfig(root, kinds, log)
 			if err != nil {
 				log.ReloadFailed(control.ErrorLines(err))
 				continue
 			}
+			checkFiles(log, cfg)
 			certs.cur.Store(cfg.certs)
 			srv.SetSettings(cfg.settings)
 			log.Printf("status: configuration reloaded")
@@ -106,5 +110,14 @@ func serve(root string) {
 			ln.Close()
 		}
 		return
+	}
+}
+
+// checkFiles warns when the open-file limit cannot hold every session
+// concurrencypop3 allows: two descriptors each once logged in (the client
+// and the mailbox session's socket).
+func checkFiles(log *logline.Logger, cfg *config) {
+	if err := connlimit.CheckFiles(cfg.settings.Limits.Total, 2); err != nil {
+		log.Printf("warning: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"goqmail/internal/authclient"
+	"goqmail/internal/connlimit"
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
@@ -54,6 +55,7 @@ func main() {
 	for _, w := range warnings {
 		log.Printf("warning: %s", w)
 	}
+	checkFiles(log, cfg)
 	// SMTP AUTH goes to goqmail-auth; POP-before-SMTP grants come from
 	// ROOT/relay/grants, which goqmail-auth writes on each POP3 login.
 	s := &smtpd.Server{SubmitSocket: filepath.Join(root, "run", "submit.sock"), Log: log,
@@ -86,6 +88,7 @@ func main() {
 			for _, w := range warnings {
 				log.Printf("warning: %s", w)
 			}
+			checkFiles(log, cfg)
 			s.SetConfig(cfg)
 			log.Printf("status: configuration reloaded")
 			continue
@@ -98,6 +101,14 @@ func main() {
 			ln.Close()
 		}
 		return
+	}
+}
+
+// checkFiles warns when the open-file limit cannot hold every session the
+// budgets allow (one descriptor each).
+func checkFiles(log *logline.Logger, cfg *smtpd.Config) {
+	if err := connlimit.CheckFiles(cfg.MaxSessions+cfg.MaxSubmission, 1); err != nil {
+		log.Printf("warning: %v", err)
 	}
 }
 

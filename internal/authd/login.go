@@ -48,11 +48,19 @@ type identity struct {
 // login checks one credential through the backends, slows and counts
 // failures, logs, and records a relay grant when a POP3 login succeeds.
 func (s *Server) login(ctx context.Context, service, remoteIP string, cr credential) (proto.Verified, *identity) {
-	id, out, why := s.check(ctx, cr)
 	what := service + " login " + cr.login + " from " + remoteIP
 	if cr.apop {
 		what = "pop3 APOP login " + cr.login + " from " + remoteIP
 	}
+	done, refused := s.enter(ctx, what, remoteIP)
+	if refused != nil {
+		return *refused, nil
+	}
+	// The address keeps its place until the answer, the failure delay
+	// included; the password check gives its slot back as soon as it is
+	// done, so sleepers do not hold up other addresses' checks.
+	defer done()
+	id, out, why := s.checkGated(ctx, cr)
 	ipKey, userKey := "ip:"+remoteIP, "user:"+strings.ToLower(cr.login)
 	if ip, err := netip.ParseAddr(remoteIP); err == nil {
 		ipKey = "ip:" + relaygrant.Normalize(ip).String() // ::ffff:a.b.c.d is a.b.c.d

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"goqmail/internal/assign"
+	"goqmail/internal/connlimit"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/proto"
@@ -71,10 +72,22 @@ type Settings struct {
 	GrantLifetime time.Duration // control/relaygrantlifetime (default 900 s)
 	NoGrants      bool          // control/relaygrantlifetime is 0: logins grant no relaying
 	Locals        []string      // control/locals: system users own user@ each
+	// MaxPerIP (control/authconcurrencyperip) bounds the logins of one
+	// client address in progress, the delay after a failure included;
+	// MaxVerifications (control/authconcurrency) the password checks
+	// running at once (limits.go). Zero: the defaults below.
+	MaxPerIP         int
+	MaxVerifications int
 }
 
 // DefaultGrantLifetime is relay-ctrl's RELAY_CTRL_EXPIRY.
 const DefaultGrantLifetime = 15 * time.Minute
+
+// The defaults of control/authconcurrencyperip and authconcurrency.
+const (
+	DefaultMaxPerIP         = 4
+	DefaultMaxVerifications = 4
+)
 
 // minSystemUID: accounts below it (system and service accounts) never log in.
 const minSystemUID = 1000
@@ -88,6 +101,8 @@ type Server struct {
 	cfg      Config
 	settings atomic.Pointer[Settings]
 	throttle *throttle
+	logins   connlimit.Table // logins in progress per client address
+	verify   connlimit.Gate  // password checks running
 }
 
 // New returns a server; zero fields of cfg get their defaults.
@@ -111,6 +126,12 @@ func New(cfg Config, st Settings) *Server {
 func (s *Server) SetSettings(st Settings) {
 	if st.GrantLifetime <= 0 {
 		st.GrantLifetime = DefaultGrantLifetime
+	}
+	if st.MaxPerIP <= 0 {
+		st.MaxPerIP = DefaultMaxPerIP
+	}
+	if st.MaxVerifications <= 0 {
+		st.MaxVerifications = DefaultMaxVerifications
 	}
 	st.Locals = slices.Clone(st.Locals)
 	s.settings.Store(&st)

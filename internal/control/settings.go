@@ -82,8 +82,8 @@ var (
 
 	SMTPListen = &Setting{Name: "smtplisten", Kind: List, Default: ":25", UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port` with a numeric port; at least one line",
 		Meaning: "addresses the SMTP server listens on, one host:port per line (tcpserver's host and port arguments). Read at start only: the supervisor binds them before dropping privilege."}
-	ConcurrencyIncoming = &Setting{Name: "concurrencyincoming", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
-		Meaning: "simultaneous SMTP sessions (tcpserver -c); past it new connections get 421 4.3.2 and are closed."}
+	ConcurrencyIncoming = &Setting{Name: "concurrencyincoming", Kind: Number, Default: "1000", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
+		Meaning: "simultaneous SMTP sessions on the smtplisten addresses (port 25; tcpserver -c); past it new connections get 421 4.3.2 and are closed. Submission (587, 465) has its own budget, concurrencysubmission. The default comes from a measurement (docs/limits.md). Reread on SIGHUP."}
 	MaxRcpt = &Setting{Name: "maxrcpt", Kind: Number, Default: "100", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "recipients",
 		Meaning: "recipients per message; past it RCPT gets 452 4.5.3 and the recipients already accepted are kept (RFC 5321 4.5.3.1.8)."}
 	MaxUnknownRcpt = &Setting{Name: "maxunknownrcpt", Kind: Number, Default: "5", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "recipients",
@@ -96,6 +96,26 @@ var (
 		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
 	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"}, Check: checkSyncMode, Restart: true, Rule: "`auto`, `fsync` or `syncfs`",
 		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged. Always content first, then the rename, then the name (a name never points at content a power loss could take away): `fsync` (the default; `auto` means it too) fsyncs each file before its rename, or `syncfs` makes the content durable with one syncfs(2) of the file system shared by every concurrent commit, then checks each file's own write-back error with sync_file_range(2). In both modes the directory is then fsynced, shared by concurrent commits. syncfs also writes every other program's dirty data on that file system: use it only for a queue on a file system of its own. Needs Linux 5.8 or newer. See docs/queue.md."}
+	// Connection limits of smtpd, pop3d and the auth service (docs/limits.md).
+	ConcurrencySubmission = &Setting{Name: "concurrencysubmission", Kind: Number, Default: "500", Min: 1, Max: 100000, UsedBy: []string{"smtpd"}, Unit: "sessions",
+		Meaning: "simultaneous sessions on the submissionlisten and smtpslisten addresses together (587 and 465): a budget of their own, so no flood on port 25 can take a slot from a user who submits mail, and none on 587 or 465 one from port 25. Past it 421 4.3.2 (465: closed without a word, before TLS). Reread on SIGHUP."}
+	ConcurrencyPerIP = &Setting{Name: "concurrencyperip", Kind: Number, Default: "20", Min: 0, Max: 100000, UsedBy: []string{"smtpd", "pop3d"}, Unit: "sessions", Zero: "no per-address limit",
+		Meaning: "simultaneous sessions of one client address (an IPv4 address, an IPv6 /64) on each budget: port 25, submission (587 and 465), POP3 (110 and 995). Past it 421 4.7.0 (POP3: -ERR [SYS/TEMP]; 465 and 995: closed before TLS), logged once a minute per address. Clients with RELAYCLIENT in tcp.smtp are exempt on SMTP. 0 = no per-address limit. Reread on SIGHUP."}
+	ConnectRatePerIP = &Setting{Name: "connectrateperip", Kind: Number, Default: "300", Min: 0, Max: 1000000, UsedBy: []string{"smtpd", "pop3d"}, Unit: "connections per minute", Zero: "no rate limit",
+		Meaning: "connections one client address (IPv4 address, IPv6 /64) may make per minute to each budget, refused ones included (Postfix's smtpd_client_connection_rate_limit); past it 421 4.7.0 until its minute is over. Clients with RELAYCLIENT in tcp.smtp are exempt on SMTP. 0 = no rate limit. Reread on SIGHUP."}
+	StressThreshold = &Setting{Name: "stressthreshold", Kind: Number, Default: "80", Min: 1, Max: 100, UsedBy: []string{"smtpd"}, Unit: "percent",
+		Meaning: "percent of a budget (concurrencyincoming, concurrencysubmission) at which smtpd is under stress on it: its sessions then get timeoutsmtpdstress and timeoutsmtpsessionstress instead of the normal timeouts, until they fall below again (Postfix's stress mode). Reread on SIGHUP."}
+	TimeoutSMTPDStress = &Setting{Name: "timeoutsmtpdstress", Kind: Number, Default: "10", Min: 1, UsedBy: []string{"smtpd"}, Unit: "seconds",
+		Meaning: "under stress, seconds a client may take for each read, and for a whole command line however it dribbles it in (Postfix's smtpd_timeout and smtpd_per_record_deadline under stress); used when smaller than timeoutsmtpd. Then 421 4.4.2. Reread on SIGHUP."}
+	TimeoutSMTPSessionStress = &Setting{Name: "timeoutsmtpsessionstress", Kind: Number, Default: "300", Min: 1, UsedBy: []string{"smtpd"}, Unit: "seconds",
+		Meaning: "under stress, seconds an SMTP session may last in all (timeoutsmtpsession otherwise, when smaller); an older session ends at its next read with 421 4.4.2. Reread on SIGHUP."}
+	ConcurrencyPOP3 = &Setting{Name: "concurrencypop3", Kind: Number, Default: "500", Min: 1, Max: 100000, UsedBy: []string{"pop3d"}, Unit: "sessions",
+		Meaning: "simultaneous POP3 sessions on pop3listen and pop3slisten together, before and after login (each logged-in one is a process of its own, goqmail-pop3d -session); past it -ERR [SYS/TEMP] (995: closed before TLS). Reread on SIGHUP."}
+	AuthConcurrency = &Setting{Name: "authconcurrency", Kind: Number, Default: "4", Min: 1, Max: 1000, UsedBy: []string{"auth"}, Unit: "verifications",
+		Meaning: "password checks goqmail-auth runs at once (hashing is what costs CPU); more wait their turn in order of arrival, so a burst from many addresses delays logins by a queue, not by sharing the CPU among all of them. Reread on SIGHUP."}
+	AuthConcurrencyPerIP = &Setting{Name: "authconcurrencyperip", Kind: Number, Default: "4", Min: 1, Max: 1000, UsedBy: []string{"auth"}, Unit: "logins",
+		Meaning: "logins from one client address (IPv4 address, IPv6 /64; SMTP AUTH and POP3 together) goqmail-auth handles at once, the delay it adds to a failure included; one more is answered at once as a temporary failure (SMTP 454 4.7.0, POP3 -ERR [SYS/TEMP]) without checking its password. Reread on SIGHUP."}
+
 	// Delivery and addressing (qmail-send, qmail-lspawn, qmail-local).
 	PercentHack = &Setting{Name: "percenthack", Kind: List, Qmail: true, UsedBy: []string{"send"}, Check: checkDomain, Rule: "each line a domain name",
 		Meaning: "domains for which `u%h@domain` is rewritten to `u@h`, repeatedly, before the locals check (the old sendmail source-routing hack). Reread on SIGHUP."}
@@ -182,4 +202,5 @@ var All = []*Setting{
 	SubmissionListen, SMTPSListen, POP3Listen, POP3SListen, ServerCert, AuthPlaintext, AuthSenders,
 	RelayGrantLifetime, CheckPassword,
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
+	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 }

@@ -24,6 +24,7 @@ type client struct {
 	timestamp string
 	user      string // from USER, waiting for PASS
 	bad       int
+	failures  int // logins that failed, for whatever reason
 }
 
 func (c *client) reply(format string, args ...any) {
@@ -259,15 +260,27 @@ func (c *client) login(user string, try func(ctx context.Context) (net.Conn, err
 	ctx, cancel := context.WithTimeout(context.Background(), c.srv.timeout())
 	sess, err := try(ctx)
 	cancel()
-	switch {
-	case errors.Is(err, ErrAuthFailed):
-		c.srv.Log.Printf("%s: login failed for %s", c.peer, user)
-		c.reply("-ERR [AUTH] authentication failed")
-		return false
-	case err != nil:
-		c.srv.Log.Printf("%s: login for %s: auth service: %v", c.peer, user, err)
-		c.reply("-ERR [SYS/TEMP] authentication temporarily unavailable")
-		return false
+	if err != nil {
+		// A connection gets maxLoginFailures tries, as an SMTP session
+		// gets three AUTH failures: a loop of guesses has to reconnect,
+		// and connections are what the per-address limits count.
+		c.failures++
+		last := c.failures >= maxLoginFailures
+		closing := ""
+		if last {
+			closing = "; too many failed logins, closing"
+		}
+		if errors.Is(err, ErrAuthFailed) {
+			c.srv.Log.Printf("%s: login failed for %s (%d of %d)", c.peer, user, c.failures, maxLoginFailures)
+			c.reply("-ERR [AUTH] authentication failed%s", closing)
+		} else {
+			c.srv.Log.Printf("%s: login for %s: auth service: %v (%d of %d)", c.peer, user, err, c.failures, maxLoginFailures)
+			c.reply("-ERR [SYS/TEMP] authentication temporarily unavailable%s", closing)
+		}
+		if last {
+			c.bw.Flush()
+		}
+		return last
 	}
 	c.srv.Log.Printf("%s: login ok for %s tls=%v", c.peer, user, c.tls)
 	relay(c.conn, c.br, c.bw, sess, c.srv.timeout())

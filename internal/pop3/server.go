@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"goqmail/internal/connlimit"
 	"goqmail/internal/logline"
 )
 
@@ -51,12 +52,16 @@ type Server struct {
 
 	seq      atomic.Uint64
 	settings atomic.Pointer[Settings] // set by SetSettings; nil: the fields above
+	sessions connlimit.Table          // every listener's sessions (limits.go)
 }
 
 // Settings are the parts of the configuration a reload (SIGHUP) may change.
 type Settings struct {
 	Hostname           string
 	AllowPlaintextAuth bool
+	// Limits are checked at accept (concurrencypop3, concurrencyperip,
+	// connectrateperip); zero fields: no limit of that kind.
+	Limits connlimit.Limits
 }
 
 // SetSettings replaces Hostname and AllowPlaintextAuth for connections
@@ -73,6 +78,10 @@ func (s *Server) current() Settings {
 // maxBadCommands ends a session that keeps sending nonsense, as a client
 // that speaks another protocol would.
 const maxBadCommands = 10
+
+// maxLoginFailures ends a connection whose third login fails (SMTP AUTH's
+// limit too).
+const maxLoginFailures = 3
 
 // Serve accepts connections on ln until it is closed. With implicitTLS every
 // connection starts with a TLS handshake (port 995, RFC 8314).
@@ -91,7 +100,14 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			continue
 		}
 		backoff = 0
-		go s.handle(conn, implicitTLS)
+		tk, ok := s.admit(conn, implicitTLS)
+		if !ok {
+			continue
+		}
+		go func() {
+			defer tk.Release()
+			s.handle(conn, implicitTLS)
+		}()
 	}
 }
 

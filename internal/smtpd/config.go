@@ -37,8 +37,17 @@ type Config struct {
 	SessionTimeout time.Duration
 	GreetDelay     time.Duration
 	MaxRcpt        int
-	MaxSessions    int
 	Rules          *tcprules.Rules // nil: no tcp.smtp, everyone may connect, nobody relays
+	// Connection limits (limits.go, docs/limits.md): a budget of
+	// sessions for port 25 and one for submission (587 and 465), and per
+	// client address on each.
+	MaxSessions          int // concurrencyincoming: port 25
+	MaxSubmission        int // concurrencysubmission: 587 and 465 together
+	MaxPerIP             int // concurrencyperip; 0: none
+	RatePerIP            int // connectrateperip, connections per minute; 0: none
+	StressPercent        int // stressthreshold
+	StressTimeout        time.Duration
+	StressSessionTimeout time.Duration
 	// Recipients checks that local and virtual recipients exist (550
 	// 5.1.1 otherwise); nil: no check. MaxUnknownRcpt unknown ones end a
 	// session (control/maxunknownrcpt).
@@ -65,19 +74,25 @@ func LoadConfig(dir string) (*Config, []string, error) {
 	}
 	warnings := append([]string(nil), s.Warnings...)
 	c := &Config{
-		Me:             s.Line(control.Me),
-		Greeting:       s.Line(control.SMTPGreeting),
-		RcptHosts:      control.NewDomainSet(s.List(control.RcptHosts)),
-		LocalIPHost:    s.Line(control.LocalIPHost),
-		EnvNoAtHost:    s.Line(control.EnvNoAtHost),
-		DataBytes:      s.Number(control.DataBytes),
-		QueueMinFree:   s.Number(control.QueueMinFree),
-		Timeout:        time.Duration(s.Number(control.TimeoutSMTPD)) * time.Second,
-		SessionTimeout: time.Duration(s.Number(control.TimeoutSMTPSession)) * time.Second,
-		GreetDelay:     time.Duration(s.Number(control.SMTPGreetDelay)) * time.Second,
-		MaxRcpt:        int(s.Number(control.MaxRcpt)),
-		MaxUnknownRcpt: int(s.Number(control.MaxUnknownRcpt)),
-		MaxSessions:    int(s.Number(control.ConcurrencyIncoming)),
+		Me:                   s.Line(control.Me),
+		Greeting:             s.Line(control.SMTPGreeting),
+		RcptHosts:            control.NewDomainSet(s.List(control.RcptHosts)),
+		LocalIPHost:          s.Line(control.LocalIPHost),
+		EnvNoAtHost:          s.Line(control.EnvNoAtHost),
+		DataBytes:            s.Number(control.DataBytes),
+		QueueMinFree:         s.Number(control.QueueMinFree),
+		Timeout:              time.Duration(s.Number(control.TimeoutSMTPD)) * time.Second,
+		SessionTimeout:       time.Duration(s.Number(control.TimeoutSMTPSession)) * time.Second,
+		GreetDelay:           time.Duration(s.Number(control.SMTPGreetDelay)) * time.Second,
+		MaxRcpt:              int(s.Number(control.MaxRcpt)),
+		MaxUnknownRcpt:       int(s.Number(control.MaxUnknownRcpt)),
+		MaxSessions:          int(s.Number(control.ConcurrencyIncoming)),
+		MaxSubmission:        int(s.Number(control.ConcurrencySubmission)),
+		MaxPerIP:             int(s.Number(control.ConcurrencyPerIP)),
+		RatePerIP:            int(s.Number(control.ConnectRatePerIP)),
+		StressPercent:        int(s.Number(control.StressThreshold)),
+		StressTimeout:        time.Duration(s.Number(control.TimeoutSMTPDStress)) * time.Second,
+		StressSessionTimeout: time.Duration(s.Number(control.TimeoutSMTPSessionStress)) * time.Second,
 	}
 	root, err := filepath.Abs(filepath.Dir(dir))
 	if err != nil {

@@ -79,7 +79,7 @@ func FuzzSession(f *testing.F) {
 		go func() {
 			defer close(done)
 			defer server.Close()
-			srv.handle(server, KindSMTP)
+			srv.handle(server, KindSMTP, accepted{cfg: cfg})
 		}()
 		var out bytes.Buffer
 		var wg sync.WaitGroup

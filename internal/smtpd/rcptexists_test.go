@@ -85,7 +85,7 @@ func rcptSession(t *testing.T, root string, log *strings.Builder, cmds ...string
 	go func() {
 		defer close(done)
 		defer server.Close()
-		srv.handle(server, KindSMTP)
+		srv.handle(server, KindSMTP, accepted{cfg: cfg})
 	}()
 	defer func() { client.Close(); <-done }()
 	client.SetDeadline(time.Now().Add(10 * time.Second))

@@ -41,6 +41,8 @@ var (
 	replyTimeout      = smtp.Reply{Code: 421, Enh: "4.4.2", Text: "timeout; closing connection"}
 	replyDenied       = smtp.Reply{Code: 554, Enh: "5.7.1", Text: "no SMTP service for your address"}
 	replyBusy         = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "too many connections; try again later"}
+	replyBusyClient   = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many connections from your address; try again later"}
+	replyBusyRate     = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many connections from your address in the last minute; try again later"}
 	replyShutdown     = smtp.Reply{Code: 421, Enh: "4.3.2", Text: "server shutting down; try again later"}
 
 	replyRcptLookupTemp = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "temporary failure looking up that recipient; try again later"}

@@ -27,7 +27,9 @@ func doc(r smtp.Reply, when string) documented {
 var replyTable = []documented{
 	doc(replyGreeting("<smtpgreeting>"), "the greeting"),
 	doc(replyDenied, "at connect: the client matches a `deny` rule of `tcp.smtp`; the connection is closed"),
-	doc(replyBusy, "at connect: `concurrencyincoming` sessions are open already; closed"),
+	doc(replyBusy, "at connect: the listener's budget (`concurrencyincoming` for port 25, `concurrencysubmission` for 587 and 465) is full; closed (465: closed before TLS, without a reply)"),
+	doc(replyBusyClient, "at connect: the client's address (IPv6: its /64) has `concurrencyperip` sessions on this budget already; closed"),
+	doc(replyBusyRate, "at connect: the client's address made `connectrateperip` connections to this budget in the last minute; closed"),
 	doc(replyShutdown, "at connect or at DATA while the server stops; closed"),
 	doc(replyPregreet, "the client sent something before the greeting; closed"),
 	doc(replyHelo("<smtpgreeting>"), "HELO"),

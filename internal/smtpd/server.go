@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"goqmail/internal/connlimit"
 	"goqmail/internal/logline"
 	"goqmail/internal/submit"
+	"goqmail/internal/tcprules"
 )
 
 // Server accepts SMTP connections on listeners handed to it.
@@ -30,7 +32,8 @@ type Server struct {
 	QueueFree func() (int64, error)
 
 	cfg      atomic.Pointer[Config]
-	qpool    chan *submit.Conn // idle queue connections (submit.go)
+	qpool    chan *submit.Conn  // idle queue connections (submit.go)
+	budgets  [numBudgets]budget // sessions per kind of listener (limits.go)
 	once     sync.Once
 	sessions atomic.Int64
 	wg       sync.WaitGroup
@@ -70,29 +73,41 @@ func (s *Server) ServeKind(ln net.Listener, kind Kind) error {
 			// port open until smtpd has exited, so a client that connects
 			// now is told at once instead of waiting for a greeting that
 			// never comes. Not counted: Shutdown waits for real sessions.
-			go refuseStopping(c, kind)
+			refuse(c, kind, replyShutdown)
 			continue
+		}
+		a := accepted{cfg: s.cfg.Load(), remote: addrPort(c.RemoteAddr())}
+		if rules := a.cfg.Rules; rules != nil {
+			a.rule, a.ruled = rules.Lookup(a.remote.Addr())
+		}
+		// A client tcp.smtp denies is told so in handle and counts
+		// against no limit: it costs one reply.
+		if !a.ruled || a.rule.Allow {
+			_, trusted := a.rule.Lookup("RELAYCLIENT")
+			var ok bool
+			if a.ticket, ok = s.admit(c, kind, a.cfg, a.remote, a.ruled && trusted); !ok {
+				continue
+			}
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer c.Close()
-			s.handle(c, kind)
+			if a.ticket != nil {
+				defer s.release(kind, a.ticket)
+			}
+			s.handle(c, kind, a)
 		}()
 	}
 }
 
-// refuseStopping answers a connection made during a stop with 421 (RFC
-// 5321 3.8: a server that must shut down answers 421 and closes). An
-// implicit-TLS connection is closed without a word: plain text is not
-// what its client expects.
-func refuseStopping(c net.Conn, kind Kind) {
-	defer c.Close()
-	if kind == KindSMTPS {
-		return
-	}
-	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.Write(replyShutdown.AppendTo(nil))
+// accepted is what the accept loop learnt about a connection.
+type accepted struct {
+	cfg    *Config
+	remote netip.AddrPort
+	rule   tcprules.Rule // the tcp.smtp line that matched, if ruled
+	ruled  bool
+	ticket *connlimit.Ticket // the connection's place in its budget; nil: denied
 }
 
 // Shutdown stops new sessions from starting mail and waits up to timeout
@@ -124,14 +139,19 @@ var (
 	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
 )
 
-func (s *Server) handle(c net.Conn, kind Kind) {
+func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 	s.init()
-	cfg := s.cfg.Load()
-	n := s.sessions.Add(1)
+	cfg := a.cfg
+	s.sessions.Add(1)
 	defer s.sessions.Add(-1)
 	sess := &session{srv: s, cfg: cfg, conn: c, tcp: c, start: s.Now(), kind: kind}
-	sess.remote = addrPort(c.RemoteAddr())
+	sess.remote = a.remote
 	sess.local = addrPort(c.LocalAddr())
+	if a.ticket != nil {
+		sess.budget = &s.budgets[budgetOf(kind)]
+		s.enlist(sess)
+		defer s.unlist(sess)
+	}
 	sess.br = readers.Get().(*bufio.Reader)
 	sess.br.Reset(deadlineConn{sess})
 	sess.bw = writers.Get().(*bufio.Writer)
@@ -155,31 +175,24 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 	if kind == KindSMTPS && !sess.implicitTLS() {
 		return
 	}
-	if cfg.Rules != nil {
-		if rule, ok := cfg.Rules.Lookup(sess.remote.Addr()); ok {
-			if !rule.Allow {
-				sess.end = "denied by tcp.smtp line " + strconv.Itoa(rule.Line)
-				sess.replyClose(replyDenied)
-				return
-			}
-			if _, ok := rule.Lookup("RELAYCLIENT"); ok {
-				sess.relayClient = true
-			}
-			if v, ok := rule.Lookup("DATABYTES"); ok {
-				if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-					sess.dataBytes = &n
-				}
+	if rule := a.rule; a.ruled {
+		if !rule.Allow {
+			sess.end = "denied by tcp.smtp line " + strconv.Itoa(rule.Line)
+			sess.replyClose(replyDenied)
+			return
+		}
+		if _, ok := rule.Lookup("RELAYCLIENT"); ok {
+			sess.relayClient = true
+		}
+		if v, ok := rule.Lookup("DATABYTES"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				sess.dataBytes = &n
 			}
 		}
 	}
 	sess.checkGrant()
 	if s.closing.Load() {
 		sess.replyClose(replyShutdown)
-		return
-	}
-	if cfg.MaxSessions > 0 && n > int64(cfg.MaxSessions) {
-		sess.end = "too many sessions"
-		sess.replyClose(replyBusy)
 		return
 	}
 	if sess.talkedFirst() {

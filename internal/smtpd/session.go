@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"goqmail/internal/smtp"
@@ -26,6 +27,10 @@ type session struct {
 
 	greetUntil time.Time // while waiting out smtpgreetdelay
 	hungUp     bool      // the client went away while we waited (watchHangup)
+
+	budget   *budget      // the listener's budget (limits.go); nil: not counted (stdio)
+	cmdUntil time.Time    // under stress: when the command line being read must be complete
+	readBy   atomic.Int64 // the deadline of the read in progress (UnixNano), 0: none (tighten)
 
 	kind        Kind
 	stdio       bool   // sendmail -bs: no TLS, no network checks
@@ -68,7 +73,8 @@ func (s *session) reply(r smtp.Reply) {
 
 // replyClose writes a final reply and ends the session.
 func (s *session) replyClose(r smtp.Reply) {
-	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+	perRead, _ := s.timeouts()
+	s.conn.SetWriteDeadline(time.Now().Add(perRead))
 	s.bw.Write(r.AppendTo(nil))
 	s.bw.Flush()
 	s.closed = true
@@ -78,17 +84,23 @@ func (s *session) replyClose(r smtp.Reply) {
 }
 
 func (s *session) flush() error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.Timeout))
+	perRead, _ := s.timeouts()
+	s.conn.SetWriteDeadline(time.Now().Add(perRead))
 	return s.bw.Flush()
 }
 
-// readDeadline is the sooner of the per-read timeout and the session's end.
+// readDeadline is the soonest of the per-read timeout, the end of the
+// command line being read (under stress) and the session's end.
 func (s *session) readDeadline() time.Time {
 	if !s.greetUntil.IsZero() {
 		return s.greetUntil
 	}
-	d := time.Now().Add(s.cfg.Timeout)
-	if end := s.start.Add(s.cfg.SessionTimeout); s.cfg.SessionTimeout > 0 && end.Before(d) {
+	perRead, whole := s.timeouts()
+	d := time.Now().Add(perRead)
+	if !s.cmdUntil.IsZero() && s.cmdUntil.Before(d) {
+		d = s.cmdUntil
+	}
+	if end := s.start.Add(whole); whole > 0 && end.Before(d) {
 		return end
 	}
 	return d
@@ -101,8 +113,12 @@ func (s *session) readDeadline() time.Time {
 type deadlineConn struct{ s *session }
 
 func (d deadlineConn) Read(p []byte) (int, error) {
-	d.s.conn.SetReadDeadline(d.s.readDeadline())
-	return d.s.conn.Read(p)
+	dl := d.s.readDeadline()
+	d.s.readBy.Store(dl.UnixNano())
+	d.s.conn.SetReadDeadline(dl)
+	n, err := d.s.conn.Read(p)
+	d.s.readBy.Store(0)
+	return n, err
 }
 
 func (s *session) loop() {
@@ -113,7 +129,15 @@ func (s *session) loop() {
 				return
 			}
 		}
+		// Under stress a command line must arrive whole within
+		// timeoutsmtpdstress, not merely a byte of it per read: a client
+		// that dribbles a byte every few seconds would otherwise keep its
+		// slot (Postfix's smtpd_per_record_deadline).
+		if s.underStress() {
+			s.cmdUntil = time.Now().Add(s.cfg.StressTimeout)
+		}
 		line, err := smtp.ReadLine(s.br, maxCmdLine)
+		s.cmdUntil = time.Time{}
 		switch {
 		case err == nil:
 		case errors.Is(err, smtp.ErrLineTooLong):
@@ -126,6 +150,9 @@ func (s *session) loop() {
 			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			s.end = "timeout"
+			if s.underStress() {
+				s.end = "timeout under stress"
+			}
 			s.replyClose(replyTimeout)
 			return
 		default:

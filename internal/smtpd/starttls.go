@@ -68,7 +68,8 @@ func (s *session) startTLS(arg string) {
 // read before the handshake can be taken for one sent after it.
 func (s *session) handshake() error {
 	tc := tls.Server(s.conn, s.cfg.TLS)
-	deadline := time.Now().Add(s.cfg.Timeout)
+	perRead, _ := s.timeouts()
+	deadline := time.Now().Add(perRead)
 	tc.SetDeadline(deadline)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()

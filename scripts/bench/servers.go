@@ -52,6 +52,11 @@ func setupGoqmail() *goqmail {
 	// Every message goes to one recipient: its own limit is Postfix's
 	// local_destination_concurrency_limit below, not goqmail's default 2.
 	must(os.WriteFile(filepath.Join(root, "control", "concurrencylocalrcpt"), []byte(strconv.Itoa(localConc)+"\n"), 0o644))
+	// smtp-source opens a connection per message from 127.0.0.1: as
+	// Postfix exempts $mynetworks from its anvil limits, goqmail's
+	// per-address limits are off for the load generator (docs/limits.md).
+	must(os.WriteFile(filepath.Join(root, "control", "concurrencyperip"), []byte("0\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "control", "connectrateperip"), []byte("0\n"), 0o644))
 	if *syncmode != "" {
 		must(os.WriteFile(filepath.Join(root, "control", "syncmode"), []byte(*syncmode+"\n"), 0o644))
 	}
