@@ -20,7 +20,7 @@ var tiers = map[string]int{
 	"policy": 3, "docscheck": 3, "smtpd": 3, "send": 3, "lspawn": 3, "local": 3, "supervise": 3, "admin": 3, "layering": 3, "ctlcheck": 3,
 	"rootdir": 1, "rootdir/roottest": 1, // how every command finds ROOT: no mail knowledge
 	"logdir": 1, "logsink": 1, // where log lines go: a rotated directory, the journal, syslog
-	"logparse": 2, "logsum": 3, // our own log lines read back, and the summary of them
+	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 }
 
 // rootForbidden are packages the root programs must not link: network
