@@ -67,7 +67,9 @@ func (w *Writer) Pipe(name string, f *os.File) {
 			}
 			rest := pend[i+1:]
 			for len(rest) >= logline.MaxLine { // no newline in sight: a line of its own
-				whole = append(whole, rest[:logline.MaxLine-1]...)
+				// (whole and rest share pend: the full slice expression
+				// makes the append copy instead of overwrite rest.)
+				whole = append(whole[:len(whole):len(whole)], rest[:logline.MaxLine-1]...)
 				whole = append(whole, '\n')
 				rest = rest[logline.MaxLine-1:]
 			}

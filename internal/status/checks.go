@@ -52,10 +52,10 @@ func queueState(r *Report, o Options, now time.Time) {
 	case n == 0:
 		r.say("queue      empty")
 	case oldest == "":
-		r.say("queue      %d messages", n)
+		r.say("queue      %s", plural(n, "message"))
 	default:
 		waited := now.Sub(time.Unix(birth, 0))
-		r.say("queue      %d messages, the oldest %s queued %s ago", n, oldest, age(waited))
+		r.say("queue      %s, the oldest %s queued %s ago", plural(n, "message"), oldest, age(waited))
 		if o.QueueAge > 0 && waited > o.QueueAge {
 			r.problem("queue stuck: the oldest message, %s, has waited %s, more than %s (goqmail queue show %s; its last deferral says why)", oldest, age(waited), age(o.QueueAge), oldest)
 		}

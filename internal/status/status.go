@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -171,9 +172,9 @@ func listeners(r *Report, o Options, snap *control.Snapshot, running bool) {
 	r.say("listeners")
 	for _, l := range supervise.TCPListeners {
 		for _, addr := range snap.List(l.Control) {
-			state := ""
+			state := "(goqmaild is not running)"
 			if ports != nil {
-				_, p, _ := strings.Cut(addr[strings.LastIndexByte(addr, ':'):], ":")
+				_, p, _ := net.SplitHostPort(addr) // checked by control
 				n, _ := strconv.Atoi(p)
 				state = "listening"
 				if !ports[n] {
@@ -193,19 +194,34 @@ func userName(uid int) string {
 	return "uid " + strconv.Itoa(uid)
 }
 
-// age is a duration for people: 3d4h, 2h5m, 4m10s, 12s.
+// age is a duration for people, in its two largest units: 3d4h, 2h5m,
+// 4m10s, 12s; a zero second unit is left out (24h, 3d, 10m).
 func age(d time.Duration) string {
+	two := func(a int, ua string, b int, ub string) string {
+		if b == 0 {
+			return fmt.Sprintf("%d%s", a, ua)
+		}
+		return fmt.Sprintf("%d%s%d%s", a, ua, b, ub)
+	}
 	switch {
 	case d < 0:
 		return "0s"
 	case d < time.Minute:
 		return d.Round(time.Second).String()
 	case d < time.Hour:
-		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+		return two(int(d.Minutes()), "m", int(d.Seconds())%60, "s")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+		return two(int(d.Hours()), "h", int(d.Minutes())%60, "m")
 	}
-	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	return two(int(d.Hours())/24, "d", int(d.Hours())%24, "h")
+}
+
+// plural is n and a noun, with an s when n is not 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // denied adds what to do to a permission error.
