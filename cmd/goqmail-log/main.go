@@ -97,11 +97,9 @@ func main() {
 
 func dialer(dest string) func() (logsink.Sink, error) {
 	if dest == "journal" {
-		path := env("GOQMAIL_JOURNAL_SOCKET", logsink.JournalSocket)
-		return func() (logsink.Sink, error) { return logsink.DialJournal(path) }
+		return logwriter.Dialer(dest, env("GOQMAIL_JOURNAL_SOCKET", logsink.JournalSocket))
 	}
-	path := env("GOQMAIL_SYSLOG_SOCKET", logsink.SyslogSocket)
-	return func() (logsink.Sink, error) { return logsink.DialSyslog(path) }
+	return logwriter.Dialer(dest, env("GOQMAIL_SYSLOG_SOCKET", logsink.SyslogSocket))
 }
 
 func env(name, def string) string {

@@ -118,3 +118,17 @@ func TestEntriesFallBack(t *testing.T) {
 		t.Errorf("fallback %q, warnings %q", fallback.String(), warn.String())
 	}
 }
+
+// A socket that cannot be reached: the lines fall back, and nothing
+// crashes (a failed dial once returned a nil *Syslog inside the Sink,
+// which Entries took for a connection and used).
+func TestDialerFailureFallsBack(t *testing.T) {
+	for _, dest := range []string{"journal", "syslog"} {
+		var fallback, warn bytes.Buffer
+		e := &Entries{Dial: Dialer(dest, t.TempDir()+"/none"), Fallback: &fallback, Warn: logline.NewTo(&warn, "log"), Now: time.Now}
+		e.Write([]byte("a line\n"))
+		if fallback.String() != "a line\n" {
+			t.Errorf("%s: fallback %q", dest, fallback.String())
+		}
+	}
+}

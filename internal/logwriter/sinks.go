@@ -70,6 +70,28 @@ func (e *Entries) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Dialer connects to the journal's or syslog's socket at path. A failed
+// dial returns a nil Sink, not a nil *Journal inside one (which Entries
+// would take for a connection).
+func Dialer(dest, path string) func() (logsink.Sink, error) {
+	return func() (logsink.Sink, error) {
+		var s logsink.Sink
+		var err error
+		if dest == "journal" {
+			var j *logsink.Journal
+			if j, err = logsink.DialJournal(path); err == nil {
+				s = j
+			}
+		} else {
+			var l *logsink.Syslog
+			if l, err = logsink.DialSyslog(path); err == nil {
+				s = l
+			}
+		}
+		return s, err
+	}
+}
+
 // Close closes the socket.
 func (e *Entries) Close() error {
 	if e.s == nil {

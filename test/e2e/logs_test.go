@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"goqmail/internal/logdir"
 	"goqmail/internal/logparse"
@@ -262,5 +265,149 @@ func TestLogSummaryAgreesWithTheRun(t *testing.T) {
 	}
 	if again := run(all, "-"); again != out {
 		t.Errorf("the summary of standard input differs:\n%s", again)
+	}
+}
+
+// journalStandIn is a datagram socket in journald's place; it decodes
+// each native-protocol datagram into its fields.
+type journalStandIn struct {
+	path    string
+	entries chan map[string]string
+}
+
+func startJournal(t *testing.T) *journalStandIn {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755) // goqmail-log runs as goqmaill
+	j := &journalStandIn{path: filepath.Join(dir, "socket"), entries: make(chan map[string]string, 10000)}
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: j.path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(j.path, 0o666) // as journald's is
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 1<<16)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			fields := map[string]string{}
+			for _, f := range strings.Split(strings.TrimSuffix(string(buf[:n]), "\n"), "\n") {
+				k, v, _ := strings.Cut(f, "=")
+				fields[k] = v
+			}
+			j.entries <- fields
+		}
+	}()
+	return j
+}
+
+// TestJournalWhenStderrIsTheJournal: with logdest auto (the default) and
+// goqmaild's standard error the stream systemd's JOURNAL_STREAM names,
+// every line goes to the journal through its native protocol, nothing to
+// standard error: the whole line as MESSAGE, the program as
+// SYSLOG_IDENTIFIER, the mail facility, warnings at priority 4, and the
+// queue id as GOQMAIL_QUEUE_ID in the lines of every program that handles
+// the message.
+func TestJournalWhenStderrIsTheJournal(t *testing.T) {
+	t.Parallel()
+	j := startJournal(t)
+	s := NewServer(t, Options{NoStart: true})
+	st, err := os.Stat(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	s.env = append(s.env, fmt.Sprintf("JOURNAL_STREAM=%d:%d", sys.Dev, sys.Ino), "GOQMAIL_JOURNAL_SOCKET="+j.path)
+	s.Start()
+	sendDemoN(t, s, "to the journal", 1)
+	smtpd := s.pidFiles()["smtpd"]
+	syscall.Kill(smtpd, syscall.SIGKILL)
+
+	var id string
+	var all []map[string]string
+	ended, gotWarning := false, false
+	deadline := time.After(deliverTimeout)
+	for !gotWarning || !ended {
+		var e map[string]string
+		select {
+		case e = <-j.entries:
+		case <-deadline:
+			t.Fatalf("waited %v for the journal entries; have %d, id %q, end %v, warning %v", deliverTimeout, len(all), id, ended, gotWarning)
+		}
+		msg := e["MESSAGE"]
+		if p := logparse.Parse(msg); p.Kind == logparse.Foreign || e["SYSLOG_IDENTIFIER"] != "goqmaild" && e["SYSLOG_IDENTIFIER"] != "goqmail-"+p.Prog {
+			t.Errorf("entry %v: MESSAGE is not a whole line of the program it names", e)
+		}
+		if e["SYSLOG_FACILITY"] != "2" {
+			t.Errorf("entry %v: not the mail facility", e)
+		}
+		if m := regexp.MustCompile(`smtpd: \S+: accepted msg ([0-9a-f]{16}) `).FindStringSubmatch(msg); m != nil {
+			id = m[1]
+		}
+		all = append(all, e)
+		ended = ended || id != "" && strings.Contains(msg, "send: end msg "+id)
+		if strings.Contains(msg, "goqmaild: warning: smtpd exited") {
+			gotWarning = true
+			if e["PRIORITY"] != "4" || e["SYSLOG_IDENTIFIER"] != "goqmaild" {
+				t.Errorf("goqmaild's warning: %v", e)
+			}
+		} else if !strings.Contains(msg, ": warning: ") && !strings.Contains(msg, ": alert: ") && e["PRIORITY"] != "6" {
+			t.Errorf("entry %v: an ordinary line not at priority 6", e)
+		}
+	}
+	idents := map[string]bool{}
+	for _, e := range all {
+		if e["GOQMAIL_QUEUE_ID"] == id {
+			idents[e["SYSLOG_IDENTIFIER"]] = true
+		}
+	}
+	for _, ident := range []string{"goqmail-smtpd", "goqmail-queue", "goqmail-send", "goqmail-lspawn"} {
+		if !idents[ident] {
+			t.Errorf("no entry of %s with GOQMAIL_QUEUE_ID=%s (have %v)", ident, id, idents)
+		}
+	}
+	if log := s.Log(); strings.TrimSpace(log) != "" {
+		t.Errorf("goqmaild's standard error got lines while logging to the journal:\n%s", log)
+	}
+}
+
+// TestSyslogDestination: logdest syslog writes each line to /dev/log's
+// socket (a stand-in here) in the format syslog(3) writes, facility mail,
+// the program as the tag.
+func TestSyslogDestination(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, "log")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() }) // after the server's stop
+	os.Chmod(path, 0o666)
+	s := NewServer(t, Options{Control: map[string]string{"logdest": "syslog\n"}, Env: []string{"GOQMAIL_SYSLOG_SOCKET=" + path}})
+	sendDemoN(t, s, "to syslog", 1)
+	rx := regexp.MustCompile(`^<22>[A-Z][a-z][a-z] [ 0-9]\d \d\d:\d\d:\d\d goqmail-send: \d{4}-\d\d-\d\dT[0-9:.]+Z send: end msg [0-9a-f]{16}$`)
+	buf := make([]byte, 1<<16)
+	c.SetReadDeadline(time.Now().Add(deliverTimeout))
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no end msg line from goqmail-send at the syslog socket: %v", err)
+		}
+		if rx.Match(buf[:n]) {
+			break
+		}
+	}
+	// The configuration check looks for the real /dev/log, which this
+	// machine may lack: it says so, and that is all goqmaild's standard
+	// error may hold.
+	for _, l := range strings.Split(strings.TrimSpace(s.Log()), "\n") {
+		if l != "" && !strings.Contains(l, "warning: configuration: control/logdest: is syslog, but /dev/log does not exist") {
+			t.Errorf("goqmaild's standard error got a line while logging to syslog: %s", l)
+		}
 	}
 }
