@@ -141,7 +141,7 @@ func TestLogFilesRotateAndTraceOneMessage(t *testing.T) {
 	if !strings.HasSuffix(lines[len(lines)-1], "goqmaild: status: stopped") {
 		t.Errorf("the last line is %q, want goqmaild's stop", lines[len(lines)-1])
 	}
-	if log := s.Log(); strings.TrimSpace(log) != "" {
+	if log := s.stderrLog(); strings.TrimSpace(log) != "" {
 		t.Errorf("goqmaild's standard error got lines while logging to files:\n%s", log)
 	}
 
@@ -369,7 +369,7 @@ func TestJournalWhenStderrIsTheJournal(t *testing.T) {
 			t.Errorf("no entry of %s with GOQMAIL_QUEUE_ID=%s (have %v)", ident, id, idents)
 		}
 	}
-	if log := s.Log(); strings.TrimSpace(log) != "" {
+	if log := s.stderrLog(); strings.TrimSpace(log) != "" {
 		t.Errorf("goqmaild's standard error got lines while logging to the journal:\n%s", log)
 	}
 }
@@ -405,7 +405,7 @@ func TestSyslogDestination(t *testing.T) {
 	// The configuration check looks for the real /dev/log, which this
 	// machine may lack: it says so, and that is all goqmaild's standard
 	// error may hold.
-	for _, l := range strings.Split(strings.TrimSpace(s.Log()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(s.stderrLog()), "\n") {
 		if l != "" && !strings.Contains(l, "warning: configuration: control/logdest: is syslog, but /dev/log does not exist") {
 			t.Errorf("goqmaild's standard error got a line while logging to syslog: %s", l)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -97,6 +98,7 @@ func TestStatusRunningAndBroken(t *testing.T) {
 	// A program killed while goqmaild cannot restart it (stopped): it is
 	// down until goqmaild runs again.
 	s.Signal(syscall.SIGSTOP)
+	waitFor(t, deliverTimeout, "every thread of goqmaild to stop", func() bool { return allStopped(s.Pid()) })
 	syscall.Kill(pids["smtpd"], syscall.SIGKILL)
 	waitFor(t, deliverTimeout, "smtpd to die", func() bool {
 		p, err := readProc(pids["smtpd"])
@@ -138,4 +140,25 @@ func TestStatusRunningAndBroken(t *testing.T) {
 	wantStatus(t, status(t, s, "-cert-days", "3"), 111, "queue      1 message, the oldest "+id+" queued 3d ago",
 		"problem: queue stuck: the oldest message, "+id+", has waited 3d, more than 24h")
 	wantStatus(t, status(t, s, "-cert-days", "3", "-queue-age", "96h"), 0, "deferred")
+}
+
+// allStopped reports whether every thread of pid is stopped: only then can
+// none of them reap a child (a thread still in wait4 reaps a dead child
+// before it takes its pending SIGSTOP).
+func allStopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(task)
+		if err != nil {
+			return false
+		}
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		if f := strings.Fields(rest); len(f) == 0 || (f[0] != "T" && f[0] != "t") {
+			return false
+		}
+	}
+	return true
 }
