@@ -3,9 +3,10 @@
 // sockets between the processes, starts each program under its own account
 // and restarts it with a throttle when it exits, and forwards signals. It
 // parses no mail, no addresses and no configuration beyond the listen
-// files: the configuration is validated by a child, `goqmail check
-// -config` (config.go), before anything starts and before a SIGHUP is
-// forwarded.
+// files and control/logdest: the configuration is validated by a child,
+// `goqmail check -config` (config.go), before anything starts and before a
+// SIGHUP is forwarded. It reads no log line: it holds the log pipes
+// between the programs and goqmail-log (logpipes.go).
 //
 // SECURITY: runs as root when started as root. Everything it starts gets
 // exactly one uid and one gid (no supplementary groups, no capabilities:
