@@ -90,9 +90,20 @@ func TestLogFilesRotateAndTraceOneMessage(t *testing.T) {
 	s := fileLogServer(t, map[string]string{
 		"smtproutes": fmt.Sprintf("ok.example:127.0.0.1:%d\nbad.example:127.0.0.1:%d\n", okPort, badPort),
 		"tcp.smtp":   "127.:allow,RELAYCLIENT=\"\"\n",
+		"logsize":    "16777216\n",
 	})
-	// Enough mail for several rotations.
-	for i := 0; i < 8; i++ {
+	// At 16 MiB nothing rotates; a SIGHUP brings logsize down to 4096,
+	// and enough mail follows for several rotations.
+	for i := 0; i < 2; i++ {
+		sendDemoN(t, s, fmt.Sprintf("filler %d", i), i+1)
+	}
+	if old, _ := logdir.Finished(s.logDir()); len(old) != 0 {
+		t.Fatalf("rotated at 16 MiB: %v", old)
+	}
+	s.SetControl("logsize", "4096\n")
+	s.Signal(syscall.SIGHUP)
+	s.WaitFileLog(`log: status: configuration reloaded$`, 1)
+	for i := 2; i < 8; i++ {
 		sendDemoN(t, s, fmt.Sprintf("filler %d", i), i+1)
 	}
 	r := swaks(t, s, "--from", "demo@example.test", "--to", "demo@example.test,a@ok.example,b@bad.example", "--header", "Subject: traced")
@@ -118,7 +129,7 @@ func TestLogFilesRotateAndTraceOneMessage(t *testing.T) {
 		t.Errorf("%d rotated files in %s, want at least 2 at logsize 4096", len(finished), s.logDir())
 	}
 	files, _ := logdir.Files(s.logDir())
-	for _, f := range files {
+	for _, f := range files[1:] { // the first was finished at the SIGHUP's first write
 		b, _ := os.ReadFile(f)
 		if len(b) > 4096 || (len(b) > 0 && b[len(b)-1] != '\n') {
 			t.Errorf("%s: %d bytes, last byte %q", f, len(b), b[len(b)-1:])
