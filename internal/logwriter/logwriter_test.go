@@ -132,3 +132,25 @@ func TestDialerFailureFallsBack(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLines: whatever a program writes, every line that reaches the sink
+// is whole and starts with a time (so it names when and who).
+func FuzzLines(f *testing.F) {
+	f.Add("2026-01-26T01:02:03.000004Z send: x\npanic\n\n")
+	f.Add("no newline")
+	f.Add("2026-01-26T01:02:03.000004Z")
+	f.Fuzz(func(t *testing.T, in string) {
+		sink := &memSink{}
+		var warn bytes.Buffer
+		newWriter(sink, &warn).Lines("smtpd", []byte(in))
+		out := sink.buf.Bytes()
+		if len(in) > 0 && (len(out) == 0 || out[len(out)-1] != '\n') {
+			t.Fatalf("%q: output %q does not end in a newline", in, out)
+		}
+		for _, line := range bytes.SplitAfter(out, []byte("\n")) {
+			if len(line) > 0 && !ours(line) {
+				t.Fatalf("%q: line %q is not stamped", in, line)
+			}
+		}
+	})
+}
