@@ -199,6 +199,9 @@ func TestRelayNeedsAnInstallation(t *testing.T) {
 	if r.code != exitTrouble || !strings.Contains(r.stderr, "is not a goqmail installation") || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+	if r := goqmail(t, dir, nil, "status", filepath.Join(dir, "nosuch")); r.code != exitTrouble || !strings.Contains(r.stderr, "is not a goqmail installation") || r.stdout != "" {
+		t.Errorf("status of no installation: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 	os.MkdirAll(filepath.Join(dir, "control"), 0o755)
 	r = goqmail(t, dir, nil, "relay", "list", "-root", dir)
 	if want := "no live grants (" + filepath.Join(dir, "relay", "grants") + ")\n"; r.code != 0 || r.stdout != want {

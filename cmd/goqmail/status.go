@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -41,6 +42,9 @@ func statusCmd(c *call) {
 			}
 			*d = dur
 		}
+	}
+	if st, err := os.Stat(filepath.Join(c.root, "control")); err != nil || !st.IsDir() {
+		fail("status: %s is not a goqmail installation (it has no control/): give ROOT, -root ROOT or set GOQMAIL_ROOT", c.root)
 	}
 	r := status.Gather(o)
 	for _, l := range r.Lines {
