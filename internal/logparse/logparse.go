@@ -171,15 +171,18 @@ var msgRef = regexp.MustCompile(`\bmsg ` + id + `\b`)
 
 // Parse reads one line (without its newline).
 func Parse(s string) Line {
-	loc := head.FindStringSubmatchIndex(s)
-	if loc == nil {
-		return Line{Text: s, Kind: Foreign}
+	l, ok := fastHead(s)
+	if !ok {
+		loc := head.FindStringSubmatchIndex(s)
+		if loc == nil {
+			return Line{Text: s, Kind: Foreign}
+		}
+		t, err := time.Parse(time.RFC3339Nano, s[loc[2]:loc[3]])
+		if err != nil {
+			return Line{Text: s, Kind: Foreign}
+		}
+		l = Line{Time: t, Prog: s[loc[4]:loc[5]], Text: s[loc[1]:]}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s[loc[2]:loc[3]])
-	if err != nil {
-		return Line{Text: s, Kind: Foreign}
-	}
-	l := Line{Time: t, Prog: s[loc[4]:loc[5]], Text: s[loc[1]:]}
 	for _, pt := range kinds {
 		if pt.prog != l.Prog {
 			continue
@@ -204,6 +207,30 @@ func Parse(s string) Line {
 		l.MsgID = m[1]
 	}
 	return l
+}
+
+// fastHead reads the time and program of a line that starts with them, as
+// logline writes them (a summary reads millions): the head regexp, without
+// its search.
+func fastHead(s string) (Line, bool) {
+	const n = len("2006-01-02T15:04:05.000000Z ")
+	if len(s) <= n || s[n-2] != 'Z' || s[n-1] != ' ' {
+		return Line{}, false
+	}
+	i := strings.Index(s[n:], ": ")
+	if i <= 0 {
+		return Line{}, false
+	}
+	for _, c := range []byte(s[n : n+i]) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return Line{}, false
+		}
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000000Z", s[:n-1])
+	if err != nil {
+		return Line{}, false
+	}
+	return Line{Time: t, Prog: s[n : n+i], Text: s[n+i+2:]}, true
 }
 
 // Kinds lists every specific kind the table knows, in its order.
