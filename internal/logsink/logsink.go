@@ -9,8 +9,9 @@
 // queue id of the message it is about (`journalctl GOQMAIL_QUEUE_ID=...`
 // follows one message through every program); no parser stands between
 // us and the journal (journald reads /dev/log in the traditional syslog
-// format, and RFC 5424's structured data would reach it as text); and one
-// datagram is one entry, whatever the line holds.
+// format only, systemd issue 19251, so RFC 5424's structured data would
+// reach it as text); and one datagram is one entry, whatever the line
+// holds.
 //
 // For /dev/log the format is the one syslog(3) writes,
 // `<PRI>Mmm dd hh:mm:ss TAG: MESSAGE`: it is what every daemon that reads
