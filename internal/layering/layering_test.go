@@ -24,10 +24,11 @@ var tiers = map[string]int{
 }
 
 // rootForbidden are packages the root programs must not link: network
-// protocol and content parsers.
+// protocol and content parsers, and the log line parser (the supervisor
+// holds the log pipes, goqmail-log reads them: docs/logs.md).
 var rootForbidden = []string{
 	"goqmail/internal/smtp", "goqmail/internal/smtpd", "goqmail/internal/address", "goqmail/internal/tcprules",
-	"goqmail/internal/policy", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
+	"goqmail/internal/policy", "goqmail/internal/logparse", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
 	"mime", "mime/multipart", "html", "html/template", "text/template",
 }
 
