@@ -8,6 +8,8 @@
 //	goqmail domain|user|alias CMD ...  virtual domains, users and aliases (docs/virtual.md)
 //	goqmail import ...      carry a qmail/vpopmail installation over
 //	goqmail relay CMD ...   POP-before-SMTP grants
+//	goqmail log summary     qmailanalog's and pflogsumm's report from the log
+//	goqmail status [ROOT]   programs, listeners, queue, recent deliveries, certificate; exit 111 when something is wrong
 //
 // Every command finds its installation the same way (internal/rootdir:
 // -root DIR anywhere, else the positional ROOT where the command takes
@@ -50,7 +52,10 @@ type command struct {
 	// flags are the options a rootArg command accepts, without dashes
 	// ("config" for -config or --config).
 	flags []string
-	run   func(c *call)
+	// valueFlags are a rootArg command's options that take a value
+	// (-warn-days 14, --warn-days=14).
+	valueFlags []string
+	run        func(c *call)
 }
 
 // call is one parsed invocation.
@@ -61,6 +66,8 @@ type call struct {
 	args []string // the arguments after the command name, root taken out
 	// flags are the rootArg command's options given, without dashes.
 	flags map[string]bool
+	// values are its valueFlags given, without dashes.
+	values map[string]string
 }
 
 // commands lists every command, in the order of the usage text.
@@ -88,6 +95,10 @@ func init() {
 			usage: importUsage, run: importCmd},
 		{name: "relay", summary: "relay CMD [ARGS]  POP-before-SMTP grants: list, revoke",
 			usage: relayUsage, run: relayCmd},
+		{name: "log", summary: "log summary [FILES]  what qmailanalog and pflogsumm print, from the log",
+			usage: logUsage, run: logCmd},
+		{name: "status", summary: "status [ROOT]     is it running, and well? (for people and for monitoring)",
+			usage: statusUsage, rootArg: true, valueFlags: []string{"cert-days", "queue-age", "window"}, run: statusCmd},
 	}
 }
 
@@ -176,11 +187,24 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 	}
 	var positional string
 	flags := map[string]bool{}
+	values := map[string]string{}
 	if cmd.rootArg {
-		for _, a := range args {
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			switch {
-			case strings.HasPrefix(a, "-") && slices.Contains(cmd.flags, strings.TrimLeft(a, "-")):
-				flags[strings.TrimLeft(a, "-")] = true
+			case strings.HasPrefix(a, "-") && slices.Contains(cmd.flags, name) && !hasValue:
+				flags[name] = true
+				continue
+			case strings.HasPrefix(a, "-") && slices.Contains(cmd.valueFlags, name):
+				if !hasValue {
+					if i+1 == len(args) {
+						return nil, &usageError{cmd, fmt.Sprintf("%s needs a value", a)}
+					}
+					i++
+					value = args[i]
+				}
+				values[name] = value
 				continue
 			case strings.HasPrefix(a, "-"):
 				return nil, &usageError{cmd, fmt.Sprintf("unknown option %s", a)}
@@ -198,7 +222,7 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 	if cmd.explicitRoot && src == rootdir.FromDefault {
 		return nil, &usageError{cmd, fmt.Sprintf("%s needs a directory: give DIR, -root DIR or $GOQMAIL_ROOT", cmd.name)}
 	}
-	return &call{cmd: cmd, root: root, src: src, args: args, flags: flags}, nil
+	return &call{cmd: cmd, root: root, src: src, args: args, flags: flags, values: values}, nil
 }
 
 func main() {

@@ -53,7 +53,7 @@ func goqmail(t *testing.T, dir string, env []string, args ...string) result {
 var ownArgs = map[string][]string{
 	"init": nil, "install": nil, "check": nil, "showctl": nil,
 	"queue": {"list"}, "domain": {"list"}, "user": {"list", "x.example"}, "alias": {"list", "x.example"},
-	"import": {"--dry-run"}, "relay": {"list"},
+	"import": {"--dry-run"}, "relay": {"list"}, "log": {"summary"}, "status": nil,
 }
 
 // TestRootConventionEveryCommand runs the shared table of command lines
@@ -166,6 +166,12 @@ func TestBadArgumentsGetUsage(t *testing.T) {
 		bad{[]string{"alias", "add", "a@x.example"}, "at least one target"},
 		bad{[]string{"import", "extra"}, `unexpected argument "extra"`},
 		bad{[]string{"import", "--qmail", "-x"}, "which is an option"},
+		bad{[]string{"log"}, "which command?"},
+		bad{[]string{"log", "summary", "-top", "0"}, `-top "0": give a whole number of at least 1`},
+		bad{[]string{"status", "-cert-days", "x"}, `-cert-days "x": give a whole number of days`},
+		bad{[]string{"status", "-queue-age"}, "-queue-age needs a value"},
+		bad{[]string{"status", "--window=soon"}, `-window "soon": give a duration`},
+		bad{[]string{"status", "a", "b"}, `unexpected argument "b"`},
 	)
 	for _, b := range lines {
 		dir := t.TempDir()
@@ -192,6 +198,9 @@ func TestRelayNeedsAnInstallation(t *testing.T) {
 	r := goqmail(t, dir, nil, "relay", "list", "-root", filepath.Join(dir, "nosuch"))
 	if r.code != exitTrouble || !strings.Contains(r.stderr, "is not a goqmail installation") || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := goqmail(t, dir, nil, "status", filepath.Join(dir, "nosuch")); r.code != exitTrouble || !strings.Contains(r.stderr, "is not a goqmail installation") || r.stdout != "" {
+		t.Errorf("status of no installation: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	os.MkdirAll(filepath.Join(dir, "control"), 0o755)
 	r = goqmail(t, dir, nil, "relay", "list", "-root", dir)

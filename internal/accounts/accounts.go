@@ -46,7 +46,15 @@ var (
 	// Virtual owns every virtual mailbox (vpopmail's vpopmail user): mail
 	// for virtual users is delivered as this account, never as root.
 	Virtual = Account{"goqmailv", VirtualGroup, "owns the virtual mailboxes under vmail/"}
+	// Log runs goqmail-log, which writes log/ when control/logdest asks for
+	// files (qmail's qmaill, the account multilog ran as). Its own group:
+	// mail logs name addresses, and only the administrators the site adds
+	// to that group should read them.
+	Log = Account{"goqmaill", LogGroup, "runs goqmail-log: writes the log files under log/"}
 )
+
+// LogGroup is the log account's own group.
+const LogGroup = "goqmaill"
 
 // Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never
 // delivers as root, so the demo user needs an account of its own, in a
@@ -58,7 +66,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

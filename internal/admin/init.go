@@ -117,6 +117,13 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		if err := chownTree(filepath.Join(abs, "vmail"), v.UID, v.GID); err != nil {
 			return err
 		}
+		lg, err := accounts.Lookup(accounts.Log)
+		if err != nil {
+			return err
+		}
+		if err := chownTree(filepath.Join(abs, "log"), lg.UID, lg.GID); err != nil {
+			return err
+		}
 	}
 	files := map[string]string{
 		"control/me":         DemoHost + "\n",

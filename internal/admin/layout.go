@@ -38,6 +38,9 @@ var Layout = []Entry{
 	{Path: "queue/msg", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/free", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	// Log files (control/logdest files): goqmail-log's, readable by its
+	// group (docs/logs.md).
+	{Path: "log", Dir: true, Mode: 0o750, Owner: &accounts.Log},
 	// The two root programs are readable and runnable by root only.
 	{Path: "bin/goqmaild", Mode: 0o700},
 	{Path: "bin/goqmail-lspawn", Mode: 0o700},
@@ -48,6 +51,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-remote", Mode: 0o755},
 	{Path: "bin/goqmail-auth", Mode: 0o700}, // root: verifies passwords, starts mailbox sessions
 	{Path: "bin/goqmail-pop3d", Mode: 0o755},
+	{Path: "bin/goqmail-log", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

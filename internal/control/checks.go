@@ -136,6 +136,19 @@ func checkSyncMode(s string) error {
 	return invalid("write auto, fsync or syncfs (docs/queue.md)", "%q is not a sync mode", s)
 }
 
+// LogDests are the values of control/logdest.
+var LogDests = []string{"auto", "stderr", "files", "journal", "syslog"}
+
+// checkLogDest accepts the destinations goqmaild knows (docs/logs.md).
+func checkLogDest(s string) error {
+	for _, d := range LogDests {
+		if s == d {
+			return nil
+		}
+	}
+	return invalid("write auto, stderr, files, journal or syslog (docs/logs.md)", "%q is not a log destination", s)
+}
+
 // checkText is a line of free text sent to clients (smtpgreeting): printable
 // ASCII, since it goes into an SMTP reply (RFC 5321 4.2).
 func checkText(s string) error {

@@ -52,6 +52,12 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			`control/smtplisten: lists no address; write host:port such as 127.0.0.1:25, or delete the file for the default :25`}},
 		{"syncmode", "sync\n", []string{
 			`control/syncmode line 1: "sync" is not a sync mode; write auto, fsync or syncfs (docs/queue.md)`}},
+		{"logdest", "file\n", []string{
+			`control/logdest line 1: "file" is not a log destination; write auto, stderr, files, journal or syslog (docs/logs.md)`}},
+		{"logsize", "1000\n", []string{
+			`control/logsize line 1: 1000 is below the minimum of 4096; write a whole number from 4096 to 1073741824 such as 16777216`}},
+		{"logkeep", "0\n", []string{
+			`control/logkeep line 1: 0 is below the minimum of 1; write a whole number from 1 to 10000 such as 10`}},
 		{"helohost", "mail_1.example.org!\n", []string{
 			`control/helohost line 1: "mail_1.example.org!" is not a domain name: it holds "!"; write a domain name such as example.org`}},
 		{"bouncefrom", "mailer daemon\n", []string{
@@ -114,6 +120,9 @@ func TestLoadAcceptsGoodValues(t *testing.T) {
 		"doublebounceto": "\n",
 		"aliases":        "/etc/aliases\n",
 		"helohost":       "Mail-1.example_internal.org\n",
+		"logdest":        "files\n",
+		"logsize":        "4096\n",
+		"logkeep":        "3\n",
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -186,6 +186,16 @@ var (
 	TimeoutProgram = &Setting{Name: "timeoutprogram", Kind: Number, Default: "3600", Min: 1, Max: 604800, UsedBy: []string{"lspawn", "local"}, Unit: "seconds", Example: "600",
 		Meaning: "seconds a .qmail program (|command) may run; then its process group is killed and the delivery deferred (qmail waited forever). Reread on SIGHUP; applies to deliveries that start afterwards."}
 
+	// Logs (docs/logs.md, issue 16): where every program's lines go, and
+	// for files multilog's s and n.
+	LogDest = &Setting{Name: "logdest", Kind: Line, Default: "auto", UsedBy: []string{"supervisor"}, Check: checkLogDest, Restart: true,
+		Rule:    "`auto`, `stderr`, `files`, `journal` or `syslog`; `files` needs the directory `log/` (made by `goqmail install`)",
+		Meaning: "where the programs' log lines go. `stderr`: goqmaild's standard error, as they always did. `files`: `ROOT/log/current` with size-based rotation into files named by time, written by goqmail-log (multilog's way). `journal`: the systemd journal through its native protocol, one entry per line with the program as SYSLOG_IDENTIFIER, the priority, and the queue id as GOQMAIL_QUEUE_ID. `syslog`: /dev/log, facility mail, in the format syslog(3) writes. `auto` (the default): `journal` when goqmaild's standard error is the journal (systemd's JOURNAL_STREAM), else `stderr`. Read at start only."}
+	LogSize = &Setting{Name: "logsize", Kind: Number, Default: "16777216", Min: 4096, Max: 1 << 30, UsedBy: []string{"log"}, Unit: "bytes", Example: "16777216",
+		Meaning: "with logdest `files`: `log/current` is rotated before it would grow past this many bytes (multilog's s; 4096, a pipe's atomic write, at least). Reread on SIGHUP."}
+	LogKeep = &Setting{Name: "logkeep", Kind: Number, Default: "10", Min: 1, Max: 10000, UsedBy: []string{"log"}, Unit: "files",
+		Meaning: "with logdest `files`: how many rotated files are kept beside `current`; the oldest go first (multilog's n, less one). Reread on SIGHUP."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -203,4 +213,5 @@ var All = []*Setting{
 	RelayGrantLifetime, CheckPassword,
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
+	LogDest, LogSize, LogKeep,
 }

@@ -23,7 +23,7 @@ import (
 type Options struct {
 	// Accounts, for a root installation, maps the programs that run under
 	// an account of their own ("smtpd", "send", "remote", "queue",
-	// "pop3d") to its ids; each file is then checked to be readable by the
+	// "pop3d", "log") to its ids; each file is then checked to be readable by the
 	// accounts of the programs that read it, as they run (one uid, one gid,
 	// no supplementary groups). nil: everything runs as one user; no check.
 	Accounts map[string]accounts.IDs
@@ -49,6 +49,7 @@ func Check(root string, opt Options) Result {
 	c.assign()
 	c.aliases()
 	c.checkPassword()
+	c.logs()
 	c.readable()
 	return c.res
 }
@@ -71,7 +72,7 @@ func AccountsOf() map[string]accounts.IDs {
 // the auth service run as root; deliveries as the recipient.
 var programAccounts = map[string]*accounts.Account{
 	"smtpd": &accounts.SMTPD, "queue": &accounts.Queue, "send": &accounts.Send,
-	"remote": &accounts.Remote, "pop3d": &accounts.POP3,
+	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log,
 }
 
 type checker struct {

@@ -116,6 +116,12 @@ func TestProblems(t *testing.T) {
 			`control/aliases line 1: /nonexistent/aliases cannot be used: `}},
 		{"checkpassword not executable", map[string]string{"control/checkpassword": "ROOT/control/me\n"}, []string{
 			`control/checkpassword line 1: ROOT/control/me is not an executable file`}},
+		// goqmail-log could not start, and every program would wait
+		// behind its full pipe: refuse the start instead.
+		{"log files without log/", map[string]string{"control/logdest": "files\n"}, []string{
+			`control/logdest: is files, but ROOT/log is not a directory (stat ROOT/log: no such file or directory); run goqmail install`}},
+		{"log files in a file", map[string]string{"control/logdest": "files\n", "log": "x\n"}, []string{
+			`control/logdest: is files, but ROOT/log is not a directory (not a directory)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := setup(t, tc.files)
@@ -185,6 +191,14 @@ func TestReadableByAccounts(t *testing.T) {
 			t.Errorf("got %s\nwant %s...", got[i], w)
 		}
 	}
+	// goqmail-log must be able to write log/.
+	os.Mkdir(filepath.Join(root, "log"), 0o750)
+	os.WriteFile(filepath.Join(root, "control", "logdest"), []byte("files\n"), 0o644)
+	res = Check(root, Options{Accounts: map[string]accounts.IDs{"log": {UID: 54323, GID: 54323}}})
+	if len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].String(), "control/logdest: is files, but "+filepath.Join(root, "log")+" cannot be written by goqmaill") {
+		t.Errorf("log/ not writable by goqmaill: %q", res.Problems)
+	}
+	os.Remove(filepath.Join(root, "control", "logdest"))
 	if !strings.Contains(got[1], "chown root:goqmailnf") {
 		t.Errorf("certificate fix should keep the key private: %s", got[1])
 	}

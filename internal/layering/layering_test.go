@@ -19,14 +19,17 @@ var tiers = map[string]int{
 	"address": 2, "smtp": 2, "control": 2, "proto": 2, "tcprules": 2, "assign": 2, "maildir": 2, "accounts": 2, "queue": 2, "submit": 2, "submit/submittest": 2, "vdir": 2, "pwhash": 2, "quota": 2, "rcptcheck": 2, "rewrite": 2, "aliases": 2, "bounce": 2, "dotqmail": 2, "mbox": 2, "inject": 2, "route": 2, "route/dnstest": 2, "remote": 3, "migrate": 3, "pop3": 3, "authd": 3, "authclient": 2, "relaygrant": 2, "tlsconf": 2,
 	"policy": 3, "docscheck": 3, "smtpd": 3, "send": 3, "lspawn": 3, "local": 3, "supervise": 3, "admin": 3, "layering": 3, "ctlcheck": 3,
 	"rootdir": 1, "rootdir/roottest": 1, // how every command finds ROOT: no mail knowledge
-	"connlimit": 1, // per-client and per-listener connection limits: counts, no mail knowledge
+	"connlimit": 1,               // per-client and per-listener connection limits: counts, no mail knowledge
+	"logdir":    1, "logsink": 1, // where log lines go: a rotated directory, the journal, syslog
+	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 }
 
 // rootForbidden are packages the root programs must not link: network
-// protocol and content parsers.
+// protocol and content parsers, and the log line parser (the supervisor
+// holds the log pipes, goqmail-log reads them: docs/logs.md).
 var rootForbidden = []string{
 	"goqmail/internal/smtp", "goqmail/internal/smtpd", "goqmail/internal/address", "goqmail/internal/tcprules",
-	"goqmail/internal/policy", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
+	"goqmail/internal/policy", "goqmail/internal/logparse", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
 	"mime", "mime/multipart", "html", "html/template", "text/template",
 }
 

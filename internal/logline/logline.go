@@ -6,6 +6,11 @@
 // processes never interleave mid-line. Text that came from the network is
 // sanitised like qmail's logsafe: bytes outside printable ASCII become '_',
 // so a hostile address cannot forge log lines.
+//
+// A line is at most MaxLine bytes: when the programs' standard error is a
+// pipe to the log writer (control/logdest), POSIX makes a write of up to
+// PIPE_BUF bytes atomic, and only such writes are sure not to be mixed
+// with another process's (goqmail-local shares the spawner's pipe).
 package logline
 
 import (
@@ -42,14 +47,37 @@ func (l *Logger) Printf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.now().UTC().AppendFormat(l.buf[:0], "2006-01-02T15:04:05.000000Z ")
+	b := l.now().UTC().AppendFormat(l.buf[:0], TimeLayout)
+	b = append(b, ' ')
 	b = append(b, l.prog...)
 	b = append(b, ": "...)
 	b = appendSafe(b, msg)
+	if len(b) >= MaxLine {
+		b = append(b[:MaxLine-len(cutMark)-1], cutMark...)
+	}
 	b = append(b, '\n')
 	l.buf = b
 	l.w.Write(b)
 }
+
+// MaxLine is the longest line written, newline included: PIPE_BUF on
+// Linux (pipe(7)), the most one write(2) to a pipe is sure to put there
+// in one piece.
+const MaxLine = 4096
+
+// cutMark ends a line that was cut to MaxLine.
+const cutMark = " [line cut]"
+
+// SetOutput sends the following lines to w (goqmaild moves its own lines
+// to the log writer's pipe once that exists).
+func (l *Logger) SetOutput(w io.Writer) {
+	l.mu.Lock()
+	l.w = w
+	l.mu.Unlock()
+}
+
+// TimeLayout is the time at the start of every line (UTC, microseconds).
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Safe returns s with every byte outside printable ASCII replaced by '_'.
 func Safe(s string) string { return string(appendSafe(nil, s)) }

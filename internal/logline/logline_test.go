@@ -20,3 +20,23 @@ func TestPrintfSanitisesAndStamps(t *testing.T) {
 		t.Fatal("more than one line written")
 	}
 }
+
+// A line longer than a pipe's atomic write is cut, so that lines written
+// by several processes to one pipe never mix.
+func TestLongLineCutToPipeBuf(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewTo(&buf, "remote")
+	l.Printf("reply %s", strings.Repeat("x", 3*MaxLine))
+	got := buf.String()
+	if len(got) != MaxLine {
+		t.Fatalf("line of %d bytes, want %d", len(got), MaxLine)
+	}
+	if !strings.HasSuffix(got, cutMark+"\n") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("line does not end with the cut mark and one newline: %q", got[len(got)-40:])
+	}
+	buf.Reset()
+	l.Printf("short")
+	if !strings.HasSuffix(buf.String(), " remote: short\n") {
+		t.Fatalf("short line %q", buf.String())
+	}
+}

@@ -151,6 +151,9 @@ func (s *Spawner) deliver(req proto.Deliver) {
 	if t.Alias {
 		l.Aliases = set.Aliases
 	}
+	// send's delivery number and the queue id: the spawner's part of one
+	// message's trail (docs/logs.md); the result is send's to log.
+	s.Log.Printf("delivery %d: msg %s: %s as %s (uid %d)", req.Seq, req.ID, req.Rcpt, t.User, t.UID)
 	for attempt := 0; attempt < 2; attempt++ {
 		w, err := s.worker(workerKey{uid: t.UID, gid: t.GID})
 		if errors.Is(err, errStopping) {

@@ -128,6 +128,7 @@ func (s *Server) writeBounce(env *Envelope, sender string, info BounceInfo) (str
 	m := s.begin(sender, ipc.Cred{UID: os.Getuid(), PID: os.Getpid()})
 	m.received = fmt.Appendf(nil, "Received: (goqmail %d invoked for bounce); %s\n", os.Getpid(), info.Now.UTC().Format("2 Jan 2006 15:04:05 -0000"))
 	m.env.Rcpts = []string{info.To}
+	m.bounceOf = info.ID
 	content := io.NewSectionReader(orig, off, env.Size)
 	if err := s.Bouncer.Write(writerFunc(func(b []byte) { s.write(m, b) }), info, content, env.Size); err != nil {
 		s.discard(m)

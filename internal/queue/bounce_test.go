@@ -98,6 +98,9 @@ func TestBounceQueuedThenRecordedThenRemoved(t *testing.T) {
 	if err != nil || !b.OK || b.BounceID != m.ID || b.ID != res.ID {
 		t.Fatalf("answer %+v %v", b, err)
 	}
+	if want := fmt.Sprintf(" queue: msg %s: committed %d bytes bounce of msg %s, 1 recipients\n", m.ID, m.Size, res.ID); !strings.Contains(q.logs.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, q.logs)
+	}
 	body, _ := os.ReadFile(q.s.Layout.Msg(m.ID))
 	for _, want := range []string{"invoked for bounce", "<a@h.test>: Sorry, no mailbox here", "<c@h.test>: over quota", "Subject: hi\n\nbody\n"} {
 		if !strings.Contains(string(body), want) {

@@ -108,6 +108,11 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 	if ents, _ := os.ReadDir(q.s.Layout.TmpDir()); len(ents) != 0 {
 		t.Fatalf("tmp not empty: %v", ents)
 	}
+	// The queue's own line names the id: the queue's part of one message's
+	// trail through the log (docs/logs.md).
+	if want := fmt.Sprintf(" queue: msg %s: committed %d bytes from uid %d qp %d, 2 recipients\n", res.ID, env.Size, os.Getuid(), os.Getpid()); !strings.Contains(q.logs.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, q.logs)
+	}
 
 	// send connects: the snapshot holds the message; updates and done work.
 	c, err := net.Dial("unix", q.ctl)

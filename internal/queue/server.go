@@ -165,6 +165,8 @@ type incoming struct {
 	// received is qmail-queue's own trace line, put before the content for
 	// local submissions (sendmail, forwards, bounces).
 	received []byte
+	// bounceOf is the message a bounce reports, for the log.
+	bounceOf string
 }
 
 // receivedLine is qmail-queue's trace line for a message that did not come
@@ -385,6 +387,14 @@ func (s *Server) commit(m *incoming) proto.Result {
 		os.Remove(s.Layout.Msg(m.id))
 		return proto.Result{Temporary: true, Text: tempText(err)}
 	}
+	// The queue's line names the new id beside who submitted it: with
+	// smtpd's "accepted msg" (or a bounce's original) it starts the trail
+	// of one message through every program (docs/logs.md).
+	what := fmt.Sprintf("from uid %d qp %d", m.env.UID, m.env.PID)
+	if m.bounceOf != "" {
+		what = "bounce of msg " + m.bounceOf
+	}
+	s.Log.Printf("msg %s: committed %d bytes %s, %d recipients", m.id, m.env.Size, what, len(m.env.Rcpts))
 	s.announce(m.id, &m.env, m.written)
 	return proto.Result{OK: true, ID: m.id}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,6 +107,7 @@ func (s *Server) run(job proto.Remote) proto.Remoted {
 		for i := range rep.Results {
 			rep.Results[i] = proto.RcptResult{Result: proto.ResultDeferral, Text: text}
 		}
+		s.Log.Printf("%s", jobLine(job, rep.Results, nil))
 		return rep
 	}
 	f, off, size, err := openContent(s.Queue.Msg(job.ID))
@@ -131,7 +134,37 @@ func (s *Server) run(job proto.Remote) proto.Remoted {
 			rep.Results[i] = proto.RcptResult{Result: proto.ResultDeferral, Text: "No result for this recipient. (#4.3.0)"}
 		}
 	}
+	s.Log.Printf("%s", jobLine(job, rep.Results, results))
 	return rep
+}
+
+// jobLine is remote's part of one message's trail (docs/logs.md): send's
+// delivery number, the queue id, the domain, what became of the
+// recipients and the hosts that answered. Each recipient's report is
+// send's to log.
+func jobLine(job proto.Remote, rep []proto.RcptResult, results []Result) string {
+	var ok, failed, deferred int
+	for _, r := range rep {
+		switch r.Result {
+		case proto.ResultSuccess:
+			ok++
+		case proto.ResultPermanent:
+			failed++
+		default:
+			deferred++
+		}
+	}
+	var hosts []string
+	for _, r := range results {
+		if r.Host != "" && !slices.Contains(hosts, r.Host) {
+			hosts = append(hosts, r.Host)
+		}
+	}
+	via := "no host answered"
+	if len(hosts) > 0 {
+		via = "via " + strings.Join(hosts, " ")
+	}
+	return fmt.Sprintf("delivery %d: msg %s to %s: %d accepted, %d failed, %d deferred (%s)", job.Seq, job.ID, job.Domain, ok, failed, deferred, via)
 }
 
 // openContent opens a queued message read-only and returns where its

@@ -57,6 +57,10 @@ func programsMarkdown() string {
 			}
 			notes = append(notes, "started only when "+or(ctl)+" lists an address")
 		}
+		if svc.Log {
+			fds = append(fds, "the read end of every program's log pipe")
+			notes = append(notes, "started first and stopped last, only when `logdest` is not `stderr` (docs/logs.md)")
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | `run/%s.pid` | %s |\n",
 			svc.Binary, runsAs(svc.Account), strings.Join(fds, ", "), svc.Name, strings.Join(notes, "; "))
 	}

@@ -34,6 +34,7 @@ type Supervisor struct {
 	env    []string
 
 	lock *pidlock.Lock // run/goqmaild.pid, held for the supervisor's whole life
+	logs *logPipes     // the log pipes (logpipes.go); nil: lines go to standard error
 
 	mu       sync.Mutex
 	procs    map[string]*proc
@@ -68,6 +69,9 @@ func (s *Supervisor) RunDir() string { return filepath.Join(s.Root, "run") }
 // PIDFile is the supervisor's pid file, which is also the root's lock.
 func (s *Supervisor) PIDFile() string { return filepath.Join(s.RunDir(), "goqmaild.pid") }
 
+// pidFile is a service's pid file, written while it runs.
+func (s *Supervisor) pidFile(name string) string { return filepath.Join(s.RunDir(), name+".pid") }
+
 // Run sets everything up, starts the services and supervises them until
 // SIGTERM or SIGINT.
 func (s *Supervisor) Run() error {
@@ -97,6 +101,10 @@ func (s *Supervisor) Run() error {
 	if err := s.makeSockets(snap); err != nil {
 		return err
 	}
+	if err := s.setupLogs(snap); err != nil {
+		return err
+	}
+	defer s.stopLogs() // after every other program, whatever ends Run
 	s.procs = map[string]*proc{}
 	s.exited = make(chan exitEvent, len(Services))
 	sigs := make(chan os.Signal, 8)
@@ -145,7 +153,7 @@ func (s *Supervisor) Run() error {
 			default:
 				s.Log.Printf("status: %v: stopping", sig)
 				s.shutdown()
-				s.Log.Printf("status: stopped")
+				s.Log.Printf("status: stopped") // the last line goqmail-log writes (stopLogs)
 				return nil
 			}
 		}
@@ -181,7 +189,9 @@ func (s *Supervisor) resolveAccounts() error {
 	// Go runtime tuning set by the administrator reaches every program.
 	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
 	// network's DNS server and SMTP port (cmd/goqmail-remote).
-	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT"} {
+	// GOQMAIL_JOURNAL_SOCKET and GOQMAIL_SYSLOG_SOCKET point goqmail-log
+	// at a test's stand-ins for journald and syslogd.
+	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET"} {
 		if val, ok := os.LookupEnv(v); ok {
 			s.env = append(s.env, v+"="+val)
 		}
@@ -280,6 +290,9 @@ func (s *Supervisor) listenTCP(addr string) (net.Listener, error) {
 // wanted says whether a service runs: one that serves only network
 // listeners runs only when at least one of them has an address.
 func (s *Supervisor) wanted(svc *Service) bool {
+	if svc.Log {
+		return s.logs != nil
+	}
 	if !svc.NeedsListener {
 		return true
 	}
@@ -305,8 +318,9 @@ func (s *Supervisor) start(svc *Service) error {
 	cmd.Env = s.env
 	nfds := 0
 	cmd.Dir = "/"
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
+	out := s.stdio(svc) // its log pipe, or goqmaild's standard error
+	cmd.Stdout = out
+	cmd.Stderr = out
 	var kinds []string
 	for _, name := range svc.Sockets {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, s.files[name]...)
@@ -318,6 +332,11 @@ func (s *Supervisor) start(svc *Service) error {
 	// Like systemd's LISTEN_FDS (and LISTEN_FDNAMES): the program takes
 	// exactly these, and knows each one's kind.
 	cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_FDS="+strconv.Itoa(nfds), "GOQMAIL_FD_KINDS="+strings.Join(kinds, ","))
+	if svc.Log {
+		files, env := s.logWriterFiles()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files...)
+		cmd.Env = append(cmd.Env, env...)
+	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); svc.OneProc && !set {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	}
@@ -339,7 +358,7 @@ func (s *Supervisor) start(svc *Service) error {
 	s.mu.Lock()
 	s.procs[svc.Name] = p
 	s.mu.Unlock()
-	os.WriteFile(filepath.Join(s.RunDir(), svc.Name+".pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	os.WriteFile(s.pidFile(svc.Name), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
 	go func() {
 		err := cmd.Wait()
 		close(p.done)
@@ -394,7 +413,7 @@ func (s *Supervisor) shutdown() {
 				p.cmd.Process.Kill()
 				<-p.done
 			}
-			os.Remove(filepath.Join(s.RunDir(), n+".pid"))
+			os.Remove(s.pidFile(n))
 		}
 	}
 }

@@ -3,9 +3,10 @@
 // sockets between the processes, starts each program under its own account
 // and restarts it with a throttle when it exits, and forwards signals. It
 // parses no mail, no addresses and no configuration beyond the listen
-// files: the configuration is validated by a child, `goqmail check
-// -config` (config.go), before anything starts and before a SIGHUP is
-// forwarded.
+// files and control/logdest: the configuration is validated by a child,
+// `goqmail check -config` (config.go), before anything starts and before a
+// SIGHUP is forwarded. It reads no log line: it holds the log pipes
+// between the programs and goqmail-log (logpipes.go).
 //
 // SECURITY: runs as root when started as root. Everything it starts gets
 // exactly one uid and one gid (no supplementary groups, no capabilities:
@@ -68,6 +69,11 @@ type Service struct {
 	// NeedsListener: not started when none of its TCP listeners is
 	// configured (no POP3 addresses, no POP3 server).
 	NeedsListener bool
+	// Log marks the log writer: started first and stopped last, only when
+	// control/logdest sends the lines somewhere else than goqmaild's
+	// standard error; it gets the read end of every program's log pipe
+	// (logpipes.go) and goqmaild's standard error for its own troubles.
+	Log bool
 }
 
 // Which process may talk to which is declared here and nowhere else
@@ -85,9 +91,10 @@ var Sockets = []Socket{
 // supervisor, the admin tool, the delivery process and sendmail), for the
 // test harnesses; the Makefile and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
-	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d"}
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log"}
 
 var Services = []Service{
+	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
 	{Name: "remote", Binary: "goqmail-remote", Account: &accounts.Remote, Sockets: []string{"remote"}},

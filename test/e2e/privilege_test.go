@@ -64,7 +64,8 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 	needRoot(t, "the process split into accounts only happens when goqmaild starts as root (CI runs as root)")
 	t.Parallel()
 	requireTool(t, "swaks")
-	s := NewServer(t, Options{})
+	// Logging to files: goqmail-log runs too, as its own account.
+	s := NewServer(t, Options{Control: map[string]string{"logdest": "files\n"}})
 	files := sendDemo(t, s, "privileges")
 	demoUID, demoGID := lookupIDs(t, "goqmaildemo")
 	if got := fileOwner(t, files[0]); got != demoUID {
@@ -78,8 +79,8 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 	checkIDs(t, sup, 0, -1)
 
 	pids := s.pidFiles()
-	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr", "auth": ""}
-	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote", "auth": "goqmail-auth"}
+	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr", "auth": "", "log": "goqmaill"}
+	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote", "auth": "goqmail-auth", "log": "goqmail-log"}
 	if len(pids) != len(want) {
 		t.Errorf("run/*.pid = %v, want exactly %d services", pids, len(want))
 	}

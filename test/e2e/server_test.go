@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"goqmail/internal/logdir"
 )
 
 // Server is one goqmail root directory and, while started, its goqmaild.
@@ -303,8 +305,22 @@ func (s *Server) pidFiles() map[string]int {
 	return pids
 }
 
-// Log returns everything goqmaild and its programs have logged so far.
+// Log returns everything goqmaild and its programs have logged so far:
+// goqmaild's standard error, then, for a server that logs to files
+// (control/logdest files), the lines of ROOT/log.
 func (s *Server) Log() string {
+	b := s.stderrLog()
+	if files, err := logdir.Files(filepath.Join(s.Root, "log")); err == nil {
+		for _, f := range files {
+			c, _ := os.ReadFile(f)
+			b += string(c)
+		}
+	}
+	return b
+}
+
+// stderrLog is what goqmaild's standard error received.
+func (s *Server) stderrLog() string {
 	b, err := os.ReadFile(s.logPath)
 	if err != nil {
 		return fmt.Sprintf("(cannot read log: %v)", err)
