@@ -22,8 +22,12 @@ const NoFiles = "goqmailnf"
 // never by the SMTP server's group.
 const VirtualGroup = "goqmailv"
 
+// MetricsGroup is the metrics account's own group: in goqmailnf it could
+// read the TLS private key, control/servercert.pem (0640 root:goqmailnf).
+const MetricsGroup = "goqmailm"
+
 // Groups lists the groups to create, in order.
-var Groups = []string{Group, NoFiles, VirtualGroup}
+var Groups = []string{Group, NoFiles, VirtualGroup, MetricsGroup}
 
 // Account is one system user.
 type Account struct {
@@ -46,6 +50,10 @@ var (
 	// Virtual owns every virtual mailbox (vpopmail's vpopmail user): mail
 	// for virtual users is delivered as this account, never as root.
 	Virtual = Account{"goqmailv", VirtualGroup, "owns the virtual mailboxes under vmail/"}
+	// Metrics runs goqmail-metrics, the HTTP server of the Prometheus
+	// endpoint: an account of its own, so a flaw in the HTTP side reaches
+	// no other program's process or files.
+	Metrics = Account{"goqmailm", MetricsGroup, "runs goqmail-metrics: serves Prometheus metrics over HTTP, reads no files"}
 )
 
 // Demo owns the demo mailbox when `goqmail init` runs as root: goqmail never
@@ -58,7 +66,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Metrics}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

@@ -166,6 +166,10 @@ var (
 	TimeoutProgram = &Setting{Name: "timeoutprogram", Kind: Number, Default: "3600", Min: 1, Max: 604800, UsedBy: []string{"lspawn", "local"}, Unit: "seconds", Example: "600",
 		Meaning: "seconds a .qmail program (|command) may run; then its process group is killed and the delivery deferred (qmail waited forever). Reread on SIGHUP; applies to deliveries that start afterwards."}
 
+	// Metrics (docs/metrics.md, issue 16).
+	MetricsListen = &Setting{Name: "metricslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
+		Meaning: "addresses of the Prometheus endpoint (HTTP, `/metrics`), served by goqmail-metrics under its own account. Empty (the default): no metrics, and goqmail-metrics is not started. Plain HTTP without authentication: give a loopback or management address (127.0.0.1:9465). Read at start only."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -182,4 +186,5 @@ var All = []*Setting{
 	SubmissionListen, SMTPSListen, POP3Listen, POP3SListen, ServerCert, AuthPlaintext, AuthSenders,
 	RelayGrantLifetime, CheckPassword,
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
+	MetricsListen,
 }

@@ -19,6 +19,8 @@ var tiers = map[string]int{
 	"address": 2, "smtp": 2, "control": 2, "proto": 2, "tcprules": 2, "assign": 2, "maildir": 2, "accounts": 2, "queue": 2, "submit": 2, "submit/submittest": 2, "vdir": 2, "pwhash": 2, "quota": 2, "rcptcheck": 2, "rewrite": 2, "aliases": 2, "bounce": 2, "dotqmail": 2, "mbox": 2, "inject": 2, "route": 2, "route/dnstest": 2, "remote": 3, "migrate": 3, "pop3": 3, "authd": 3, "authclient": 2, "relaygrant": 2, "tlsconf": 2,
 	"policy": 3, "docscheck": 3, "smtpd": 3, "send": 3, "lspawn": 3, "local": 3, "supervise": 3, "admin": 3, "layering": 3, "ctlcheck": 3,
 	"rootdir": 1, "rootdir/roottest": 1, // how every command finds ROOT: no mail knowledge
+	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
+	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
 }
 
 // rootForbidden are packages the root programs must not link: network
