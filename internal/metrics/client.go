@@ -177,3 +177,29 @@ func (c *Client) Dropped() uint64 {
 	defer c.mu.Unlock()
 	return c.dropped
 }
+
+// Snapshot returns what the next Flush would send.
+func (c *Client) Snapshot() Snapshot {
+	if c == nil {
+		return Snapshot{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Snapshot{Program: c.prog, Dropped: c.dropped}
+	for _, se := range c.order {
+		cp := *se
+		cp.Buckets = slices.Clone(se.Buckets)
+		s.Series = append(s.Series, cp)
+	}
+	return s
+}
+
+// Get returns the value of one series in a snapshot (zero when absent).
+func (s Snapshot) Get(f *Family, labels ...string) Value {
+	for _, se := range s.Series {
+		if se.Family == f && slices.Equal(se.Labels, labels) {
+			return se.Value
+		}
+	}
+	return Value{}
+}

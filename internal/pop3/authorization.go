@@ -10,6 +10,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"goqmail/internal/metrics"
 )
 
 // client is one connection in the AUTHORIZATION state.
@@ -261,14 +263,17 @@ func (c *client) login(user string, try func(ctx context.Context) (net.Conn, err
 	cancel()
 	switch {
 	case errors.Is(err, ErrAuthFailed):
+		c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "failure")
 		c.srv.Log.Printf("%s: login failed for %s", c.peer, user)
 		c.reply("-ERR [AUTH] authentication failed")
 		return false
 	case err != nil:
+		c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "error")
 		c.srv.Log.Printf("%s: login for %s: auth service: %v", c.peer, user, err)
 		c.reply("-ERR [SYS/TEMP] authentication temporarily unavailable")
 		return false
 	}
+	c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "success")
 	c.srv.Log.Printf("%s: login ok for %s tls=%v", c.peer, user, c.tls)
 	relay(c.conn, c.br, c.bw, sess, c.srv.timeout())
 	return true

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/submit"
 )
 
@@ -28,6 +29,8 @@ type Server struct {
 	// QueueFree returns the bytes free on the queue's file system, for
 	// the check at MAIL (control/queueminfree); nil: no check.
 	QueueFree func() (int64, error)
+	// Metrics receives the counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 
 	cfg      atomic.Pointer[Config]
 	qpool    chan *submit.Conn // idle queue connections (submit.go)
@@ -128,7 +131,9 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 	s.init()
 	cfg := s.cfg.Load()
 	n := s.sessions.Add(1)
-	defer s.sessions.Add(-1)
+	s.Metrics.Set(metrics.SMTPSessionsActive, float64(n))
+	defer func() { s.Metrics.Set(metrics.SMTPSessionsActive, float64(s.sessions.Add(-1))) }()
+	s.Metrics.Inc(metrics.SMTPSessions, kind.String())
 	sess := &session{srv: s, cfg: cfg, conn: c, tcp: c, start: s.Now(), kind: kind}
 	sess.remote = addrPort(c.RemoteAddr())
 	sess.local = addrPort(c.LocalAddr())
@@ -159,6 +164,7 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 		if rule, ok := cfg.Rules.Lookup(sess.remote.Addr()); ok {
 			if !rule.Allow {
 				sess.end = "denied by tcp.smtp line " + strconv.Itoa(rule.Line)
+				s.Metrics.Inc(metrics.SMTPSessionsRefused, "denied")
 				sess.replyClose(replyDenied)
 				return
 			}
@@ -174,15 +180,18 @@ func (s *Server) handle(c net.Conn, kind Kind) {
 	}
 	sess.checkGrant()
 	if s.closing.Load() {
+		s.Metrics.Inc(metrics.SMTPSessionsRefused, "shutdown")
 		sess.replyClose(replyShutdown)
 		return
 	}
 	if cfg.MaxSessions > 0 && n > int64(cfg.MaxSessions) {
+		s.Metrics.Inc(metrics.SMTPSessionsRefused, "busy")
 		sess.end = "too many sessions"
 		sess.replyClose(replyBusy)
 		return
 	}
 	if sess.talkedFirst() {
+		s.Metrics.Inc(metrics.SMTPSessionsRefused, "pregreet")
 		sess.end = "dropped: talked before the greeting"
 		sess.replyClose(replyPregreet)
 		return
