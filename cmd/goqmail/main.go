@@ -2,6 +2,7 @@
 //
 //	goqmail init DIR        make a self-contained server directory (no root needed)
 //	goqmail install [ROOT]  create accounts, directories and programs (root; default /var/goqmail)
+//	goqmail uninstall [ROOT] remove programs, unit and links; keep mail and configuration
 //	goqmail check [ROOT]    verify an installation, like qmail's instcheck
 //	goqmail showctl [ROOT]  print every control setting, its value and where it came from
 //	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
@@ -50,7 +51,9 @@ type command struct {
 	// flags are the options a rootArg command accepts, without dashes
 	// ("config" for -config or --config).
 	flags []string
-	run   func(c *call)
+	// valueFlags take a value: -cert FILE, -cert=FILE.
+	valueFlags []string
+	run        func(c *call)
 }
 
 // call is one parsed invocation.
@@ -61,6 +64,8 @@ type call struct {
 	args []string // the arguments after the command name, root taken out
 	// flags are the rootArg command's options given, without dashes.
 	flags map[string]bool
+	// values are its valueFlags given, without dashes.
+	values map[string]string
 }
 
 // commands lists every command, in the order of the usage text.
@@ -70,8 +75,10 @@ func init() {
 	commands = []*command{
 		{name: "init", summary: "init DIR          make a self-contained server directory for this user",
 			usage: initUsage, rootArg: true, explicitRoot: true, run: initCmd},
-		{name: "install", summary: "install [ROOT]    as root: accounts, directories, programs, the alias user",
-			usage: installUsage, rootArg: true, run: installCmd},
+		{name: "install", summary: "install [OPTIONS] [ROOT]  as root: accounts, directories, programs, the alias user; unit, links, MX listeners",
+			usage: installUsage, rootArg: true, flags: []string{"systemd", "links", "mx"}, valueFlags: []string{"cert", "key", "destdir", "mandir"}, run: installCmd},
+		{name: "uninstall", summary: "uninstall [ROOT]  as root: remove programs, unit and links; keep mail and configuration",
+			usage: uninstallUsage, rootArg: true, valueFlags: []string{"destdir", "mandir"}, run: uninstallCmd},
 		{name: "check", summary: "check [-config] [ROOT]  verify an installation (qmail's instcheck); -config: the configuration only",
 			usage: checkUsage, rootArg: true, flags: []string{"config"}, run: checkCmd},
 		{name: "showctl", summary: "showctl [ROOT]    print the effective control settings",
@@ -176,9 +183,25 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 	}
 	var positional string
 	flags := map[string]bool{}
+	values := map[string]string{}
 	if cmd.rootArg {
-		for _, a := range args {
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 			switch {
+			case strings.HasPrefix(a, "-") && slices.Contains(cmd.valueFlags, name):
+				if !hasValue {
+					if i+1 >= len(args) || args[i+1] == "" {
+						return nil, &usageError{cmd, fmt.Sprintf("option %s needs a value", a)}
+					}
+					i++
+					value = args[i]
+				}
+				if value == "" {
+					return nil, &usageError{cmd, fmt.Sprintf("option %s needs a value", a)}
+				}
+				values[name] = value
+				continue
 			case strings.HasPrefix(a, "-") && slices.Contains(cmd.flags, strings.TrimLeft(a, "-")):
 				flags[strings.TrimLeft(a, "-")] = true
 				continue
@@ -198,7 +221,7 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 	if cmd.explicitRoot && src == rootdir.FromDefault {
 		return nil, &usageError{cmd, fmt.Sprintf("%s needs a directory: give DIR, -root DIR or $GOQMAIL_ROOT", cmd.name)}
 	}
-	return &call{cmd: cmd, root: root, src: src, args: args, flags: flags}, nil
+	return &call{cmd: cmd, root: root, src: src, args: args, flags: flags, values: values}, nil
 }
 
 func main() {
