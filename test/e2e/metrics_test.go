@@ -186,6 +186,28 @@ func TestMetricsCountWhatWasSent(t *testing.T) {
 	}
 }
 
+// TestMetricsDocRulesValid: the alert rules in docs/metrics.md pass
+// `promtool check rules`.
+func TestMetricsDocRulesValid(t *testing.T) {
+	if _, err := exec.LookPath("promtool"); err != nil {
+		t.Fatalf("promtool not found (%v): install the Debian package prometheus; .ci/run must install it", err)
+	}
+	b, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	rules, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/metrics.md has no ```yaml block of alert rules")
+	}
+	path := filepath.Join(t.TempDir(), "rules.yml")
+	os.WriteFile(path, []byte(rules), 0o644)
+	if out, err := exec.Command("promtool", "check", "rules", path).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules on docs/metrics.md's rules: %v\n%s", err, out)
+	}
+}
+
 // heartbeatWait covers internal/metrics' heartbeat: a program whose
 // snapshots were dropped sends again within it.
 const heartbeatWait = 20 * time.Second
