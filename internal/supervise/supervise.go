@@ -329,14 +329,15 @@ func (s *Supervisor) listenTCP(addr string) (net.Listener, error) {
 	}
 }
 
-// wanted says whether a service runs: one that serves only network
-// listeners runs only when at least one of them has an address.
+// wanted says whether a service runs: one that needs a network listener
+// runs only when at least one of its TCP listeners has an address (its
+// Unix sockets always exist: goqmail-metrics' socket does not count).
 func (s *Supervisor) wanted(svc *Service) bool {
 	if !svc.NeedsListener {
 		return true
 	}
 	for _, name := range svc.Sockets {
-		if len(s.files[name]) > 0 {
+		if _, tcp := listener(name); tcp && len(s.files[name]) > 0 {
 			return true
 		}
 	}
