@@ -12,6 +12,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/pop3"
 )
 
@@ -76,9 +77,10 @@ func serve(root string) {
 	certs := &certSource{}
 	certs.cur.Store(cfg.certs)
 	srv := &pop3.Server{
-		Auth: newAuthClient(filepath.Join(root, "run", "auth.sock")),
-		TLS:  certs.Config,
-		Log:  log,
+		Auth:    newAuthClient(filepath.Join(root, "run", "auth.sock")),
+		TLS:     certs.Config,
+		Log:     log,
+		Metrics: metrics.FromEnv(metrics.FromPOP3D, root),
 	}
 	srv.SetSettings(cfg.settings)
 	var lns []net.Listener

@@ -16,6 +16,7 @@ import (
 	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/queue"
 )
 
@@ -41,6 +42,7 @@ func main() {
 		SendUID:  ipc.EnvUID("GOQMAIL_SEND_UID"),
 		SMTPDUID: ipc.EnvUID("GOQMAIL_SMTPD_UID"),
 		Durable:  durable.Syncer{Mode: mode},
+		Metrics:  metrics.FromEnv(metrics.FromQueue, root),
 	}
 	b := &bouncer{}
 	b.load(snap)

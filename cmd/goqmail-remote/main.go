@@ -23,6 +23,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/queue"
 	"goqmail/internal/remote"
 	"goqmail/internal/route"
@@ -50,6 +51,7 @@ func main() {
 	// load reads control/ and smtproutes and switches to them, or changes
 	// nothing: a bad route line is an error, since leaving the route out
 	// would send that domain's mail to its MX instead of the relay.
+	mc := metrics.FromEnv(metrics.FromRemote, root) // one client across reloads: its counts go on
 	load := func() error {
 		snap, err := control.Load(filepath.Join(root, "control"))
 		if err != nil {
@@ -88,6 +90,7 @@ func main() {
 			// (docs/bench.md, relaying).
 			MaxPerDest: int(snap.Number(control.ConcurrencyRemote)),
 			Log:        log,
+			Metrics:    mc,
 		}
 		s.SetClient(c, control.NewDomainSet(snap.List(control.TLSDestinations)))
 		return nil

@@ -13,6 +13,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/send"
 )
 
@@ -32,6 +33,7 @@ func main() {
 		LspawnSock: filepath.Join(root, "run", "lspawn.sock"),
 		RemoteSock: filepath.Join(root, "run", "remote.sock"),
 		Log:        log,
+		Metrics:    metrics.FromEnv(metrics.FromSend, root),
 	}
 	if err := p.Run(); err != nil {
 		if errors.Is(err, control.ErrInvalid) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"goqmail/internal/control"
+	"goqmail/internal/helptext"
 	"goqmail/internal/inject"
 	"goqmail/internal/logline"
 	"goqmail/internal/rootdir"
@@ -94,18 +95,7 @@ func (e *environment) warn(format string, args ...any) {
 }
 
 // usage is the help of -h and --help, and the reminder after a mistake.
-const usage = `usage: sendmail [options] [recipient ...]    read a message, queue it
-       sendmail -t [options] [recipient ...] recipients also from To, Cc, Bcc
-       sendmail -bs                          SMTP on standard input and output
-       mailq, sendmail -bp                   list the queue (goqmail queue list)
-       newaliases, sendmail -bi              nothing to do: the aliases file is read directly
-  -f SENDER  envelope sender ("" or "<>": none)   -F NAME  full name for From
-  -i, -oi    a line with a lone "." does not end the message   -v  say the queue id
-  --root ROOT  the goqmail installation; else $GOQMAIL_ROOT, else the ROOT whose bin/
-             holds this program, else /var/goqmail ("-root ROOT" works too)
-Options follow Postfix's sendmail(1); the others it knows are accepted and ignored.
-Exit: 0 queued, 64 usage, 65 bad message, 73/75 refused for good/for now, 78 no ROOT.
-`
+const usage = helptext.Sendmail
 
 func (e *environment) run(args []string) int {
 	flagRoot, args, err := rootdir.Split(args)

@@ -24,6 +24,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
 )
@@ -62,6 +63,7 @@ func main() {
 		Auth:      authAdapter{authclient.Dial(filepath.Join(root, "run", "auth.sock"))},
 		Grants:    relaygrant.Open(filepath.Join(root, "relay", "grants")),
 		QueueFree: queueFree(filepath.Join(root, "queue")),
+		Metrics:   metrics.FromEnv(metrics.FromSMTPD, root),
 	}
 	s.SetConfig(cfg)
 	for i, kind := range kinds {

@@ -2,6 +2,7 @@
 //
 //	goqmail init DIR        make a self-contained server directory (no root needed)
 //	goqmail install [ROOT]  create accounts, directories and programs (root; default /var/goqmail)
+//	goqmail uninstall [ROOT] remove programs, unit and links; keep mail and configuration
 //	goqmail check [ROOT]    verify an installation, like qmail's instcheck
 //	goqmail showctl [ROOT]  print every control setting, its value and where it came from
 //	goqmail queue CMD ...   list, stat, show, retry, hold, release, delete, requeue
@@ -53,7 +54,7 @@ type command struct {
 	// ("config" for -config or --config).
 	flags []string
 	// valueFlags are a rootArg command's options that take a value
-	// (-warn-days 14, --warn-days=14).
+	// (-cert FILE, -cert=FILE, -warn-days 14).
 	valueFlags []string
 	run        func(c *call)
 }
@@ -77,8 +78,10 @@ func init() {
 	commands = []*command{
 		{name: "init", summary: "init DIR          make a self-contained server directory for this user",
 			usage: initUsage, rootArg: true, explicitRoot: true, run: initCmd},
-		{name: "install", summary: "install [ROOT]    as root: accounts, directories, programs, the alias user",
-			usage: installUsage, rootArg: true, run: installCmd},
+		{name: "install", summary: "install [OPTIONS] [ROOT]  as root: accounts, directories, programs, the alias user; unit, links, MX listeners",
+			usage: installUsage, rootArg: true, flags: []string{"systemd", "links", "mx"}, valueFlags: []string{"cert", "key", "destdir", "mandir"}, run: installCmd},
+		{name: "uninstall", summary: "uninstall [ROOT]  as root: remove programs, unit and links; keep mail and configuration",
+			usage: uninstallUsage, rootArg: true, valueFlags: []string{"destdir", "mandir"}, run: uninstallCmd},
 		{name: "check", summary: "check [-config] [ROOT]  verify an installation (qmail's instcheck); -config: the configuration only",
 			usage: checkUsage, rootArg: true, flags: []string{"config"}, run: checkCmd},
 		{name: "showctl", summary: "showctl [ROOT]    print the effective control settings",
@@ -198,11 +201,14 @@ func parse(argv []string, getenv func(string) string) (*call, error) {
 				continue
 			case strings.HasPrefix(a, "-") && slices.Contains(cmd.valueFlags, name):
 				if !hasValue {
-					if i+1 == len(args) {
-						return nil, &usageError{cmd, fmt.Sprintf("%s needs a value", a)}
+					if i+1 >= len(args) || args[i+1] == "" {
+						return nil, &usageError{cmd, fmt.Sprintf("option %s needs a value", a)}
 					}
 					i++
 					value = args[i]
+				}
+				if value == "" {
+					return nil, &usageError{cmd, fmt.Sprintf("option %s needs a value", a)}
 				}
 				values[name] = value
 				continue

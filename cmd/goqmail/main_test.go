@@ -51,7 +51,7 @@ func goqmail(t *testing.T, dir string, env []string, args ...string) result {
 
 // ownArgs are arguments each command is happy with, for the tables.
 var ownArgs = map[string][]string{
-	"init": nil, "install": nil, "check": nil, "showctl": nil,
+	"init": nil, "install": nil, "uninstall": nil, "check": nil, "showctl": nil,
 	"queue": {"list"}, "domain": {"list"}, "user": {"list", "x.example"}, "alias": {"list", "x.example"},
 	"import": {"--dry-run"}, "relay": {"list"}, "log": {"summary"}, "status": nil,
 }
@@ -244,5 +244,38 @@ func TestCheckConfigFlag(t *testing.T) {
 	}
 	if _, err := parse([]string{"showctl", "-config", "/r"}, func(string) string { return "" }); err == nil {
 		t.Error("showctl took -config")
+	}
+}
+
+// TestInstallOptions: install's options with values, in both spellings;
+// a missing value, -mx without -cert and -cert without -mx are usage
+// errors that say what is wrong (exit 100), before anything is done.
+func TestInstallOptions(t *testing.T) {
+	env := func(string) string { return "" }
+	c, err := parse([]string{"install", "-systemd", "--links", "-mx", "-cert", "/c.pem", "--destdir=/tmp/d", "/srv/mail"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.flags["systemd"] || !c.flags["links"] || !c.flags["mx"] || c.values["cert"] != "/c.pem" || c.values["destdir"] != "/tmp/d" || c.root != "/srv/mail" {
+		t.Errorf("parsed %+v", c)
+	}
+	for _, args := range [][]string{{"install", "-cert"}, {"install", "-destdir="}, {"uninstall", "-cert", "x"}} {
+		var ue *usageError
+		if _, err := parse(args, env); !errors.As(err, &ue) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"install", "-mx", dir}, "-mx needs -cert FILE"},
+		{[]string{"install", "-cert", "x.pem", dir}, "-cert and -key go with -mx"},
+	} {
+		r := goqmail(t, dir, nil, tt.args...)
+		if r.code != 100 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 100 and %q", tt.args, r.code, r.stderr, tt.want)
+		}
 	}
 }

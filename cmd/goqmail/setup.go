@@ -22,13 +22,34 @@ const initUsage = `usage: goqmail init DIR
 DIR: the argument, else -root DIR, else $GOQMAIL_ROOT (there is no default).
 `
 
-const installUsage = `usage: goqmail install [ROOT]
+const installUsage = `usage: goqmail install [-systemd] [-links] [-mx -cert FILE [-key FILE]]
+                       [-destdir DIR] [-mandir DIR] [ROOT]
   As root: create goqmail's groups and accounts, the directories with their owners and
-  modes, the programs in ROOT/bin, control/me, locals and rcpthosts from the host name
-  when missing, and the alias user (control/aliasuser, default alias) with
-  ROOT/alias/Maildir and .qmail-postmaster, -abuse, -root and -mailer-daemon, so
-  postmaster@ works from the start (RFC 5321 4.5.1). Then runs goqmail check.
-  Idempotent: run it again to repair.
+  modes, the programs in ROOT/bin, the man pages in ROOT/man, control/me, locals and
+  rcpthosts from the host name when missing, and the alias user (control/aliasuser,
+  default alias) with ROOT/alias/Maildir and .qmail-postmaster, -abuse, -root and
+  -mailer-daemon, so postmaster@ works from the start (RFC 5321 4.5.1). Then runs
+  goqmail check. Idempotent: run it again to repair. Prints what it does.
+  By default the server listens for SMTP on port 25 of every address, nothing else.
+  -systemd     write /etc/systemd/system/goqmail.service (ExecStart ROOT/bin/goqmaild)
+  -links       point /usr/sbin/sendmail, /usr/bin/mailq and /usr/bin/newaliases at
+               ROOT/bin (Debian's update-alternatives "mta" group where present;
+               another MTA's program is never replaced)
+  -mx          listen as a real MX: SMTP 25, submission 587 and 465, POP3 110 and 995
+               on every address; needs -cert
+  -cert FILE   the TLS certificate chain (PEM), with its private key unless -key FILE;
+               copied to control/servercert.pem (0640 root:goqmailnf)
+  -destdir DIR put the unit, the links and -mandir under DIR (a staged tree; no
+               update-alternatives)
+  -mandir DIR  the man pages go to DIR/man8 instead of ROOT/man/man8
+` + rootArgHelp
+
+const uninstallUsage = `usage: goqmail uninstall [-destdir DIR] [-mandir DIR] [ROOT]
+  As root, with goqmaild stopped: remove what goqmail install put in place, the programs
+  (ROOT/bin), the man pages, the systemd unit and the sendmail, mailq and newaliases
+  links (-destdir and -mandir as given to install). Keeps the mail (ROOT/queue, the
+  mailboxes, ROOT/vmail), the configuration (ROOT/control, users, vdir) and goqmail's
+  accounts: goqmail install ROOT puts the programs back.
 ` + rootArgHelp
 
 const checkUsage = `usage: goqmail check [-config] [ROOT]
@@ -55,7 +76,19 @@ func installCmd(c *call) {
 	if err != nil {
 		fail("install: cannot find this program's directory to copy the programs from: %v", err)
 	}
+	opt := admin.ServiceOptions{Systemd: c.flags["systemd"], Links: c.flags["links"], MX: c.flags["mx"],
+		Cert: c.values["cert"], Key: c.values["key"], DestDir: c.values["destdir"], ManDir: c.values["mandir"],
+		Pages: renderedPages()}
+	if opt.MX && opt.Cert == "" {
+		usageFail(c.cmd, "-mx needs -cert FILE: submission and ports 465 and 995 need a certificate")
+	}
+	if !opt.MX && (opt.Cert != "" || opt.Key != "") {
+		usageFail(c.cmd, "-cert and -key go with -mx")
+	}
 	if err := admin.Install(c.root, filepath.Dir(exe), os.Stdout); err != nil {
+		fail("install %s: %v", c.root, err)
+	}
+	if err := admin.InstallService(c.root, opt, os.Stdout); err != nil {
 		fail("install %s: %v", c.root, err)
 	}
 	if probs := admin.Check(c.root, true); len(probs) > 0 {
@@ -65,6 +98,16 @@ func installCmd(c *call) {
 		os.Exit(exitTrouble)
 	}
 	fmt.Printf("installed %s; start it with: %s/bin/goqmaild %s\n", c.root, c.root, c.root)
+}
+
+func uninstallCmd(c *call) {
+	var pages []string
+	for name := range renderedPages() {
+		pages = append(pages, name)
+	}
+	if err := admin.Uninstall(c.root, admin.UninstallOptions{DestDir: c.values["destdir"], ManDir: c.values["mandir"], Pages: pages}, os.Stdout); err != nil {
+		fail("uninstall %s: %v", c.root, err)
+	}
 }
 
 // checkCmd is `goqmail check [-config] [ROOT]`: problems go to standard

@@ -15,17 +15,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"goqmail/internal/helptext"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/rootdir"
 	"goqmail/internal/supervise"
 )
 
-const usage = `usage: goqmaild [ROOT]
-  Start the goqmail server of ROOT, a directory made by goqmail init or goqmail install.
-  SIGTERM stops it, SIGHUP rereads the configuration, SIGALRM retries the queue.
-ROOT: the argument, else -root ROOT, else $GOQMAIL_ROOT, else /var/goqmail.
-`
+const usage = helptext.Goqmaild
 
 // rootFromArgs finds ROOT the way every goqmail command does
 // (internal/rootdir); help is true for -h or --help.

@@ -22,8 +22,12 @@ const NoFiles = "goqmailnf"
 // never by the SMTP server's group.
 const VirtualGroup = "goqmailv"
 
+// MetricsGroup is the metrics account's own group: in goqmailnf it could
+// read the TLS private key, control/servercert.pem (0640 root:goqmailnf).
+const MetricsGroup = "goqmailm"
+
 // Groups lists the groups to create, in order.
-var Groups = []string{Group, NoFiles, VirtualGroup}
+var Groups = []string{Group, NoFiles, VirtualGroup, MetricsGroup}
 
 // Account is one system user.
 type Account struct {
@@ -51,6 +55,10 @@ var (
 	// mail logs name addresses, and only the administrators the site adds
 	// to that group should read them.
 	Log = Account{"goqmaill", LogGroup, "runs goqmail-log: writes the log files under log/"}
+	// Metrics runs goqmail-metrics, the HTTP server of the Prometheus
+	// endpoint: an account of its own, so a flaw in the HTTP side reaches
+	// no other program's process or files.
+	Metrics = Account{"goqmailm", MetricsGroup, "runs goqmail-metrics: serves Prometheus metrics over HTTP, reads no files"}
 )
 
 // LogGroup is the log account's own group.
@@ -66,7 +74,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

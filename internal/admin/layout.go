@@ -52,6 +52,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-auth", Mode: 0o700}, // root: verifies passwords, starts mailbox sessions
 	{Path: "bin/goqmail-pop3d", Mode: 0o755},
 	{Path: "bin/goqmail-log", Mode: 0o755},
+	{Path: "bin/goqmail-metrics", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

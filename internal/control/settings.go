@@ -195,6 +195,9 @@ var (
 		Meaning: "with logdest `files`: `log/current` is rotated before it would grow past this many bytes (multilog's s; 4096, a pipe's atomic write, at least). Reread on SIGHUP."}
 	LogKeep = &Setting{Name: "logkeep", Kind: Number, Default: "10", Min: 1, Max: 10000, UsedBy: []string{"log"}, Unit: "files",
 		Meaning: "with logdest `files`: how many rotated files are kept beside `current`; the oldest go first (multilog's n, less one). Reread on SIGHUP."}
+	// Metrics (docs/metrics.md, issue 16).
+	MetricsListen = &Setting{Name: "metricslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
+		Meaning: "addresses of the Prometheus endpoint (HTTP, `/metrics`), served by goqmail-metrics under its own account. Empty (the default): no metrics, and goqmail-metrics is not started. Plain HTTP without authentication: give a loopback or management address (127.0.0.1:9465). Read at start only."}
 
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
@@ -213,5 +216,5 @@ var All = []*Setting{
 	RelayGrantLifetime, CheckPassword,
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
-	LogDest, LogSize, LogKeep,
+	LogDest, LogSize, LogKeep, MetricsListen,
 }

@@ -22,6 +22,8 @@ var tiers = map[string]int{
 	"connlimit": 1,               // per-client and per-listener connection limits: counts, no mail knowledge
 	"logdir":    1, "logsink": 1, // where log lines go: a rotated directory, the journal, syslog
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
+	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
+	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
 }
 
 // rootForbidden are packages the root programs must not link: network

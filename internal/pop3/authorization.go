@@ -10,6 +10,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"goqmail/internal/metrics"
 )
 
 // client is one connection in the AUTHORIZATION state.
@@ -271,9 +273,11 @@ func (c *client) login(user string, try func(ctx context.Context) (net.Conn, err
 			closing = "; too many failed logins, closing"
 		}
 		if errors.Is(err, ErrAuthFailed) {
+			c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "failure")
 			c.srv.Log.Printf("%s: login failed for %s (%d of %d)", c.peer, user, c.failures, maxLoginFailures)
 			c.reply("-ERR [AUTH] authentication failed%s", closing)
 		} else {
+			c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "error")
 			c.srv.Log.Printf("%s: login for %s: auth service: %v (%d of %d)", c.peer, user, err, c.failures, maxLoginFailures)
 			c.reply("-ERR [SYS/TEMP] authentication temporarily unavailable%s", closing)
 		}
@@ -282,6 +286,7 @@ func (c *client) login(user string, try func(ctx context.Context) (net.Conn, err
 		}
 		return last
 	}
+	c.srv.Metrics.Inc(metrics.AuthAttempts, "pop3", "success")
 	c.srv.Log.Printf("%s: login ok for %s tls=%v", c.peer, user, c.tls)
 	relay(c.conn, c.br, c.bw, sess, c.srv.timeout())
 	return true

@@ -13,6 +13,7 @@ import (
 
 	"goqmail/internal/connlimit"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 )
 
 // ErrAuthFailed is what an Authenticator returns for bad credentials,
@@ -41,6 +42,8 @@ type Server struct {
 	// Hostname goes into the APOP timestamp; os.Hostname when empty.
 	Hostname string
 	Log      *logline.Logger
+	// Metrics receives the login counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 	// Timeout is the idle limit per client read and write; 10 minutes,
 	// RFC 1939's minimum autologout, when zero.
 	Timeout time.Duration

@@ -14,6 +14,7 @@ import (
 	"goqmail/internal/durable"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/pidlock"
 	"goqmail/internal/proto"
 )
@@ -29,6 +30,8 @@ type Server struct {
 	// Bouncer writes bounces (nil: bounce requests fail and send retries).
 	Bouncer Bouncer
 	Now     func() time.Time
+	// Metrics receives the commit counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 
 	Durable durable.Syncer
 	idBase  uint64
@@ -347,6 +350,7 @@ func (s *Server) discard(m *incoming) {
 //     that is not on stable storage.
 //  4. only then answer OK, and tell send.
 func (s *Server) commit(m *incoming) proto.Result {
+	start := time.Now()
 	fail := func(err error, perm bool) proto.Result {
 		s.Log.Printf("warning: commit failed: %v", err)
 		s.discard(m)
@@ -396,6 +400,8 @@ func (s *Server) commit(m *incoming) proto.Result {
 	}
 	s.Log.Printf("msg %s: committed %d bytes %s, %d recipients", m.id, m.env.Size, what, len(m.env.Rcpts))
 	s.announce(m.id, &m.env, m.written)
+	s.Metrics.Observe(metrics.QueueCommit, time.Since(start))
+	s.Metrics.Inc(metrics.QueueCommitted)
 	return proto.Result{OK: true, ID: m.id}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/proto"
 	"goqmail/internal/route"
 )
@@ -80,6 +81,8 @@ type Client struct {
 	// simulate timeouts; production may use it to bind a source address.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	Log  *logline.Logger
+	// Metrics receives the TLS outcomes of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 
 	pollWait time.Duration // how long silent() waits; earlyPoll when 0 (tests lengthen it)
 

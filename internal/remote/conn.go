@@ -35,7 +35,9 @@ type conn struct {
 	ext      extensions // nil when the peer only took HELO
 	tlsOn    bool
 	verified bool
-	tlsInfo  string // "TLS1.3 TLS_AES_128_GCM_SHA256", for logs
+	// tlsRefused: the server answered STARTTLS with an error.
+	tlsRefused bool
+	tlsInfo    string // "TLS1.3 TLS_AES_128_GCM_SHA256", for logs
 	// broken is set once the connection's state is unknown (I/O error,
 	// timeout, protocol violation, 421): it is closed, never reused.
 	broken bool

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"goqmail/internal/metrics"
 	"goqmail/internal/route"
 )
 
@@ -85,7 +86,7 @@ func (c *Client) open(ctx context.Context, t route.Target, o sessionOpts) (*conn
 	return cn, nil
 }
 
-func (c *Client) setup(cn *conn, o sessionOpts) error {
+func (c *Client) setup(cn *conn, o sessionOpts) (err error) {
 	host := cn.target.AddrPort().String()
 	fail := func(what string, r Reply, err error) error {
 		text := fmt.Sprintf("Connected to %s but %s", host, what)
@@ -101,6 +102,13 @@ func (c *Client) setup(cn *conn, o sessionOpts) error {
 			return err
 		}
 	}
+	// A session that is ready for MAIL is counted by how it uses TLS;
+	// one refused for TLS reasons where it fails, others not at all.
+	defer func() {
+		if err == nil {
+			c.Metrics.Inc(metrics.RemoteTLS, tlsOutcome(cn, o))
+		}
+	}()
 	r, err := cn.reply()
 	if err != nil || r.Code != 220 {
 		return fail("greeting failed", r, err)
@@ -128,12 +136,15 @@ func (c *Client) setup(cn *conn, o sessionOpts) error {
 				return fail("EHLO after STARTTLS failed", Reply{}, err)
 			}
 		case o.requireVerified || o.auth != nil:
+			c.Metrics.Inc(metrics.RemoteTLS, "refused")
 			return fail("it refused STARTTLS", r, nil)
 		default:
+			cn.tlsRefused = true
 			c.logf("%s: STARTTLS refused, continuing without TLS: %s", host, r)
 		}
 	}
 	if !cn.tlsOn && o.requireVerified {
+		c.Metrics.Inc(metrics.RemoteTLS, "not_offered")
 		return fail("it does not offer STARTTLS, and TLS is required for this domain", Reply{}, nil)
 	}
 	if o.auth != nil {
@@ -167,6 +178,23 @@ func (c *Client) hello(cn *conn) error {
 	return nil
 }
 
+// tlsOutcome names how a session that got past the handshake (or never
+// tried one) ended up, for goqmail_remote_tls_total. Failed handshakes
+// are counted where they fail.
+func tlsOutcome(cn *conn, o sessionOpts) string {
+	switch {
+	case cn.tlsOn && cn.verified:
+		return "verified"
+	case cn.tlsOn:
+		return "unverified"
+	case o.plain:
+		return "plain_fallback"
+	case cn.tlsRefused:
+		return "refused"
+	}
+	return "not_offered"
+}
+
 // handshake runs the TLS client handshake on cn: TLS 1.2 or newer, the
 // certificate checked only when the domain requires it (opportunistic TLS
 // otherwise, RFC 7435). SNI carries the target's name.
@@ -188,6 +216,7 @@ func (c *Client) handshake(cn *conn, o sessionOpts) error {
 	tc.SetDeadline(cn.deadline())
 	if err := tc.HandshakeContext(cn.ctx); err != nil {
 		cn.broken = true
+		c.Metrics.Inc(metrics.RemoteTLS, "failed")
 		return &setupError{
 			text:       fmt.Sprintf("Connected to %s but the TLS handshake failed: %v. (#4.7.5)", host, err),
 			connected:  true,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"goqmail/internal/control"
+	"goqmail/internal/metrics"
 	"goqmail/internal/proto"
 	"goqmail/internal/rewrite"
 	"goqmail/internal/vdir"
@@ -128,6 +129,7 @@ type job struct {
 	ch    channel
 	rcpts []*rcpt
 	dest  string // its destination (limits.go)
+	start time.Time
 }
 
 // Core is the scheduler's state machine, free of I/O so that tests drive it
@@ -135,7 +137,9 @@ type job struct {
 type Core struct {
 	Now func() time.Time
 	Out Output
-	cfg Config
+	// Metrics receives the delivery counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
+	cfg     Config
 
 	msgs       map[string]*message
 	timers     timerHeap                  // pending recipients waiting for their retry time
@@ -346,7 +350,7 @@ func (c *Core) begin(ch channel, dest string, rcpts []*rcpt, now time.Time) uint
 	}
 	c.running[ch]++
 	c.destination(ch, dest).running++
-	c.inflight[c.seq] = &job{ch: ch, rcpts: rcpts, dest: dest}
+	c.inflight[c.seq] = &job{ch: ch, rcpts: rcpts, dest: dest, start: now}
 	return c.seq
 }
 
@@ -395,7 +399,7 @@ func (c *Core) Report(rep proto.Report) {
 		return
 	}
 	c.finishJob(rep.Seq, j)
-	c.apply(rep.Seq, j.rcpts[0], rep.Result, rep.Text)
+	c.apply(rep.Seq, j, j.rcpts[0], rep.Result, rep.Text)
 }
 
 // RemoteReport applies the outcome of a remote job, one result per
@@ -412,7 +416,7 @@ func (c *Core) RemoteReport(rep proto.Remoted) {
 		if i < len(rep.Results) {
 			res = rep.Results[i]
 		}
-		c.apply(rep.Seq, r, res.Result, res.Text)
+		c.apply(rep.Seq, j, r, res.Result, res.Text)
 	}
 }
 
@@ -427,7 +431,7 @@ func (c *Core) finishJob(seq uint64, j *job) {
 }
 
 // apply records one recipient's outcome.
-func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
+func (c *Core) apply(seq uint64, j *job, r *rcpt, result byte, text string) {
 	msg := r.msg
 	now := c.Now()
 	// A message past its lifetime has had its last try (qmail flagdying).
@@ -442,6 +446,7 @@ func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
 	if r.ch == chanRemote {
 		who = r.to + ": " // a remote job has several recipients
 	}
+	c.count(j, r, result, now)
 	switch result {
 	case proto.ResultSuccess:
 		c.Out.Logf("delivery %d: success: %s%s", seq, who, text)
@@ -467,6 +472,52 @@ func (c *Core) apply(seq uint64, r *rcpt, result byte, text string) {
 		c.Out.Update(proto.Update{ID: msg.id, Index: r.idx, State: r.state, RetryAt: r.retryAt.Unix(), Text: text})
 	}
 	c.maybeFinish(msg)
+}
+
+// count reports one recipient's result to the metrics.
+func (c *Core) count(j *job, r *rcpt, result byte, now time.Time) {
+	if c.Metrics == nil {
+		return
+	}
+	kind := "local"
+	if r.ch == chanRemote {
+		kind = "remote"
+	}
+	res := "deferral"
+	switch result {
+	case proto.ResultSuccess:
+		res = "success"
+		c.Metrics.Observe(metrics.DeliveryDelay, now.Sub(r.msg.birth), kind)
+	case proto.ResultPermanent:
+		res = "failure"
+	}
+	c.Metrics.Inc(metrics.Deliveries, kind, res)
+	c.Metrics.Observe(metrics.DeliveryDuration, now.Sub(j.start), kind)
+}
+
+// ReportQueue sets the queue gauges: messages and recipients not finished,
+// and the age of the oldest message. It walks the whole queue, so send
+// calls it once a second, not per event.
+func (c *Core) ReportQueue() {
+	if c.Metrics == nil {
+		return
+	}
+	now := c.Now()
+	var oldest time.Time
+	open := 0
+	for _, m := range c.msgs {
+		open += m.open
+		if oldest.IsZero() || m.birth.Before(oldest) {
+			oldest = m.birth
+		}
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = max(now.Sub(oldest).Truncate(time.Second).Seconds(), 0)
+	}
+	c.Metrics.Set(metrics.QueueMessages, float64(len(c.msgs)))
+	c.Metrics.Set(metrics.QueueRecipients, float64(open))
+	c.Metrics.Set(metrics.QueueOldest, age)
 }
 
 // maybeFinish sends the bounce a message owes, or removes a finished one.
@@ -564,7 +615,7 @@ func (c *Core) lost(ch channel, why string) {
 		}
 		c.finishJob(seq, j)
 		for _, r := range j.rcpts {
-			c.apply(seq, r, proto.ResultDeferral, why)
+			c.apply(seq, j, r, proto.ResultDeferral, why)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/proto"
 )
 
@@ -26,6 +27,8 @@ type Process struct {
 	// send's own uid may use it.
 	Admin *net.UnixListener
 	Log   *logline.Logger
+	// Metrics receives the counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 }
 
 // adminRequest is one command from the admin socket with where to answer.
@@ -118,6 +121,13 @@ func (p *Process) Run() error {
 	defer qc.Close()
 	out := &output{log: p.Log, queue: bufio.NewWriterSize(qc, 64<<10)}
 	core := NewCore(time.Now, out, ConfigFrom(snap))
+	core.Metrics = p.Metrics
+	var gauges <-chan time.Time // the queue gauges, once a second (ReportQueue walks the queue)
+	if p.Metrics != nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		gauges = t.C
+	}
 	out.queue.Write(proto.EncodeHello(nil))
 	if err := out.queue.Flush(); err != nil {
 		return fmt.Errorf("queue hello: %w", err)
@@ -183,6 +193,8 @@ func (p *Process) Run() error {
 			return nil
 		}
 		select {
+		case <-gauges:
+			core.ReportQueue()
 		case ev := <-qev:
 			if ev.err != nil {
 				if stopping {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"goqmail/internal/metrics"
 	"goqmail/internal/smtp"
 )
 
@@ -230,10 +231,13 @@ func (s *session) verify(login, password string) {
 		s.closed = true
 	case err != nil:
 		s.srv.Log.Printf("warning: %s: cannot verify login %s: %v", s.remote, safe(login, 100), err)
+		s.srv.Metrics.Inc(metrics.AuthAttempts, "smtp", "error")
 		s.reply(replyAuthTemp)
 	case !res.OK:
+		s.srv.Metrics.Inc(metrics.AuthAttempts, "smtp", "failure")
 		s.authFailed(login, "bad credentials")
 	default:
+		s.srv.Metrics.Inc(metrics.AuthAttempts, "smtp", "success")
 		s.authUser, s.authOwns = res.User, res.Owns
 		if s.authUser == "" {
 			s.authUser = login

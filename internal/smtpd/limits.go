@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"goqmail/internal/connlimit"
+	"goqmail/internal/metrics"
 	"goqmail/internal/smtp"
 )
 
@@ -71,16 +72,16 @@ func (s *Server) admit(c net.Conn, kind Kind, cfg *Config, remote netip.AddrPort
 		s.checkStress(bi)
 		return tk, true
 	}
-	r := replyBusy
+	r, reason := replyBusy, "busy"
 	var why string
 	switch d.Verdict {
 	case connlimit.OverTotal:
 		why = fmt.Sprintf("%d sessions, the budget of %s (%s %d) is used up", d.Sessions, budgetNames[bi], budgetSettings[bi], l.Total)
 	case connlimit.OverClient:
-		r = replyBusyClient
+		r, reason = replyBusyClient, "client_limit"
 		why = fmt.Sprintf("%d sessions from %s already (concurrencyperip %d)", d.Client, clientName(remote.Addr()), l.PerClient)
 	case connlimit.OverRate:
-		r = replyBusyRate
+		r, reason = replyBusyRate, "rate_limit"
 		why = fmt.Sprintf("%d connections from %s this minute (connectrateperip %d)", d.Attempts, clientName(remote.Addr()), l.Rate)
 	}
 	if d.Report {
@@ -94,6 +95,7 @@ func (s *Server) admit(c net.Conn, kind Kind, cfg *Config, remote netip.AddrPort
 		}
 		s.Log.Printf("%s: refused on %s %s: %s%s", remote, kind, how, why, more)
 	}
+	s.Metrics.Inc(metrics.SMTPSessionsRefused, reason)
 	refuse(c, kind, r)
 	return nil, false
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"goqmail/internal/address"
+	"goqmail/internal/metrics"
 	"goqmail/internal/policy"
 	"goqmail/internal/smtp"
 )
@@ -112,16 +113,16 @@ func (s *session) rcpt(arg string) {
 	s.tx.attempted++
 	rest, ok := smtp.CutPrefixFold(arg, "TO:")
 	if !ok {
-		s.reply(replyRcptSyntax)
+		s.rcptRefused(replyRcptSyntax)
 		return
 	}
 	a, params, err := address.ParsePath(rest, address.Options{AllowNoDomain: true})
 	if err != nil {
-		s.reply(addrReply(err, "5.1.3", "recipient"))
+		s.rcptRefused(addrReply(err, "5.1.3", "recipient"))
 		return
 	}
 	if params != "" {
-		s.reply(replyBadParam)
+		s.rcptRefused(replyBadParam)
 		return
 	}
 	postmaster := false
@@ -156,8 +157,34 @@ func (s *session) rcpt(arg string) {
 	} else {
 		// Postfix's "NOQUEUE: reject": an admin must see what was refused.
 		s.srv.Log.Printf("%s: refused rcpt <%s> from <%s>: %d %s", s.remote, a.String(), s.tx.sender, r.Code, r.Text)
+		s.rcptRefused(r)
+		return
 	}
 	s.reply(r)
+}
+
+// rcptRefused answers a refused RCPT and counts it by reason
+// (goqmail_smtp_recipients_refused_total).
+func (s *session) rcptRefused(r smtp.Reply) {
+	reason := "other"
+	switch {
+	case r.Code == 553:
+		reason = "relaying_denied"
+	case r.Enh == enhNoSuchUser:
+		reason = "unknown_user"
+	case r.Code == 452:
+		reason = "too_many_recipients"
+	case r.Code >= 400 && r.Code < 500:
+		reason = "temporary"
+	}
+	s.srv.Metrics.Inc(metrics.SMTPRcptRefused, reason)
+	s.reply(r)
+}
+
+// messageRefused counts a message refused at DATA or its end
+// (goqmail_smtp_messages_refused_total).
+func (s *session) messageRefused(reason string) {
+	s.srv.Metrics.Inc(metrics.SMTPRefused, reason)
 }
 
 // addrWhy says what is wrong with an address, by the parser's error; the
@@ -197,6 +224,7 @@ func (s *session) data() {
 		s.reply(replyRcptFirst)
 		return
 	case len(tx.rcpts) == 0:
+		s.messageRefused("no_valid_recipients")
 		s.reply(replyNoValidRcpt)
 		return
 	}
@@ -225,6 +253,7 @@ func (s *session) data() {
 	if err != nil {
 		q.Abort()
 		s.refused++
+		s.messageRefused("connection_lost")
 		s.end = "connection lost during DATA"
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.end = "timeout during DATA"
@@ -234,17 +263,19 @@ func (s *session) data() {
 		return
 	}
 	var refuse *smtp.Reply
+	var reason string
 	switch {
 	case st.BareCRLF:
-		refuse = &replyBareCRLF
+		refuse, reason = &replyBareCRLF, "bare_crlf"
 	case st.TooBig:
-		refuse = &replySizeExceeded
+		refuse, reason = &replySizeExceeded, "size"
 	case st.Hops >= 100:
-		refuse = &replyTooManyHops
+		refuse, reason = &replyTooManyHops, "loop"
 	}
 	if refuse != nil {
 		q.Abort()
 		s.refused++
+		s.messageRefused(reason)
 		s.srv.Log.Printf("%s: refused message from <%s>: %s", s.remote, tx.sender, refuse.Text)
 		s.reply(*refuse)
 		return
@@ -254,12 +285,19 @@ func (s *session) data() {
 	case err != nil:
 		s.srv.Log.Printf("warning: %s: queue: %v", s.remote, err)
 		s.refused++
+		s.messageRefused("queue_temporary")
 		s.reply(replyQueueTemp)
 	case !res.OK:
 		s.refused++
+		if res.Temporary {
+			s.messageRefused("queue_temporary")
+		} else {
+			s.messageRefused("queue_permanent")
+		}
 		s.reply(replyQueueRefused(res.Temporary, res.Text))
 	default:
 		s.accepted++
+		s.srv.Metrics.Inc(metrics.SMTPAccepted, s.kind.String())
 		s.junk = 0
 		s.srv.Log.Printf("%s: accepted msg %s from <%s> to %d recipients, %d bytes", s.remote, res.ID, tx.sender, len(tx.rcpts), st.Bytes)
 		s.reply(replyQueued(strconv.FormatInt(s.srv.Now().Unix(), 10), res.ID))

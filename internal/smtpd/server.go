@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"goqmail/internal/connlimit"
 	"goqmail/internal/logline"
+	"goqmail/internal/metrics"
 	"goqmail/internal/submit"
 	"goqmail/internal/tcprules"
 )
@@ -30,6 +31,8 @@ type Server struct {
 	// QueueFree returns the bytes free on the queue's file system, for
 	// the check at MAIL (control/queueminfree); nil: no check.
 	QueueFree func() (int64, error)
+	// Metrics receives the counts of docs/metrics.md; nil: none.
+	Metrics *metrics.Client
 
 	cfg      atomic.Pointer[Config]
 	qpool    chan *submit.Conn  // idle queue connections (submit.go)
@@ -142,8 +145,10 @@ var (
 func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 	s.init()
 	cfg := a.cfg
-	s.sessions.Add(1)
-	defer s.sessions.Add(-1)
+	n := s.sessions.Add(1)
+	s.Metrics.Set(metrics.SMTPSessionsActive, float64(n))
+	defer func() { s.Metrics.Set(metrics.SMTPSessionsActive, float64(s.sessions.Add(-1))) }()
+	s.Metrics.Inc(metrics.SMTPSessions, kind.String())
 	sess := &session{srv: s, cfg: cfg, conn: c, tcp: c, start: s.Now(), kind: kind}
 	sess.remote = a.remote
 	sess.local = addrPort(c.LocalAddr())
@@ -178,6 +183,7 @@ func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 	if rule := a.rule; a.ruled {
 		if !rule.Allow {
 			sess.end = "denied by tcp.smtp line " + strconv.Itoa(rule.Line)
+			s.Metrics.Inc(metrics.SMTPSessionsRefused, "denied")
 			sess.replyClose(replyDenied)
 			return
 		}
@@ -192,10 +198,12 @@ func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 	}
 	sess.checkGrant()
 	if s.closing.Load() {
+		s.Metrics.Inc(metrics.SMTPSessionsRefused, "shutdown")
 		sess.replyClose(replyShutdown)
 		return
 	}
 	if sess.talkedFirst() {
+		s.Metrics.Inc(metrics.SMTPSessionsRefused, "pregreet")
 		sess.end = "dropped: talked before the greeting"
 		sess.replyClose(replyPregreet)
 		return

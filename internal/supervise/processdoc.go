@@ -24,7 +24,7 @@ func (sk Socket) Mode() os.FileMode {
 	case len(sk.Clients) > 0:
 		return 0o660
 	}
-	return 0o666
+	return 0o666 // anyone, or Senders checked by uid
 }
 
 // programsMarkdown is the table of the services: account, descriptors,
@@ -143,6 +143,12 @@ func socketsMarkdown() string {
 				c = append(c, programsOf(a))
 			}
 			who, owner = strings.Join(c, ", "), "owned by root, group `"+accounts.NoFiles+"`"
+		case len(sk.Senders) > 0:
+			var c []string
+			for _, a := range sk.Senders {
+				c = append(c, programsOf(a))
+			}
+			who = strings.Join(c, ", ") + " (anyone may write; the server counts only their uids, from SO_PASSCRED)"
 		default:
 			who = "anyone"
 		}
@@ -153,6 +159,9 @@ func socketsMarkdown() string {
 		typ := "stream"
 		if sk.Packet {
 			typ = "SOCK_SEQPACKET"
+		}
+		if len(sk.Senders) > 0 {
+			typ = "SOCK_DGRAM"
 		}
 		fmt.Fprintf(&b, "| `run/%s` | %s | %s | %s | %s |\n", sk.File, server(sk.Name), who, mode, typ)
 	}

@@ -105,6 +105,7 @@ func (s *Supervisor) Run() error {
 		return err
 	}
 	defer s.stopLogs() // after every other program, whatever ends Run
+	s.metricsEnv()
 	s.procs = map[string]*proc{}
 	s.exited = make(chan exitEvent, len(Services))
 	sigs := make(chan os.Signal, 8)
@@ -199,6 +200,24 @@ func (s *Supervisor) resolveAccounts() error {
 	return nil
 }
 
+// metricsEnv tells the programs whether goqmail-metrics runs (a metrics
+// listener is configured), and goqmail-metrics which uid each of them
+// sends from.
+func (s *Supervisor) metricsEnv() {
+	if !s.kinds["prometheus"] {
+		return
+	}
+	var clients []string
+	for _, m := range metricsSenders {
+		uid := os.Getuid()
+		if s.asRoot {
+			uid = s.ids[m.account.Name].UID
+		}
+		clients = append(clients, m.program+"="+strconv.Itoa(uid))
+	}
+	s.env = append(s.env, "GOQMAIL_METRICS=1", "GOQMAIL_METRICS_CLIENTS="+strings.Join(clients, ","))
+}
+
 // makeSockets creates the Unix sockets of the socket table and binds the
 // SMTP addresses. The supervisor keeps them open, so a restarted server
 // picks up where the old one left off and clients queue in the backlog.
@@ -208,6 +227,14 @@ func (s *Supervisor) makeSockets(snap *control.Snapshot) error {
 	for _, sk := range Sockets {
 		path := filepath.Join(s.RunDir(), sk.File)
 		os.Remove(path)
+		if len(sk.Senders) > 0 {
+			f, err := datagramSocket(path)
+			if err != nil {
+				return err
+			}
+			s.files[sk.Name] = []*os.File{f}
+			continue
+		}
 		network := "unix"
 		if sk.Packet {
 			network = "unixpacket"
@@ -273,6 +300,31 @@ func (s *Supervisor) makeSockets(snap *control.Snapshot) error {
 	return nil
 }
 
+// datagramSocket makes a Senders socket (table.go): SOCK_DGRAM, mode 0666,
+// SO_PASSCRED on, so that every datagram carries its sender's credentials
+// from the first one on.
+func datagramSocket(path string) (*os.File, error) {
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	defer c.Close()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_PASSCRED, 1)
+	}); err != nil || serr != nil {
+		return nil, fmt.Errorf("socket %s: SO_PASSCRED: %w", path, errors.Join(err, serr))
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	return c.File()
+}
+
 // listenTCP binds addr. A port still in use is retried for a few seconds:
 // the programs of a supervisor that was just killed release their copies of
 // its listeners as the kernel ends them.
@@ -287,8 +339,9 @@ func (s *Supervisor) listenTCP(addr string) (net.Listener, error) {
 	}
 }
 
-// wanted says whether a service runs: one that serves only network
-// listeners runs only when at least one of them has an address.
+// wanted says whether a service runs: one that needs a network listener
+// runs only when at least one of its TCP listeners has an address (its
+// Unix sockets always exist: goqmail-metrics' socket does not count).
 func (s *Supervisor) wanted(svc *Service) bool {
 	if svc.Log {
 		return s.logs != nil
@@ -297,7 +350,7 @@ func (s *Supervisor) wanted(svc *Service) bool {
 		return true
 	}
 	for _, name := range svc.Sockets {
-		if len(s.files[name]) > 0 {
+		if _, tcp := listener(name); tcp && len(s.files[name]) > 0 {
 			return true
 		}
 	}
@@ -390,7 +443,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth"}} {
+	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth", "metrics"}} {
 		if i == 1 {
 			// The network front ends are gone: close the listening sockets,
 			// so new clients are refused at once instead of waiting in a

@@ -34,6 +34,13 @@ type Socket struct {
 	// Packet makes a SOCK_SEQPACKET socket (descriptors travel with
 	// messages), else a stream socket.
 	Packet bool
+	// Senders, set instead of Client or Clients, makes a datagram socket
+	// (SOCK_DGRAM) that these accounts send to. They share no group, so
+	// the file is writable by anyone (0666); the kernel attaches each
+	// datagram's sender credentials (SO_PASSCRED, set here before any
+	// program starts) and the server counts only those from its senders'
+	// uids (GOQMAIL_METRICS_CLIENTS).
+	Senders []*accounts.Account
 }
 
 // TCPListener is a kind of network listener: its control file lists the
@@ -52,6 +59,7 @@ var TCPListeners = []TCPListener{
 	{Kind: "smtps", Control: control.SMTPSListen},
 	{Kind: "pop3", Control: control.POP3Listen},
 	{Kind: "pop3s", Control: control.POP3SListen},
+	{Kind: "prometheus", Control: control.MetricsListen},
 }
 
 // Service is one program the supervisor runs.
@@ -85,13 +93,14 @@ var Sockets = []Socket{
 	{Name: "remote", File: "remote.sock", Client: &accounts.Send},
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
 	{Name: "auth", File: "auth.sock", Clients: []*accounts.Account{&accounts.SMTPD, &accounts.POP3}, Packet: true},
+	{Name: "metrics", File: "metrics.sock", Senders: []*accounts.Account{&accounts.SMTPD, &accounts.Queue, &accounts.Send, &accounts.Remote, &accounts.POP3}},
 }
 
 // Programs is every program of an installation (the services, the
 // supervisor, the admin tool, the delivery process and sendmail), for the
 // test harnesses; the Makefile and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
-	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log"}
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
@@ -102,4 +111,16 @@ var Services = []Service{
 	{Name: "auth", Binary: "goqmail-auth", Sockets: []string{"auth"}, OneProc: true},
 	{Name: "pop3d", Binary: "goqmail-pop3d", Account: &accounts.POP3, Sockets: []string{"pop3", "pop3s"}, NeedsListener: true},
 	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp", "submission", "smtps"}},
+	// Last: the programs above never wait for it (internal/metrics).
+	{Name: "metrics", Binary: "goqmail-metrics", Account: &accounts.Metrics, Sockets: []string{"metrics", "prometheus"}, NeedsListener: true},
+}
+
+// metricsSenders is GOQMAIL_METRICS_CLIENTS: the program name each
+// metrics sender reports under (internal/metrics), with its uid.
+var metricsSenders = []struct {
+	program string
+	account *accounts.Account
+}{
+	{"smtpd", &accounts.SMTPD}, {"queue", &accounts.Queue}, {"send", &accounts.Send},
+	{"remote", &accounts.Remote}, {"pop3d", &accounts.POP3},
 }

@@ -1,0 +1,39 @@
+// Package helptext holds the --help text of the programs other than
+// `goqmail` (whose texts live in its command table), so that each program
+// prints it and `goqmail install` renders the same text as its man page:
+// the help and the manual cannot drift.
+package helptext
+
+// Root is the paragraph that says how a program finds its installation
+// (internal/rootdir).
+const Root = "ROOT: the argument, else -root ROOT, else $GOQMAIL_ROOT, else /var/goqmail.\n"
+
+// Goqmaild is goqmaild's usage.
+const Goqmaild = `usage: goqmaild [ROOT]
+  Start the goqmail server of ROOT, a directory made by goqmail init or goqmail install.
+  SIGTERM stops it, SIGHUP rereads the configuration, SIGALRM retries the queue.
+` + Root
+
+// Sendmail is goqmail-sendmail's usage (installed as ROOT/bin/sendmail,
+// mailq and newaliases).
+const Sendmail = `usage: sendmail [options] [recipient ...]    read a message, queue it
+       sendmail -t [options] [recipient ...] recipients also from To, Cc, Bcc
+       sendmail -bs                          SMTP on standard input and output
+       mailq, sendmail -bp                   list the queue (goqmail queue list)
+       newaliases, sendmail -bi              nothing to do: the aliases file is read directly
+  -f SENDER  envelope sender ("" or "<>": none)   -F NAME  full name for From
+  -i, -oi    a line with a lone "." does not end the message   -v  say the queue id
+  --root ROOT  the goqmail installation; else $GOQMAIL_ROOT, else the ROOT whose bin/
+             holds this program, else /var/goqmail ("-root ROOT" works too)
+Options follow Postfix's sendmail(1); the others it knows are accepted and ignored.
+Exit: 0 queued, 64 usage, 65 bad message, 73/75 refused for good/for now, 78 no ROOT.
+`
+
+// Metrics is goqmail-metrics' usage.
+const Metrics = `usage: goqmail-metrics ROOT (started by goqmaild)
+  Serve Prometheus metrics over HTTP (/metrics) on the addresses of
+  control/metricslisten, which goqmaild binds and hands over; goqmaild starts it
+  only when that file lists an address. The programs send their counts to
+  ROOT/run/metrics.sock; only snapshots from each program's own account count.
+  See docs/metrics.md for the metrics, sample queries and alert rules.
+`
