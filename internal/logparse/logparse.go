@@ -155,7 +155,7 @@ var kinds = []pattern{
 	p(Info, "send", `info msg `+id+`: bytes (\d+) from <(.*)> qp \d+ uid \d+`, func(l *Line, m []string) {
 		l.MsgID, l.Bytes, l.Sender = m[1], atoi64(m[2]), m[3]
 	}),
-	p(Start, "send", `starting delivery (\d+): msg `+id+` to (local|remote) (.*)`, func(l *Line, m []string) {
+	p(Start, "send", `starting delivery (\d+): msg `+id+` to (local|remote) (\S.*)`, func(l *Line, m []string) {
 		l.Seq, l.MsgID, l.Channel, l.Rcpts = atoi(m[1]), m[2], m[3], strings.Fields(m[4])
 	}),
 	p(Result, "send", `delivery (\d+): (success|failure|deferral): (.*)`, func(l *Line, m []string) {
