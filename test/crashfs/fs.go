@@ -25,6 +25,12 @@ type FS struct {
 	// and changes nothing, as if the disk had gone away.
 	dead bool
 
+	// FlushDelay is how long a sync call (fsync, fdatasync, a directory's
+	// fsync, syncfs, sync) takes, as a disk's cache flush does: it makes
+	// durable what was issued before it started, at the end of the delay,
+	// while other processes go on. Zero: at once. Set it before Mount.
+	FlushDelay time.Duration
+
 	srv    *fuse.Server
 	served chan struct{} // closed when the server's loop ends
 	dir    string
@@ -106,26 +112,49 @@ func (f *FS) Unmount() error {
 // Dev is the device number stat(2) reports for files on the mount.
 func (f *FS) Dev() uint64 { return f.dev }
 
-// Sync makes everything durable, as sync(2) would: what a machine left
-// idle for half a minute does through the kernel's write-back.
+// Sync makes everything durable at once, as a machine left idle for half
+// a minute does through the kernel's write-back.
 func (f *FS) Sync() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.dead {
-		f.m.syncAll("sync")
+		f.m.stats.Writebacks++
+		f.m.commit(f.m.pick(allSync))
 	}
 }
 
-// syncfs is syncfs(2) (or sync(2)) of this file system by a program; false
-// once the power is off.
-func (f *FS) syncfs(what string) bool {
+// flush is one sync call by a program: count it, pick what it covers, and
+// after FlushDelay make that durable. false: the power went off first, the
+// call fails.
+func (f *FS) flush(count func(*Stats), sel func(*op) bool) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.dead {
 		return false
 	}
-	f.m.syncAll(what)
+	count(&f.m.stats)
+	seqs := f.m.pick(sel)
+	if f.FlushDelay > 0 {
+		f.mu.Unlock()
+		time.Sleep(f.FlushDelay)
+		f.mu.Lock()
+		if f.dead {
+			return false
+		}
+	}
+	f.m.commit(seqs)
 	return true
+}
+
+// syncfs is syncfs(2) or sync(2) of this file system by a program.
+func (f *FS) syncfs(what string) bool {
+	return f.flush(func(s *Stats) {
+		if what == "sync" {
+			s.Sync++
+		} else {
+			s.Syncfs++
+		}
+	}, allSync)
 }
 
 // Cut simulates a power loss now: the file system stops at once (every

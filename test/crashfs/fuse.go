@@ -469,36 +469,41 @@ func (r *rawFS) Writev(_ <-chan struct{}, in *fuse.WriteIn, data [][]byte) (uint
 	return uint32(len(p)), fuse.OK
 }
 
-func (r *rawFS) Flush(_ <-chan struct{}, _ *fuse.FlushIn) fuse.Status { return fuse.OK }
-func (r *rawFS) Release(_ <-chan struct{}, _ *fuse.ReleaseIn)         {}
-
-// Fsync is fsync(2) and fdatasync(2) of a file (bit 0 of the flags: data only).
-func (r *rawFS) Fsync(_ <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
+// Flush is close(2); it fails once the power is off, like everything else
+// that could tell a program its data is safe.
+func (r *rawFS) Flush(_ <-chan struct{}, _ *fuse.FlushIn) fuse.Status {
 	f := r.fs
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.dead {
 		return fuse.EIO
 	}
-	if f.m.cur.inodes[in.NodeId] == nil {
-		return fuse.ENOENT
+	return fuse.OK
+}
+
+func (r *rawFS) Release(_ <-chan struct{}, _ *fuse.ReleaseIn)         {}
+
+// Fsync is fsync(2) and fdatasync(2) of a file (bit 0 of the flags: data only).
+func (r *rawFS) Fsync(_ <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
+	datasync := in.FsyncFlags&1 != 0
+	ok := r.fs.flush(func(s *Stats) {
+		if datasync {
+			s.Fdatasyncs++
+		} else {
+			s.Fsyncs++
+		}
+	}, fileSync(in.NodeId, datasync))
+	if !ok {
+		return fuse.EIO
 	}
-	f.m.fsyncFile(in.NodeId, in.FsyncFlags&1 != 0)
 	return fuse.OK
 }
 
 // FsyncDir is fsync(2) of a directory.
 func (r *rawFS) FsyncDir(_ <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
-	f := r.fs
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.dead {
+	if !r.fs.flush(func(s *Stats) { s.DirFsyncs++ }, dirSync(in.NodeId)) {
 		return fuse.EIO
 	}
-	if f.m.cur.inodes[in.NodeId] == nil {
-		return fuse.ENOENT
-	}
-	f.m.fsyncDir(in.NodeId)
 	return fuse.OK
 }
 

@@ -3,6 +3,7 @@ package crashfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -33,6 +34,9 @@ func TestMain(m *testing.M) {
 // helper is the program FS.Start runs in the trap tests: it writes
 // DIR/x and then calls what it is told to, nothing else.
 func helper(what, dir string) error {
+	if what == "syncfs-after-cut" {
+		return helperAfterCut(dir)
+	}
 	f, err := os.OpenFile(filepath.Join(dir, "x"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -56,6 +60,29 @@ func helper(what, dir string) error {
 		return unix.Syncfs(int(g.Fd()))
 	}
 	return fmt.Errorf("helper: unknown %q", what)
+}
+
+// helperAfterCut opens DIR, makes a file in it (which leaves the kernel's
+// attributes of DIR stale, so a stat would have to ask the server), says
+// "ready", waits for a line on standard input (the test cuts the power
+// meanwhile) and then calls syncfs on DIR: it must fail with EIO.
+func helperAfterCut(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := os.WriteFile(filepath.Join(dir, "x"), []byte("x"), 0o644); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	if _, err := fmt.Scanln(); err != nil {
+		return err
+	}
+	if err := unix.Syncfs(int(d.Fd())); err != unix.EIO {
+		return fmt.Errorf("syncfs after the power cut: %v, want EIO", err)
+	}
+	return nil
 }
 
 func needFUSE(t *testing.T) {
@@ -235,5 +262,43 @@ func TestSyncfsOfAnotherFileSystemChangesNothing(t *testing.T) {
 	f := runHelper(t, "syncfs-elsewhere", true)
 	if p, s := f.Pending(), f.Stats(); p == 0 || s.Syncfs != 0 {
 		t.Fatalf("syncfs of another file system: %d pending, %d syncfs applied; want the writes still pending", p, s.Syncfs)
+	}
+}
+
+// A syncfs after the cut fails, even on a directory opened before it: the
+// trap must not mistake the dead file system for another one (it once
+// did, by stat'ing the descriptor, which the dead server answered with
+// EIO, and let the call succeed, so goqmail acknowledged a message whose
+// content was never durable).
+func TestSyncfsAfterTheCutFails(t *testing.T) {
+	needFUSE(t)
+	f, mnt := mount(t, NewImage())
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, mnt)
+	cmd.Env = append(os.Environ(), helperEnv+"=syncfs-after-cut")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut := &limitedBuffer{}
+	cmd.Stderr = errOut
+	if err := f.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("helper did not get ready: %q %v\n%s", line, err, errOut)
+	}
+	f.Cut(rand.New(rand.NewPCG(1, 1)))
+	stdin.Write([]byte("\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v\n%s", err, errOut)
 	}
 }

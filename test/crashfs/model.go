@@ -103,6 +103,7 @@ type Stats struct {
 	Ops, Durable            int // operations logged, and made durable by a sync
 	Fsyncs, Fdatasyncs      int
 	DirFsyncs, Syncfs, Sync int
+	Writebacks              int // FS.Sync: the harness's idle write-back
 	// Inconsistent counts durable operations whose preconditions did not
 	// hold on the durable image: a model bug, always 0 in the tests.
 	Inconsistent int
@@ -197,11 +198,23 @@ func (m *model) makeDurable(o *op) {
 	m.stats.Durable++
 }
 
-// durable makes every pending operation that sel picks durable, oldest
-// first, then tidies the log.
-func (m *model) durable(sel func(*op) bool) {
+// pick returns the pending operations sel chooses, oldest first: what a
+// sync call covers is what was issued before it started.
+func (m *model) pick(sel func(*op) bool) []uint64 {
+	var seqs []uint64
 	for _, s := range m.order {
 		if o, ok := m.pending[s]; ok && sel(o) {
+			seqs = append(seqs, s)
+		}
+	}
+	return seqs
+}
+
+// commit makes the picked operations durable (those still pending), then
+// tidies the log.
+func (m *model) commit(seqs []uint64) {
+	for _, s := range seqs {
+		if o, ok := m.pending[s]; ok {
 			m.makeDurable(o)
 		}
 	}
@@ -244,41 +257,29 @@ func (m *model) compact() {
 	}
 }
 
-// fsyncFile: fsync(2) makes the inode's content and attributes durable,
-// fdatasync(2) its content (writes and size). Not its names.
-func (m *model) fsyncFile(ino uint64, datasync bool) {
-	if datasync {
-		m.stats.Fdatasyncs++
-	} else {
-		m.stats.Fsyncs++
-	}
-	m.durable(func(o *op) bool {
+// fileSync selects what fsync(2) of a file makes durable: its writes,
+// truncations and attribute changes; fdatasync(2): writes and
+// truncations. Not its names.
+func fileSync(ino uint64, datasync bool) func(*op) bool {
+	return func(o *op) bool {
 		return o.ino == ino && (o.kind == opWrite || o.kind == opTrunc || o.kind == opAttr && !datasync)
-	})
+	}
 }
 
-// fsyncDir: fsync(2) of a directory makes durable every name operation
-// that changed its entries (a rename: either of its two directories, see
-// doc.go) and its own attributes.
-func (m *model) fsyncDir(dir uint64) {
-	m.stats.DirFsyncs++
-	m.durable(func(o *op) bool {
+// dirSync selects what fsync(2) of a directory makes durable: every name
+// operation that changed its entries (a rename: through either of its two
+// directories, see doc.go) and its own attributes.
+func dirSync(dir uint64) func(*op) bool {
+	return func(o *op) bool {
 		if o.kind.isData() {
 			return o.kind == opAttr && o.ino == dir
 		}
 		return o.dir == dir || o.kind == opRename && o.dir2 == dir
-	})
+	}
 }
 
-// syncAll: syncfs(2) or sync(2), everything.
-func (m *model) syncAll(what string) {
-	if what == "sync" {
-		m.stats.Sync++
-	} else {
-		m.stats.Syncfs++
-	}
-	m.durable(func(*op) bool { return true })
-}
+// allSync selects everything: syncfs(2), sync(2), the harness's write-back.
+func allSync(*op) bool { return true }
 
 var (
 	errPrecondition = errors.New("precondition does not hold")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -371,5 +372,29 @@ func TestRenameIsNeverHalfApplied(t *testing.T) {
 		if img["tmp/x"] == "B" && img["msg/x"] != "A" {
 			t.Fatalf("cut %d: tmp/x is the second file but msg/x is %q: the rename was half applied", i, img["msg/x"])
 		}
+	}
+}
+
+// A sync that takes time (FlushDelay) covers what was issued before it
+// started, not what others do meanwhile; a cut during it fails it.
+func TestSlowSyncCoversWhatCameBefore(t *testing.T) {
+	d := newDriver(t)
+	d.f.FlushDelay = 100 * time.Millisecond
+	dir := d.mkdir(rootIno, "d")
+	done := make(chan fuse.Status)
+	go func() { done <- d.r.FsyncDir(nil, &fuse.FsyncIn{InHeader: d.hdr(rootIno)}) }()
+	time.Sleep(20 * time.Millisecond)
+	d.create(dir, "during") // while the sync runs
+	if st := <-done; st != fuse.OK {
+		t.Fatalf("fsync of the root: %v", st)
+	}
+	if p := d.f.Pending(); p != 1 {
+		t.Fatalf("%d operations pending after the sync, want 1: the create made while it ran", p)
+	}
+	go func() { done <- d.r.FsyncDir(nil, &fuse.FsyncIn{InHeader: d.hdr(dir)}) }()
+	time.Sleep(20 * time.Millisecond)
+	d.f.Cut(rand.New(rand.NewPCG(1, 1)))
+	if st := <-done; st != fuse.EIO {
+		t.Fatalf("a sync the power cut short returned %v, want EIO", st)
 	}
 }

@@ -219,6 +219,42 @@ func (f *FS) serveTrap(listener int) {
 	}
 }
 
+// fdDev returns the device of the file system a process's descriptor is
+// on, from /proc alone: its mount id in fdinfo, that mount's device in
+// mountinfo. Never by stat(2), which would ask the file system itself, and
+// a dead crashfs answers EIO (the trap must not take that for "another
+// file system" and let the call succeed).
+func fdDev(pid uint32, fd int32) (uint64, error) {
+	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return 0, err
+	}
+	var mnt string
+	for _, line := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			mnt = strings.TrimSpace(v)
+		}
+	}
+	mounts, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != mnt {
+			continue
+		}
+		major, minor, ok := strings.Cut(f[2], ":")
+		ma, err1 := strconv.ParseUint(major, 10, 32)
+		mi, err2 := strconv.ParseUint(minor, 10, 32)
+		if !ok || err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("mountinfo: bad device %q", f[2])
+		}
+		return unix.Mkdev(uint32(ma), uint32(mi)), nil
+	}
+	return 0, fmt.Errorf("mount %q of fd %d of pid %d not in its mountinfo", mnt, fd, pid)
+}
+
 // trapped decides one call.
 func (f *FS) trapped(listener int, req *seccompNotif) seccompResp {
 	resp := seccompResp{ID: req.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
@@ -226,15 +262,14 @@ func (f *FS) trapped(listener int, req *seccompNotif) seccompResp {
 	case unix.SYS_SYNC:
 		f.syncfs("sync")
 	case unix.SYS_SYNCFS:
-		var st unix.Stat_t
-		err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", req.Pid, int32(req.Data.Args[0])), &st)
+		dev, err := fdDev(req.Pid, int32(req.Data.Args[0]))
 		// The pid and fd are the caller's only while its call is still
 		// pending: check after looking (seccomp_unotify(2)).
 		id := req.ID
 		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&id))); errno != 0 {
 			return resp
 		}
-		if err != nil || st.Dev != f.dev {
+		if err != nil || dev != f.dev {
 			return resp // another file system, or a bad fd: let the kernel answer
 		}
 		resp.Flags = 0
