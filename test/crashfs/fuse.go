@@ -481,7 +481,7 @@ func (r *rawFS) Flush(_ <-chan struct{}, _ *fuse.FlushIn) fuse.Status {
 	return fuse.OK
 }
 
-func (r *rawFS) Release(_ <-chan struct{}, _ *fuse.ReleaseIn)         {}
+func (r *rawFS) Release(_ <-chan struct{}, _ *fuse.ReleaseIn) {}
 
 // Fsync is fsync(2) and fdatasync(2) of a file (bit 0 of the flags: data only).
 func (r *rawFS) Fsync(_ <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
