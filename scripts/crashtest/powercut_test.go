@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"goqmail/test/crashfs"
+)
+
+func TestMain(m *testing.M) {
+	crashfs.RunWrapper() // the test binary is also the wrapper that starts goqmaild
+	os.Exit(m.Run())
+}
+
+// shortModes are the syncmodes the short power-loss test runs.
+//
+// EXPECTATION: every mode must pass once the commit protocol is fixed
+// (issue 12, item 2: a name never points at content that is not durable,
+// in every syncmode). Until that fix is on main, only fsync is here: on
+// the code before it, syncfs (goqmail's default, "auto") renames files
+// into msg/ and Maildir/new before their content is durable, and this
+// test finds corrupt Maildir copies and queue files that are not complete
+// messages after recovery (docs/crash.md, "Power loss"). Add "syncfs"
+// with the fix.
+var shortModes = []string{"fsync"}
+
+// TestPowerCut is the short power-loss campaign of `make test`: a few cuts
+// of the programs in $GOQMAIL_BIN on crashfs, with a fixed seed. The long
+// one is `make powercut`.
+func TestPowerCut(t *testing.T) {
+	if err := crashfs.Available(); err != nil {
+		t.Skipf("skipping the power-loss test: %v", err)
+	}
+	bin := os.Getenv("GOQMAIL_BIN")
+	if bin == "" {
+		t.Skip("skipping the power-loss test: GOQMAIL_BIN is not set (make test sets it to the built programs)")
+	}
+	for _, mode := range shortModes {
+		t.Run(mode, func(t *testing.T) {
+			o := pcOptions{cuts: 6, messages: 20, sessions: 4, slow: 1, users: 4, maxTry: 20, syncmode: mode,
+				seed: 12, timeout: 50 * time.Second, drain: 30 * time.Second, flush: time.Millisecond, bin: bin}
+			ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+			defer cancel()
+			var out bytes.Buffer
+			res, err := runPowercut(ctx, o, &out)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			if !res.passed() {
+				t.Fatalf("power-loss test failed:\n%s", out.String())
+			}
+			if res.cuts != o.cuts || res.ackedN == 0 || res.files == 0 {
+				t.Fatalf("the campaign did not run as planned (%d cuts, %d acknowledged, %d files checked):\n%s", res.cuts, res.ackedN, res.files, out.String())
+			}
+			t.Logf("%s", out.String())
+		})
+	}
+}
