@@ -15,6 +15,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// needRoot skips a test that mounts crashfs, which takes root (mount(2))
+// and /dev/fuse. docscheck lists the tests that call it in the README.
+func needRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: " + why)
+	}
+	if err := crashfs.Available(); err != nil {
+		t.Skipf("needs /dev/fuse: %v", err)
+	}
+}
+
 // shortModes are the syncmodes the short power-loss test runs.
 //
 // EXPECTATION: every mode must pass once the commit protocol is fixed
@@ -31,12 +43,10 @@ var shortModes = []string{"fsync"}
 // of the programs in $GOQMAIL_BIN on crashfs, with a fixed seed. The long
 // one is `make powercut`.
 func TestPowerCut(t *testing.T) {
-	if err := crashfs.Available(); err != nil {
-		t.Skipf("skipping the power-loss test: %v", err)
-	}
+	needRoot(t, "runs goqmail on crashfs, a FUSE file system mounted with mount(2)")
 	bin := os.Getenv("GOQMAIL_BIN")
 	if bin == "" {
-		t.Skip("skipping the power-loss test: GOQMAIL_BIN is not set (make test sets it to the built programs)")
+		t.Skip("GOQMAIL_BIN is not set (make test sets it to the built programs)")
 	}
 	for _, mode := range shortModes {
 		t.Run(mode, func(t *testing.T) {

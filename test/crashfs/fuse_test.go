@@ -85,10 +85,15 @@ func helperAfterCut(dir string) error {
 	return nil
 }
 
-func needFUSE(t *testing.T) {
+// needRoot skips a test that mounts crashfs, which takes root (mount(2))
+// and /dev/fuse. docscheck lists the tests that call it in the README.
+func needRoot(t *testing.T, why string) {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: " + why)
+	}
 	if err := Available(); err != nil {
-		t.Skipf("skipping: %v", err)
+		t.Skipf("needs /dev/fuse: %v", err)
 	}
 }
 
@@ -112,7 +117,7 @@ func mount(t *testing.T, img *Image) (*FS, string) {
 }
 
 func TestSystemCallsThroughTheKernel(t *testing.T) {
-	needFUSE(t)
+	needRoot(t, "mounts crashfs (FUSE) to check real system calls on it")
 	f, mnt := mount(t, NewImage())
 	d := filepath.Join(mnt, "d")
 	must := func(err error) {
@@ -234,7 +239,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 func (l *limitedBuffer) String() string { return string(l.b) }
 
 func TestSyncfsIsTrappedAndMakesEverythingDurable(t *testing.T) {
-	needFUSE(t)
+	needRoot(t, "mounts crashfs and traps syncfs(2) with a seccomp filter")
 	for _, what := range []string{"syncfs", "sync"} {
 		f := runHelper(t, what, true)
 		if p, s := f.Pending(), f.Stats(); p != 0 || s.Syncfs+s.Sync != 1 {
@@ -250,7 +255,7 @@ func TestSyncfsIsTrappedAndMakesEverythingDurable(t *testing.T) {
 // Without the trap the kernel keeps syncfs to itself: nothing becomes
 // durable. This is why FS.Start exists.
 func TestSyncfsDoesNotReachFUSEWithoutTheTrap(t *testing.T) {
-	needFUSE(t)
+	needRoot(t, "mounts crashfs to show syncfs(2) never reaches a FUSE server")
 	f := runHelper(t, "syncfs", false)
 	if p := f.Pending(); p == 0 {
 		t.Fatal("an untrapped syncfs made everything durable: the kernel now sends FUSE_SYNCFS; revisit trap.go")
@@ -258,7 +263,7 @@ func TestSyncfsDoesNotReachFUSEWithoutTheTrap(t *testing.T) {
 }
 
 func TestSyncfsOfAnotherFileSystemChangesNothing(t *testing.T) {
-	needFUSE(t)
+	needRoot(t, "mounts crashfs and traps syncfs(2) with a seccomp filter")
 	f := runHelper(t, "syncfs-elsewhere", true)
 	if p, s := f.Pending(), f.Stats(); p == 0 || s.Syncfs != 0 {
 		t.Fatalf("syncfs of another file system: %d pending, %d syncfs applied; want the writes still pending", p, s.Syncfs)
@@ -271,7 +276,7 @@ func TestSyncfsOfAnotherFileSystemChangesNothing(t *testing.T) {
 // EIO, and let the call succeed, so goqmail acknowledged a message whose
 // content was never durable).
 func TestSyncfsAfterTheCutFails(t *testing.T) {
-	needFUSE(t)
+	needRoot(t, "mounts crashfs and traps syncfs(2) with a seccomp filter")
 	f, mnt := mount(t, NewImage())
 	self, err := os.Executable()
 	if err != nil {
