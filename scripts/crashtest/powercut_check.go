@@ -53,8 +53,8 @@ func (c *campaign) checkQueue(life int) {
 		}
 		desc, acked := c.badFile(q.Bad(name), name)
 		c.res.bad[name] = fmt.Sprintf("life %d: bad/%s: %s", life, name, desc)
-		if acked {
-			c.res.badAcked = append(c.res.badAcked, c.res.bad[name])
+		if acked >= 0 {
+			c.res.badAcked[name] = acked
 		}
 	}
 }
@@ -94,20 +94,26 @@ func (c *campaign) queueFile(path, id string) (why, stale string, err error) {
 	return "", "", nil
 }
 
-// badFile describes a file recovery moved to bad/ and says whether it is
-// an acknowledged message.
-func (c *campaign) badFile(path, id string) (string, bool) {
+// badFile describes a file recovery moved to bad/ and returns the message
+// acknowledged under its name, or -1. Such a name may be an acknowledged
+// message recovery would not deliver (a loss) or, after file reuse, the
+// surviving old name of a message delivered before the cut whose file now
+// holds another message (evaluate tells which).
+func (c *campaign) badFile(path, id string) (string, int) {
+	acked := -1
+	desc := "not a name any message was acknowledged under"
 	for n := range c.next {
 		rec := &c.recs[n]
 		if rec.acked >= 0 && rec.attempts[rec.acked].qid == id {
-			return fmt.Sprintf("message %d, acknowledged as msg %s", n, id), true
+			acked = n
+			desc = fmt.Sprintf("the name message %d was acknowledged under", n)
 		}
 	}
 	env, err := queue.ReadEnvelope(path)
 	if err != nil {
-		return fmt.Sprintf("unreadable (%v)", err), false
+		return fmt.Sprintf("%s; unreadable (%v)", desc, err), acked
 	}
-	return fmt.Sprintf("envelope from <%s>, not acknowledged under this id", clip(env.Sender)), false
+	return fmt.Sprintf("%s; holds an envelope from <%s>", desc, clip(env.Sender)), acked
 }
 
 // verify checks and removes every file in every Maildir's new/ and cur/,

@@ -34,19 +34,21 @@ type pcResult struct {
 	queueIncomplete []string
 	stale           []string
 	bad             map[string]string // bad/ file -> description
-	badAcked        []string
+	badAcked        map[string]int    // bad/ files named as acknowledged messages -> that message
 	stuck           map[string]string // queue id -> the life it was found stuck in
 
 	// evaluate's
 	attempts, ackedN, unackedN int
 	outcomes                   map[string]int
 	lost, stuckAcked           []string
+	badLost                    []string // acknowledged, never delivered, in bad/ (also counted lost)
+	badDone                    int      // acknowledged, delivered before a cut, old name in bad/
 	duplicates, extraAttempts  int
 	total                      time.Duration
 }
 
 func newPCResult() *pcResult {
-	return &pcResult{copies: map[int]map[string]map[int]int{}, corruptKinds: map[string]int{}, bad: map[string]string{},
+	return &pcResult{copies: map[int]map[string]map[int]int{}, corruptKinds: map[string]int{}, bad: map[string]string{}, badAcked: map[string]int{},
 		stuck: map[string]string{}, outcomes: map[string]int{}}
 }
 
@@ -103,6 +105,7 @@ func (r *pcResult) evaluate(c *campaign) {
 		for _, a := range rec.attempts {
 			r.outcomes[a.outcome]++
 		}
+		lost := false
 		if rec.acked < 0 {
 			r.unackedN++
 		} else {
@@ -119,7 +122,17 @@ func (r *pcResult) evaluate(c *campaign) {
 			case r.stuck[a.qid] != "":
 				r.stuckAcked = append(r.stuckAcked, fmt.Sprintf("message %d (%s) acknowledged as msg %s, still queued (stuck since %s)", n, envSender(n, a.num), a.qid, r.stuck[a.qid]))
 			default:
+				lost = true
 				r.lost = append(r.lost, fmt.Sprintf("message %d (%s) acknowledged as msg %s: no copy for %s", n, envSender(n, a.num), a.qid, strings.Join(missing, ", ")))
+			}
+		}
+		for name, m := range r.badAcked {
+			switch {
+			case m != n:
+			case lost:
+				r.badLost = append(r.badLost, r.bad[name])
+			default:
+				r.badDone++
 			}
 		}
 		for _, byAtt := range r.copies[n] {
@@ -143,7 +156,7 @@ func (r *pcResult) evaluate(c *campaign) {
 // Duplicates are allowed (delivery is at least once) and reported.
 func (r *pcResult) passed() bool {
 	return len(r.lost) == 0 && len(r.misdelivered) == 0 && len(r.corrupt) == 0 && len(r.queueIncomplete) == 0 &&
-		len(r.badAcked) == 0 && len(r.stuck) == 0 && r.bootErr == nil && r.stopErr == nil && !r.timedOut &&
+		len(r.badLost) == 0 && len(r.stuck) == 0 && r.bootErr == nil && r.stopErr == nil && !r.timedOut &&
 		r.model.Inconsistent == 0 && r.loadStalls == 0 && len(r.problems) == 0
 }
 
@@ -183,7 +196,8 @@ func (r *pcResult) print(w io.Writer, c *campaign, full bool) {
 	p("  duplicated:   %d extra copies (%d copies from attempts other than the acknowledged one)", r.duplicates, r.extraAttempts)
 	p("  queue:      after recovery %d message files checked, %d not complete messages, %d stale (an old message back under a new id)",
 		r.queueChecked, len(r.queueIncomplete), len(r.stale))
-	p("              bad/: %d (%d acknowledged); stuck: %d (%d acknowledged)", len(r.bad), len(r.badAcked), len(r.stuck), len(r.stuckAcked))
+	p("              bad/: %d (%d acknowledged and never delivered; %d old names of messages delivered before a cut); stuck: %d (%d acknowledged)",
+		len(r.bad), len(r.badLost), r.badDone, len(r.stuck), len(r.stuckAcked))
 	p("  time:       %v", r.total.Round(100*time.Millisecond))
 	if r.bootErr != nil {
 		p("  BOOT FAILED: %v", r.bootErr)
