@@ -67,8 +67,9 @@ func (c *campaign) unmount() error {
 }
 
 // loadAndCut sends this life's mail and cuts the power at a random moment
-// of it: after a random number of this life's new messages were
-// acknowledged (0 to all of them), plus 0-40 ms. It returns what the disk
+// of it: after a random number of this life's messages were acknowledged
+// (0 to all of them, retries included, so the backlog of unacknowledged
+// messages stays bounded), plus 0-40 ms. It returns what the disk
 // holds afterwards, with every goqmail process dead and nothing mounted.
 func (c *campaign) loadAndCut(ctx context.Context, life int) (*crashfs.Image, error) {
 	// Unacknowledged messages of earlier lives are sent again, as a real
@@ -85,7 +86,7 @@ func (c *campaign) loadAndCut(ctx context.Context, life int) (*crashfs.Image, er
 		work = append(work, c.next)
 		c.next++
 	}
-	target := int64(c.r.IntN(fresh + 1))
+	target := int64(c.r.IntN(len(work) + 1))
 	extra := time.Duration(c.r.IntN(41)) * time.Millisecond
 	cutSeed := c.r.Uint64()
 

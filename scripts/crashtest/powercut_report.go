@@ -43,6 +43,7 @@ type pcResult struct {
 	lost, stuckAcked           []string
 	badLost                    []string // acknowledged, never delivered, in bad/ (also counted lost)
 	badDone                    int      // acknowledged, delivered before a cut, old name in bad/
+	partial                    []string // not acknowledged, but delivered to some of its recipients only
 	duplicates, extraAttempts  int
 	total                      time.Duration
 }
@@ -108,6 +109,20 @@ func (r *pcResult) evaluate(c *campaign) {
 		lost := false
 		if rec.acked < 0 {
 			r.unackedN++
+			// Not acknowledged but committed: the queue delivers a
+			// message only once it is durable, so a copy for one
+			// recipient means every recipient must get one.
+			var got, missing []string
+			for _, to := range c.to(n) {
+				if len(r.copies[n][to]) > 0 {
+					got = append(got, to)
+				} else {
+					missing = append(missing, to)
+				}
+			}
+			if len(got) > 0 && len(missing) > 0 {
+				r.partial = append(r.partial, fmt.Sprintf("message %d, never acknowledged, delivered to %s but not to %s", n, strings.Join(got, ", "), strings.Join(missing, ", ")))
+			}
 		} else {
 			r.ackedN++
 			a := rec.attempts[rec.acked]
@@ -150,12 +165,13 @@ func (r *pcResult) evaluate(c *campaign) {
 	}
 }
 
-// passed: nothing acknowledged lost or stuck, nothing misdelivered or
+// passed: nothing acknowledged lost or stuck, no committed message
+// delivered to only some of its recipients, nothing misdelivered or
 // corrupt, no incomplete message in the queue after recovery, no
 // acknowledged message in bad/, and the run itself went as planned.
 // Duplicates are allowed (delivery is at least once) and reported.
 func (r *pcResult) passed() bool {
-	return len(r.lost) == 0 && len(r.misdelivered) == 0 && len(r.corrupt) == 0 && len(r.queueIncomplete) == 0 &&
+	return len(r.lost) == 0 && len(r.partial) == 0 && len(r.misdelivered) == 0 && len(r.corrupt) == 0 && len(r.queueIncomplete) == 0 &&
 		len(r.badLost) == 0 && len(r.stuck) == 0 && r.bootErr == nil && r.stopErr == nil && !r.timedOut &&
 		r.model.Inconsistent == 0 && r.loadStalls == 0 && len(r.problems) == 0
 }
@@ -190,7 +206,7 @@ func (r *pcResult) print(w io.Writer, c *campaign, full bool) {
 	p("  smtp:       %d messages, %d attempts: %s", c.next, r.attempts, r.outcomeList())
 	p("              %d messages acknowledged, %d never (their connection was cut every time, or the last cut came first)", r.ackedN, r.unackedN)
 	p("  maildir:    %d files checked in %d mailboxes, %d Maildir/tmp leftovers removed", r.files, len(c.users), r.tmpLeft)
-	p("  lost:         %d", len(r.lost))
+	p("  lost:         %d acknowledged; %d more delivered to some recipients only (never acknowledged, but committed)", len(r.lost), len(r.partial))
 	p("  misdelivered: %d", len(r.misdelivered))
 	p("  corrupt:      %d%s", len(r.corrupt), kindList(r.corruptKinds))
 	p("  duplicated:   %d extra copies (%d copies from attempts other than the acknowledged one)", r.duplicates, r.extraAttempts)
@@ -215,6 +231,7 @@ func (r *pcResult) print(w io.Writer, c *campaign, full bool) {
 		p("  stop: %v", r.stopErr)
 	}
 	list("lost", r.lost)
+	list("partial", r.partial)
 	list("misdelivered", r.misdelivered)
 	list("corrupt", r.corrupt)
 	list("not a complete message", r.queueIncomplete)
