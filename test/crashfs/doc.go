@@ -51,6 +51,14 @@
 // from the caller's seeded generator, in log order: the same history and
 // seed give the same image.
 //
+// # Flush time
+//
+// A sync call covers what was issued before it started. With FS.FlushDelay
+// set, it takes that long before it returns, as a disk's cache flush does,
+// while other processes go on; a cut meanwhile fails it with EIO. With
+// instant syncs the window between a rename and the sync that follows is
+// narrower than on any disk.
+//
 // # syncfs
 //
 // Linux sends FUSE_SYNCFS only to virtiofs, so a syncfs(2) on a FUSE mount
