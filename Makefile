@@ -4,7 +4,7 @@ BIN := bin
 PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics
 DEMO ?= demo
 
-.PHONY: build run test fuzz crash bench clean
+.PHONY: build run test fuzz crash powercut bench clean
 
 build:
 	@mkdir -p $(BIN)
@@ -33,6 +33,12 @@ fuzz:
 # Crash campaign (docs/crash.md): thousands of messages, dozens of SIGKILLs.
 crash: build
 	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) run ./scripts/crashtest $(CRASH_ARGS)
+
+# Power-loss campaign (docs/crash.md, "Power loss"): the queue and the
+# Maildirs on crashfs, 500 power cuts. Needs root and /dev/fuse.
+# make powercut POWERCUT_ARGS='-syncmode syncfs -seed 7'
+powercut: build
+	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) run ./scripts/crashtest powercut -cuts 500 $(POWERCUT_ARGS)
 
 # Benchmark against Postfix (docs/bench.md). Needs root and the postfix package.
 bench: build

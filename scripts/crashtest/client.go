@@ -160,6 +160,10 @@ type sender struct {
 	slow    bool
 	conn    *smtpConn
 	retries []retry // messages to try again, owned by this sender
+	// to gives the recipients of message n (nil: demoOnly).
+	to func(n int) []string
+	// acks, if set, counts acknowledged messages as they happen.
+	acks *atomic.Int64
 }
 
 type retry struct {
@@ -238,6 +242,9 @@ func (s *sender) try(n int) {
 	switch a.outcome {
 	case outcomeAcked:
 		rec.acked = len(rec.attempts) - 1
+		if s.acks != nil {
+			s.acks.Add(1)
+		}
 		return
 	case outcomePerm:
 		rec.gaveUp = true
@@ -297,14 +304,19 @@ func (s *sender) send(n int, a *attempt) {
 		s.conn.close()
 		s.conn = nil
 	}
-	steps := []struct {
+	to := s.to
+	if to == nil {
+		to = demoOnly
+	}
+	type step struct {
 		line string
 		want int
-	}{
-		{"MAIL FROM:<" + envSender(n, a.num) + ">", 250},
-		{"RCPT TO:<" + rcptAddr + ">", 250},
-		{"DATA", 354},
 	}
+	steps := []step{{"MAIL FROM:<" + envSender(n, a.num) + ">", 250}}
+	for _, r := range to(n) {
+		steps = append(steps, step{"RCPT TO:<" + r + ">", 250})
+	}
+	steps = append(steps, step{"DATA", 354})
 	for _, st := range steps {
 		code, text, err := s.conn.cmd(st.line)
 		if err != nil || code != st.want {
@@ -312,7 +324,7 @@ func (s *sender) send(n int, a *attempt) {
 			return
 		}
 	}
-	if err := s.writeData(wireForm(storedForm(s.seed, s.run, n))); err != nil {
+	if err := s.writeData(wireForm(storedForm(s.seed, s.run, n, to(n)))); err != nil {
 		fail(0, "", err)
 		return
 	}

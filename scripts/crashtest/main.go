@@ -9,6 +9,9 @@
 //
 // Run it with `make crash` (which builds and sets GOQMAIL_BIN), or
 // `make crash CRASH_ARGS='-messages 10000 -kills 100'`.
+//
+// `crashtest powercut` is the power-loss campaign instead (powercut.go):
+// `make powercut`, or `make powercut POWERCUT_ARGS='-cuts 50 -syncmode fsync'`.
 package main
 
 import (
@@ -24,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"goqmail/test/crashfs"
 )
 
 type options struct {
@@ -38,6 +43,10 @@ type options struct {
 }
 
 func main() {
+	crashfs.RunWrapper() // when powercut starts goqmaild through crashfs
+	if len(os.Args) > 1 && os.Args[1] == "powercut" {
+		os.Exit(powercutMain(os.Args[2:]))
+	}
 	var o options
 	flag.IntVar(&o.messages, "messages", 3000, "messages to send")
 	flag.IntVar(&o.kills, "kills", 40, "SIGKILLs to deliver while the load runs")

@@ -62,12 +62,16 @@ func parseEnvSender(s string) (n, attempt int, ok bool) {
 	return n, attempt, true
 }
 
-// storedForm is message n as the queue stores it and the Maildir gets it
-// after our added headers: LF line ends, no dot-stuffing. Sizes: mostly
+// demoOnly is the recipient list of every kill test message.
+func demoOnly(int) []string { return []string{rcptAddr} }
+
+// storedForm is message n, addressed to the recipients to, as the queue
+// stores it and the Maildir gets it after our added headers: LF line ends,
+// no dot-stuffing. Sizes: mostly
 // 1-8 KB, some 8-64 KB, a few 100-400 KB; the body mixes short and long
 // lines, empty lines, and lines starting with '.' (including "." and ".."
 // alone, which only dot-stuffing keeps from ending the data).
-func storedForm(seed uint64, run string, n int) []byte {
+func storedForm(seed uint64, run string, n int, to []string) []byte {
 	r := rand.New(rand.NewPCG(seed, uint64(n)))
 	var size int
 	switch p := r.IntN(100); {
@@ -82,7 +86,7 @@ func storedForm(seed uint64, run string, n int) []byte {
 	b.Grow(size + 512)
 	fmt.Fprintf(&b, "%s%s\n", idHeader, crashID(run, n))
 	fmt.Fprintf(&b, "Message-ID: <%s@%s>\n", crashID(run, n), senderHost)
-	fmt.Fprintf(&b, "From: crash test <crash@%s>\nTo: <%s>\n", senderHost, rcptAddr)
+	fmt.Fprintf(&b, "From: crash test <crash@%s>\nTo: <%s>\n", senderHost, strings.Join(to, ">, <"))
 	fmt.Fprintf(&b, "Subject: crash test message %d of run %s\n\n", n, run)
 	for b.Len() < size {
 		switch p := r.IntN(100); {

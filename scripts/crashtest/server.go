@@ -29,6 +29,10 @@ type server struct {
 
 	markMu sync.Mutex
 	mark   *os.File // our own O_APPEND handle on the same log, for markers
+
+	// starter starts goqmaild's command (nil: cmd.Start). The power-loss
+	// test starts it through crashfs, which traps its syncfs calls.
+	starter func(*exec.Cmd) error
 }
 
 // freePort finds a loopback port nobody listens on (listen on :0, close).
@@ -68,6 +72,19 @@ func snapshotBin(bin, work string) (string, error) {
 // setupServer runs `goqmail init` in work/root and starts goqmaild on it,
 // its log (every program's stderr) in work/goqmaild.log.
 func setupServer(bin, work string) (*server, error) {
+	s, err := initServer(bin, work)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// initServer copies the programs and runs `goqmail init` in work/root
+// with SMTP on a free loopback port; it starts nothing.
+func initServer(bin, work string) (*server, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("free port: %w", err)
@@ -99,9 +116,6 @@ func setupServer(bin, work string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -109,7 +123,11 @@ func setupServer(bin, work string) (*server, error) {
 func (s *server) start() error {
 	cmd := exec.Command(filepath.Join(s.bin, "goqmaild"), s.root)
 	cmd.Stdout, cmd.Stderr = s.logFile, s.logFile
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if s.starter != nil {
+		start = func() error { return s.starter(cmd) }
+	}
+	if err := start(); err != nil {
 		return fmt.Errorf("start goqmaild: %w", err)
 	}
 	exited := make(chan struct{})

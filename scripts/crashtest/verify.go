@@ -34,7 +34,7 @@ func scanMailbox(maildir string, seed uint64, run string, recs []msgRecord) (*ma
 			if err != nil {
 				return nil, fmt.Errorf("read maildir: %w", err)
 			}
-			n, att, why := checkCopy(b, seed, run, recs)
+			n, att, why := checkCopy(b, seed, run, recs, rcptAddr, demoOnly)
 			if why != "" {
 				mb.corrupt = append(mb.corrupt, sub+"/"+e.Name()+": "+why)
 				continue
@@ -51,9 +51,9 @@ func scanMailbox(maildir string, seed uint64, run string, recs []msgRecord) (*ma
 	return mb, nil
 }
 
-// checkCopy returns the message and attempt a delivered file belongs to,
-// or why it is corrupt.
-func checkCopy(b []byte, seed uint64, run string, recs []msgRecord) (n, att int, why string) {
+// checkCopy returns the message and attempt a file delivered to rcpt
+// belongs to, or why it is corrupt; to gives each message's recipients.
+func checkCopy(b []byte, seed uint64, run string, recs []msgRecord, rcpt string, to func(int) []string) (n, att int, why string) {
 	line := func() (string, bool) {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -75,7 +75,7 @@ func checkCopy(b []byte, seed uint64, run string, recs []msgRecord) (n, att int,
 	if !ok || !ok5 {
 		return 0, 0, fmt.Sprintf("first line %q is not Return-Path", clip(rp))
 	}
-	if dt != "Delivered-To: "+rcptAddr {
+	if dt != "Delivered-To: "+rcpt {
 		return 0, 0, fmt.Sprintf("second line %q is not Delivered-To", clip(dt))
 	}
 	if !strings.HasPrefix(r1, "Received: from ") || !strings.HasPrefix(r2, "  by ") || !strings.Contains(r2, " with ESMTP; ") {
@@ -97,7 +97,7 @@ func checkCopy(b []byte, seed uint64, run string, recs []msgRecord) (n, att int,
 	if att < 1 || att > len(recs[n].attempts) || !recs[n].attempts[att-1].dataSent {
 		return 0, 0, fmt.Sprintf("attempt %d of message %d never sent its whole content", att, n)
 	}
-	want := storedForm(seed, run, n)
+	want := storedForm(seed, run, n, to(n))
 	if !bytes.Equal(b, want) {
 		return 0, 0, fmt.Sprintf("message %d attempt %d: content differs (%d bytes, want %d; first difference at byte %d)",
 			n, att, len(b), len(want), firstDiff(b, want))
