@@ -125,29 +125,7 @@ func Recount(dir string, lim Limits) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	path := filepath.Join(root, fileName)
-	for attempt := 1; ; attempt++ {
-		u, stamps, err := count(root)
-		if err != nil {
-			return Usage{}, err
-		}
-		old, err := os.ReadFile(path)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return Usage{}, fmt.Errorf("quota: read %s: %w", path, err)
-		}
-		if err != nil || string(old) != string(formatFile(lim, u)) {
-			if err := writeFile(root, lim, u); err != nil {
-				return Usage{}, err
-			}
-		}
-		moved, err := changedSince(stamps)
-		if err != nil {
-			return Usage{}, err
-		}
-		if !moved || attempt == rebuildAttempts {
-			return u, nil
-		}
-	}
+	return recount(root, lim, true)
 }
 
 // FileName is the name of the quota file at a Maildir's root.

@@ -34,17 +34,30 @@ type dirStamp struct {
 // either way. Courier repeats too; removing the file instead would make
 // every concurrent delivery rescan. What remains is the race the
 // specification accepts: totals a little off until the next rebuild.
-func recalculate(root string, lim Limits) (Usage, error) {
-	var u Usage
+func recalculate(root string, lim Limits) (Usage, error) { return recount(root, lim, false) }
+
+// recount is recalculate; keepSame leaves a maildirsize that already says
+// exactly the new totals unwritten (Recount: a second import changes
+// nothing on disk).
+func recount(root string, lim Limits, keepSame bool) (Usage, error) {
+	path := filepath.Join(root, fileName)
 	for attempt := 1; ; attempt++ {
-		var stamps []dirStamp
-		var err error
-		u, stamps, err = count(root)
+		u, stamps, err := count(root)
 		if err != nil {
 			return Usage{}, err
 		}
-		if err := writeFile(root, lim, u); err != nil {
-			return Usage{}, err
+		write := true
+		if keepSame {
+			old, err := os.ReadFile(path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return Usage{}, fmt.Errorf("quota: read %s: %w", path, err)
+			}
+			write = err != nil || string(old) != string(formatFile(lim, u))
+		}
+		if write {
+			if err := writeFile(root, lim, u); err != nil {
+				return Usage{}, err
+			}
 		}
 		moved, err := changedSince(stamps)
 		if err != nil {
