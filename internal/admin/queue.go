@@ -180,11 +180,11 @@ func ShowMessage(w io.Writer, root, id string) error {
 	if err != nil {
 		return err
 	}
-	off, _, err := queue.ContentOffset(f, st.Size())
+	c, err := queue.ReadContent(f, st.Size())
 	if err != nil {
 		return fmt.Errorf("%s: %w", l.Msg(id), err)
 	}
-	if _, err := io.Copy(w, io.NewSectionReader(f, off, st.Size()-off)); err != nil {
+	if _, err := io.Copy(w, c.Reader(f)); err != nil {
 		return fmt.Errorf("%s: %w", l.Msg(id), err)
 	}
 	return nil

@@ -194,12 +194,12 @@ func (s *Spawner) openContent(id string) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	off, _, err := queue.ContentOffset(msg, size)
+	c, err := queue.ReadContent(msg, size)
 	if err != nil {
 		msg.Close()
 		return nil, 0, err
 	}
-	r, done, err := contentPipe(msg, off, size-off)
+	r, done, err := contentPipe(msg, c.Ranges())
 	if err != nil {
 		msg.Close()
 		return nil, 0, err
@@ -209,7 +209,7 @@ func (s *Spawner) openContent(id string) (*os.File, int64, error) {
 			s.Log.Printf("warning: msg %s: copying content: %v", id, err)
 		}
 	}()
-	return r, size - off, nil
+	return r, c.Size(), nil
 }
 
 func (s *Spawner) worker(key workerKey) (*worker, error) {

@@ -2,7 +2,7 @@
 // internal/ipc. Each frame type has one encoder and one strict decoder here,
 // so both ends of a connection agree by construction. Who may send what:
 //
-//	submit  (run/submit.sock)   client (smtpd, later sendmail) -> queue: Begin, Rcpt*, Data*, Commit|Abort; queue -> client: Result
+//	submit  (run/submit.sock)   client (smtpd, sendmail, local) -> queue: Begin, Rcpt*, Data*, Prefix*, Commit|Abort; queue -> client: Result
 //	ctl     (run/queuectl.sock) send -> queue: Hello, Update, Done;      queue -> send: Msg, Rcpt*, MsgEnd; SnapEnd once after the startup snapshot
 //	lspawn  (run/lspawn.sock)   send -> lspawn: Deliver;                 lspawn -> send: Report
 //	local   (seqpacket pair)    lspawn -> local: Local + message fd;     local -> lspawn: Report
@@ -23,6 +23,7 @@ const (
 	TCommit  byte = 0x13
 	TAbort   byte = 0x14
 	TResult  byte = 0x15
+	TPrefix  byte = 0x16
 	THello   byte = 0x20
 	TMsg     byte = 0x21
 	TMsgEnd  byte = 0x22
@@ -46,6 +47,7 @@ const (
 	MaxAddr     = 1000
 	MaxRcpts    = 100000
 	MaxChunk    = 64 << 10
+	MaxPrefix   = 64 << 10 // header lines added at the end of data, in all
 	MaxText     = 4000 // delivery report text (qmail truncates at 3000-10000)
 	MaxID       = 32
 	MaxPathLen  = 4096

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"bytes"
 	"fmt"
 
 	"goqmail/internal/ipc"
@@ -50,6 +51,38 @@ func EncodeData(buf, chunk []byte) []byte { return ipc.New(TData, buf).Bytes(chu
 func DecodeData(d *ipc.Decoder) ([]byte, error) {
 	p := d.Bytes(MaxChunk)
 	return p, d.End()
+}
+
+// EncodePrefix frames header lines the client decided only at the end of
+// the data (Authentication-Results, a filter's headers), to be delivered
+// before the content: RFC 8601 5 asks for such fields at the top. Each
+// line ends in LF; no CR, NUL or empty line (which would end the header
+// section). Several frames add up, to MaxPrefix in all.
+func EncodePrefix(buf, lines []byte) []byte { return ipc.New(TPrefix, buf).Bytes(lines).Frame() }
+
+func DecodePrefix(d *ipc.Decoder) ([]byte, error) {
+	p := d.Bytes(MaxChunk)
+	if err := d.End(); err != nil {
+		return nil, err
+	}
+	return p, CheckPrefix(p)
+}
+
+// CheckPrefix enforces the rules of EncodePrefix on lines.
+func CheckPrefix(p []byte) error {
+	switch {
+	case len(p) == 0:
+		return nil
+	case p[len(p)-1] != '\n':
+		return fmt.Errorf("%w: prefix does not end in a line end", ErrBadField)
+	case p[0] == ' ' || p[0] == '\t' || p[0] == '\n':
+		return fmt.Errorf("%w: prefix starts with a continuation or an empty line", ErrBadField)
+	case bytes.ContainsAny(p, "\r\x00"):
+		return fmt.Errorf("%w: CR or NUL in prefix", ErrBadField)
+	case bytes.Contains(p, []byte("\n\n")):
+		return fmt.Errorf("%w: empty line in prefix", ErrBadField)
+	}
+	return nil
 }
 
 // EncodeCommit asks the queue to make the message durable and answer.

@@ -121,7 +121,7 @@ func (s *Server) writeBounce(env *Envelope, sender string, info BounceInfo) (str
 		return "", err
 	}
 	defer orig.Close()
-	off, _, err := ContentOffset(orig, env.FileSize)
+	c, err := ReadContent(orig, env.FileSize)
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +129,7 @@ func (s *Server) writeBounce(env *Envelope, sender string, info BounceInfo) (str
 	m.received = fmt.Appendf(nil, "Received: (goqmail %d invoked for bounce); %s\n", os.Getpid(), info.Now.UTC().Format("2 Jan 2006 15:04:05 -0000"))
 	m.env.Rcpts = []string{info.To}
 	m.bounceOf = info.ID
-	content := io.NewSectionReader(orig, off, env.Size)
+	content := c.Reader(orig)
 	if err := s.Bouncer.Write(writerFunc(func(b []byte) { s.write(m, b) }), info, content, env.Size); err != nil {
 		s.discard(m)
 		return "", fmt.Errorf("write bounce: %w", err)

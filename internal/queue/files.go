@@ -15,35 +15,44 @@ import (
 // A message file holds one queued message: a fixed header, the envelope,
 // then the content exactly as it will be delivered.
 //
-//	offset 0   "GQM2"                  magic and format version
-//	offset 4   uint32 big-endian L     envelope length
-//	offset 8   uint32 big-endian C     CRC-32C of everything from offset 12 to the end
-//	offset 12  id (16 bytes)           the message's own id, as in its name msg/ID
-//	offset 28  envelope (L bytes)      an ipc frame body: birth, uid, pid, sender, recipients
-//	offset 28+L content                LF line ends, our Received line first
+//	offset 0     "GQM2"                  magic and format version
+//	offset 4     uint32 big-endian L     envelope length
+//	offset 8     uint32 big-endian C     CRC-32C of everything from offset 16 to the end
+//	offset 12    uint32 big-endian P     length of the prefix at the end of the file
+//	offset 16    id (16 bytes)           the message's own id, as in its name msg/ID
+//	offset 32    envelope (L bytes)      an ipc frame body: birth, uid, pid, sender, recipients
+//	offset 32+L  body                    LF line ends, our Received line first
+//	size-P       prefix (P bytes)        header lines decided at the end of the data
+//
+// The delivered message is the prefix, then the body (Content). The
+// prefix holds what the SMTP server knows only once the data has been read
+// (Authentication-Results, a filter's headers: RFC 8601 5 puts such fields
+// at the top); the body was already on its way to the disk by then, so the
+// prefix is written after it and the readers put it first.
 //
 // The checksum and the id let recovery tell a complete message from one a
 // power loss left torn, empty or stale: a reused file (queue/free/) whose
 // new bytes never reached the disk while an old name did still holds
 // another message's id, or a checksum that does not match (issue 12).
-// The queue writes C last, just before the file is made durable.
+// The queue writes P and C last, just before the file is made durable.
 //
-// Files of format "GQM1" (no checksum, no id: offset 8 envelope, 8+L
-// content), queued by earlier versions, are still read and delivered.
+// Files of format "GQM1" (no checksum, id or prefix: offset 8 envelope,
+// 8+L content), queued by earlier versions, are still read and delivered.
 //
 // One file per message means one fsync and one rename per commit. Delivery
-// processes never get this file: the spawner copies the content range into
+// processes never get this file: the spawner copies the content ranges into
 // a pipe (splice), so a recipient cannot read the envelope (other
 // recipients, Bcc) of a message it received.
 const (
-	msgMagic         = "GQM2"
-	msgMagicV1       = "GQM1"
-	headerLen        = 28 // magic, L, C, id
-	headerLenV1      = 8
-	crcOffset        = 8
-	idOffset         = 12
-	maxEnvelope      = 16 << 20
-	tEnv        byte = 'E'
+	msgMagic          = "GQM2"
+	msgMagicV1        = "GQM1"
+	headerLen         = 32 // magic, L, C, P, id
+	headerLenV1       = 8
+	crcOffset         = 8
+	prefixOffset      = 12
+	idOffset          = 16 // the checksum covers the file from here on
+	maxEnvelope       = 16 << 20
+	tEnv         byte = 'E'
 )
 
 // castagnoli is CRC-32C, computed in hardware on amd64 and arm64.
@@ -62,7 +71,7 @@ type Envelope struct {
 
 // MarshalHeader encodes the header and envelope that start the message
 // file of message id (16 characters), with a zero checksum: the writer
-// fills in the checksum (PutChecksum) once the content is complete.
+// fills in the checksum and the prefix length (PutTrailer) at the end.
 func (e *Envelope) MarshalHeader(id string) []byte {
 	enc := ipc.New(tEnv, nil).Int(e.Birth).Int(e.UID).Int(e.PID).String(e.Sender).Uint(uint64(len(e.Rcpts)))
 	for _, r := range e.Rcpts {
@@ -72,15 +81,17 @@ func (e *Envelope) MarshalHeader(id string) []byte {
 	out := make([]byte, 0, headerLen+len(body))
 	out = append(out, msgMagic...)
 	out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
-	out = binary.BigEndian.AppendUint32(out, 0)
+	out = binary.BigEndian.AppendUint32(out, 0) // C
+	out = binary.BigEndian.AppendUint32(out, 0) // P
 	out = append(out, fmt.Sprintf("%-16.16s", id)...)
 	return append(out, body...)
 }
 
-// MarshalFile is a whole message file for id: header, envelope and
-// content with its checksum, as the queue writes it (for tests and tools).
-func (e *Envelope) MarshalFile(id string, content []byte) []byte {
-	b := append(e.MarshalHeader(id), content...)
+// MarshalFile is a whole message file for id: header, envelope, body and
+// prefix with its checksum, as the queue writes it (for tests and tools).
+func (e *Envelope) MarshalFile(id string, body, prefix []byte) []byte {
+	b := append(append(e.MarshalHeader(id), body...), prefix...)
+	binary.BigEndian.PutUint32(b[prefixOffset:], uint32(len(prefix)))
 	binary.BigEndian.PutUint32(b[crcOffset:], Checksum(0, b[idOffset:]))
 	return b
 }
@@ -89,32 +100,101 @@ func (e *Envelope) MarshalFile(id string, content []byte) []byte {
 // the checksum field (the id, the envelope, the content).
 func Checksum(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
 
-// PutChecksum writes crc into a message file's header.
-func PutChecksum(f *os.File, crc uint32) error {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], crc)
+// PutTrailer writes the checksum and the prefix length into a message
+// file's header, the last thing written before it is made durable.
+func PutTrailer(f *os.File, prefixLen int, crc uint32) error {
+	var b [8]byte
+	binary.BigEndian.PutUint32(b[0:], crc)
+	binary.BigEndian.PutUint32(b[4:], uint32(prefixLen))
 	_, err := f.WriteAt(b[:], crcOffset)
 	return err
 }
 
-// ContentOffset reads a message file's header and returns where the content
-// starts and the envelope length. It checks everything it reads against
-// size, the file's size (the caller has stat'ed the open file): the local
-// spawner (root) uses it on files the queue wrote.
-func ContentOffset(f *os.File, size int64) (offset int64, envLen int, err error) {
+// Range is a stretch of a message file.
+type Range struct{ Off, Len int64 }
+
+// Content says where the delivered message lies in its file: the prefix
+// first, then the body.
+type Content struct{ Prefix, Body Range }
+
+// Size is the length of the delivered message.
+func (c Content) Size() int64 { return c.Prefix.Len + c.Body.Len }
+
+// Ranges lists the parts in delivery order, the empty ones left out.
+func (c Content) Ranges() []Range {
+	var out []Range
+	for _, r := range []Range{c.Prefix, c.Body} {
+		if r.Len > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ReaderAt reads the delivered message from the file f as one stretch of
+// Size bytes.
+func (c Content) ReaderAt(f io.ReaderAt) io.ReaderAt { return contentReader{c, f} }
+
+type contentReader struct {
+	c Content
+	f io.ReaderAt
+}
+
+func (r contentReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for _, rg := range []Range{r.c.Prefix, r.c.Body} {
+		if len(p) == 0 {
+			break
+		}
+		if off >= rg.Len {
+			off -= rg.Len
+			continue
+		}
+		want := min(int64(len(p)), rg.Len-off)
+		k, err := r.f.ReadAt(p[:want], rg.Off+off)
+		n += k
+		if int64(k) < want {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+		p, off = p[k:], 0
+	}
+	if len(p) > 0 {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Reader reads the delivered message from f from its start.
+func (c Content) Reader(f io.ReaderAt) io.Reader {
+	return io.NewSectionReader(c.ReaderAt(f), 0, c.Size())
+}
+
+// ReadContent reads a message file's header and says where the delivered
+// message lies. It checks everything it reads against size, the file's
+// size (the caller has stat'ed the open file): the local spawner (root)
+// uses it on files the queue wrote.
+func ReadContent(f *os.File, size int64) (Content, error) {
 	h, err := readHeader(f, size)
 	if err != nil {
-		return 0, 0, err
+		return Content{}, err
 	}
-	return h.envOffset + int64(h.envLen), h.envLen, nil
+	body := h.envOffset + int64(h.envLen)
+	if h.prefixLen > size-body {
+		return Content{}, fmt.Errorf("message header: prefix length %d does not fit the file", h.prefixLen)
+	}
+	return Content{Prefix: Range{size - h.prefixLen, h.prefixLen}, Body: Range{body, size - body - h.prefixLen}}, nil
 }
 
 // header is what a message file's fixed header says.
 type header struct {
-	v1        bool   // format GQM1: no checksum, no id
+	v1        bool   // format GQM1: no checksum, no id, no prefix
 	envLen    int    // envelope length
 	envOffset int64  // where the envelope starts
 	crc       uint32 // GQM2: the stored checksum
+	prefixLen int64  // GQM2: the prefix at the end of the file
 	id        string // GQM2: the id the file was written for
 }
 
@@ -134,6 +214,7 @@ func readHeader(f *os.File, size int64) (header, error) {
 			return header{}, fmt.Errorf("message header: %w", io.ErrUnexpectedEOF)
 		}
 		h.envOffset, h.crc, h.id = headerLen, binary.BigEndian.Uint32(b[crcOffset:]), string(b[idOffset:headerLen])
+		h.prefixLen = int64(binary.BigEndian.Uint32(b[prefixOffset:]))
 	case msgMagicV1:
 		h.v1, h.envOffset = true, headerLenV1
 	default:

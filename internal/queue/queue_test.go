@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -90,12 +91,12 @@ func TestCommitWritesBothFilesAndAnnounces(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := f.Stat()
-	off, _, err := ContentOffset(f, st.Size())
+	cr, err := ReadContent(f, st.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
 	content := make([]byte, 200)
-	n, _ := f.ReadAt(content, off)
+	n, _ := cr.ReaderAt(f).ReadAt(content, 0)
 	f.Close()
 	want := regexp.MustCompile(`^Received: \(goqmail [0-9]+ invoked by uid ` + strconv.Itoa(os.Getuid()) + `\); [0-9]+ [A-Z][a-z][a-z] 20[0-9][0-9] [0-9:]{8} -0000\nSubject: x\n\nhi\n$`)
 	if !want.Match(content[:n]) {
@@ -203,7 +204,7 @@ func TestRecoverEachCrashState(t *testing.T) {
 	// old name of a reused file whose new message has no name (the client
 	// got no 250), and one whose new message kept its name too.
 	const torn, flipped, staleAlone, staleLinked, newOwner, v1 = "0000000000000007", "0000000000000008", "000000000000000a", "000000000000000b", "000000000000000c", "000000000000000d"
-	msgFile := env.MarshalFile(live, []byte("body\n"))
+	msgFile := env.MarshalFile(live, []byte("body\n"), nil)
 	write(l.Tmp("0000000000000009"), []byte("partial"))
 	write(l.Msg(live), msgFile)
 	write(l.State(live), nil)
@@ -211,13 +212,13 @@ func TestRecoverEachCrashState(t *testing.T) {
 	write(l.Msg(badHeader), []byte("garbage"))
 	write(l.Msg(truncated), msgFile[:10])
 	write(l.Msg("README"), nil)
-	full := env.MarshalFile(torn, []byte("a longer body\nof two lines\n"))
+	full := env.MarshalFile(torn, []byte("a longer body\nof two lines\n"), nil)
 	write(l.Msg(torn), full[:len(full)-5])
-	b := env.MarshalFile(flipped, []byte("body\n"))
+	b := env.MarshalFile(flipped, []byte("body\n"), nil)
 	b[len(b)-2] ^= 1
 	write(l.Msg(flipped), b)
-	write(l.Msg(staleAlone), env.MarshalFile("00000000000000ff", []byte("someone else's\n")))
-	write(l.Msg(newOwner), env.MarshalFile(newOwner, []byte("the new message\n")))
+	write(l.Msg(staleAlone), env.MarshalFile("00000000000000ff", []byte("someone else's\n"), nil))
+	write(l.Msg(newOwner), env.MarshalFile(newOwner, []byte("the new message\n"), nil))
 	if err := os.Link(l.Msg(newOwner), l.Msg(staleLinked)); err != nil {
 		t.Fatal(err)
 	}
@@ -433,5 +434,55 @@ func TestCommittedFilesVerify(t *testing.T) {
 			t.Errorf("%d bytes: envelope %+v, %v", size, env, err)
 		}
 		q.s.remove(res.ID) // into free/, for the next one to reuse
+	}
+}
+
+// TestPrefixDeliveredFirst: header lines sent after the data (proto.Prefix)
+// are stored after the body and delivered before it, covered by the
+// checksum; lines that could break the header section are refused.
+func TestPrefixDeliveredFirst(t *testing.T) {
+	q := startQueue(t, t.TempDir())
+	conn := &submitpkg.Conn{Path: q.submit}
+	defer conn.Close()
+	if err := conn.Begin("a@x.test", []string{"b@x.test"}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("Subject: x\n\nbody\n"))
+	conn.Prefix([]byte("Authentication-Results: mx.x.test;\n\tspf=pass\n"))
+	conn.Prefix([]byte("X-Filter: tagged\n"))
+	res, err := conn.Commit(10 * time.Second)
+	if err != nil || !res.OK {
+		t.Fatalf("%+v %v", res, err)
+	}
+	path := q.s.Layout.Msg(res.ID)
+	if err := verifyFile(path, res.ID); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	st, _ := f.Stat()
+	c, err := ReadContent(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(c.Reader(f))
+	want := "Authentication-Results: mx.x.test;\n\tspf=pass\nX-Filter: tagged\nReceived: (goqmail "
+	if !strings.HasPrefix(string(got), want) || !strings.HasSuffix(string(got), "Subject: x\n\nbody\n") {
+		t.Errorf("delivered message:\n%s", got)
+	}
+	env, err := ReadEnvelope(path)
+	if err != nil || env.Size != int64(len(got)) {
+		t.Errorf("envelope size %d, delivered %d (%v)", env.Size, len(got), err)
+	}
+
+	for _, bad := range []string{"X: a\r\n", "X: a\n\nbody\n", " continuation\n", "no line end", "X: \x00\n"} {
+		conn := &submitpkg.Conn{Path: q.submit}
+		conn.Begin("a@x.test", []string{"b@x.test"})
+		conn.Write([]byte("Subject: x\n\nbody\n"))
+		conn.Prefix([]byte(bad))
+		if res, err := conn.Commit(10 * time.Second); err == nil && res.OK {
+			t.Errorf("prefix %q was taken", bad)
+		}
+		conn.Close()
 	}
 }

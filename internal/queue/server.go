@@ -163,6 +163,7 @@ type incoming struct {
 	started bool   // header and envelope written; recipients are closed
 	written int64  // bytes written: the file may be a reused one, longer than this
 	crc     uint32 // the checksum of what was written after its field (files.go)
+	prefix  []byte // header lines to deliver before the content (proto.TPrefix)
 	err     error  // first error: reported at commit
 	perm    bool   // the error is permanent (bad envelope)
 	// received is qmail-queue's own trace line, put before the content for
@@ -242,6 +243,17 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 				return
 			}
 			s.write(msg, chunk)
+		case proto.TPrefix:
+			lines, err := proto.DecodePrefix(d)
+			if err != nil || msg == nil {
+				s.Log.Printf("warning: submit from uid %d: bad prefix frame (%v)", cred.UID, err)
+				return
+			}
+			if len(msg.prefix)+len(lines) > proto.MaxPrefix {
+				msg.fail(errors.New("too many header lines added at the end of data"), true)
+				continue
+			}
+			msg.prefix = append(msg.prefix, lines...)
 		case proto.TCommit:
 			if d.End() != nil || msg == nil {
 				return
@@ -341,8 +353,9 @@ func (s *Server) discard(m *incoming) {
 // commit makes a received message durable and returns the answer for the
 // client. The sequence (docs/queue.md):
 //
-//  1. tmp/ID holds header, envelope and content: write the checksum into
-//     the header, cut the file to its length (it may be a reused one), make
+//  1. tmp/ID holds header, envelope and content: append the prefix (header
+//     lines the client sent after the data), write its length and the
+//     checksum into the header, cut the file to its length (it may be a reused one), make
 //     its content durable (fsync, or a shared syncfs).
 //  2. rename tmp/ID -> msg/ID: the commit point.
 //  3. make the name durable: fsync msg/, shared with every commit running
@@ -364,7 +377,14 @@ func (s *Server) commit(m *incoming) proto.Result {
 	if m.err != nil {
 		return fail(m.err, m.perm)
 	}
-	err := PutChecksum(m.file, m.crc)
+	prefixLen := len(m.prefix)
+	if prefixLen > 0 {
+		s.write(m, m.prefix) // at the end of the file; delivered first (files.go)
+		if m.err != nil {
+			return fail(m.err, m.perm)
+		}
+	}
+	err := PutTrailer(m.file, prefixLen, m.crc)
 	if err == nil {
 		err = m.file.Truncate(m.written)
 	}

@@ -110,7 +110,7 @@ func (s *Server) run(job proto.Remote) proto.Remoted {
 		s.Log.Printf("%s", jobLine(job, rep.Results, nil))
 		return rep
 	}
-	f, off, size, err := openContent(s.Queue.Msg(job.ID))
+	f, content, size, err := openContent(s.Queue.Msg(job.ID))
 	if err != nil {
 		return fail("Unable to read the message: " + err.Error() + " (#4.3.0)")
 	}
@@ -126,7 +126,7 @@ func (s *Server) run(job proto.Remote) proto.Remoted {
 	ctx, cancel := context.WithTimeout(context.Background(), JobTimeout)
 	defer cancel()
 	results := c.Deliver(ctx, Job{Sender: job.Sender, Rcpts: job.Rcpts, Domain: job.Domain,
-		Size: size, Content: io.NewSectionReader(f, off, size), RequireTLS: requireTLS})
+		Size: size, Content: content, RequireTLS: requireTLS})
 	for i := range rep.Results {
 		if i < len(results) {
 			rep.Results[i] = proto.RcptResult{Result: results[i].Code, Text: results[i].Text}
@@ -167,24 +167,24 @@ func jobLine(job proto.Remote, rep []proto.RcptResult, results []Result) string 
 	return fmt.Sprintf("delivery %d: msg %s to %s: %d accepted, %d failed, %d deferred (%s)", job.Seq, job.ID, job.Domain, ok, failed, deferred, via)
 }
 
-// openContent opens a queued message read-only and returns where its
-// content starts and how long it is.
-func openContent(path string) (*os.File, int64, int64, error) {
+// openContent opens a queued message read-only and returns the delivered
+// message (queue.Content: prefix, then body) as one stretch and its length.
+func openContent(path string) (*os.File, io.ReaderAt, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, nil, 0, err
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
 		err = fmt.Errorf("%s is not a regular file", path)
 	}
-	var off int64
+	var c queue.Content
 	if err == nil {
-		off, _, err = queue.ContentOffset(f, st.Size())
+		c, err = queue.ReadContent(f, st.Size())
 	}
 	if err != nil {
 		f.Close()
-		return nil, 0, 0, err
+		return nil, nil, 0, err
 	}
-	return f, off, st.Size() - off, nil
+	return f, c.ReaderAt(f), c.Size(), nil
 }

@@ -475,14 +475,11 @@ func (env *dialogEnv) content() (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	off, _, err := queue.ContentOffset(f, st.Size())
+	c, err := queue.ReadContent(f, st.Size())
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return "", nil, err
-	}
-	b, err := io.ReadAll(f)
+	b, err := io.ReadAll(c.Reader(f))
 	if err != nil {
 		return "", nil, err
 	}

@@ -98,7 +98,7 @@ func TestGatherNamesEachProblem(t *testing.T) {
 	for i, birth := range []time.Time{now.Add(-time.Hour), now.Add(-50 * time.Hour)} {
 		id := "000000000000000" + strconv.Itoa(i+1)
 		env := &queue.Envelope{Birth: birth.Unix(), Sender: "a@b", Rcpts: []string{"c@d"}}
-		os.WriteFile(l.Msg(id), env.MarshalFile(id, []byte("x\n")), 0o640)
+		os.WriteFile(l.Msg(id), env.MarshalFile(id, []byte("x\n"), nil), 0o640)
 	}
 	write(t, filepath.Join(l.Root, "bad", "0000000000000009"), "torn")
 	stamp := func(d time.Duration) string { return now.Add(-d).Format("2006-01-02T15:04:05.000000Z") }

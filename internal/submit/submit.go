@@ -7,6 +7,7 @@ package submit
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -118,6 +119,27 @@ func (q *Conn) flushChunk() {
 	q.buf = proto.EncodeData(q.buf, q.chunk)
 	q.frame(q.buf)
 	q.chunk = q.chunk[:0]
+}
+
+// Prefix adds header lines (LF line ends, complete fields) to be delivered
+// before the content: what the client learns only at the end of the data
+// (Authentication-Results, a filter's headers). Call it after the content
+// and before Commit; the queue refuses lines that break proto.CheckPrefix
+// and more than proto.MaxPrefix in all.
+func (q *Conn) Prefix(lines []byte) {
+	q.flushChunk()
+	for len(lines) > 0 {
+		n := min(len(lines), proto.MaxChunk)
+		if n < len(lines) {
+			// Split after a line end, so each frame holds whole lines.
+			if i := bytes.LastIndexByte(lines[:n], '\n'); i >= 0 {
+				n = i + 1
+			}
+		}
+		q.buf = proto.EncodePrefix(q.buf, lines[:n])
+		q.frame(q.buf)
+		lines = lines[n:]
+	}
 }
 
 // Commit asks the queue to make the message durable and waits for its answer.

@@ -129,7 +129,7 @@ func TestStatusRunningAndBroken(t *testing.T) {
 	l := queue.Layout{Root: filepath.Join(s.Root, "queue")}
 	const id = "00000000000000a1"
 	env := &queue.Envelope{Birth: time.Now().Add(-72 * time.Hour).Unix(), UID: 0, PID: 1, Sender: "demo@example.test", Rcpts: []string{"x@stuck.example"}}
-	if err := os.WriteFile(l.Msg(id), env.MarshalFile(id, []byte("Subject: stuck\n\nx\n")), 0o640); err != nil {
+	if err := os.WriteFile(l.Msg(id), env.MarshalFile(id, []byte("Subject: stuck\n\nx\n"), nil), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(l.MsgDir())
