@@ -97,7 +97,7 @@ var (
 		Labels: []Label{service},
 		Help:   "Messages accepted (250 after DATA: committed to the queue), by listener."}
 	SMTPRefused = &Family{Name: "goqmail_smtp_messages_refused_total", Kind: Counter, From: []string{FromSMTPD},
-		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "queue_temporary", "queue_permanent", "connection_lost"}}},
+		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "check", "queue_temporary", "queue_permanent", "connection_lost"}}},
 		Help:   "Messages refused at DATA or at its end, by reason."}
 	SMTPRcptRefused = &Family{Name: "goqmail_smtp_recipients_refused_total", Kind: Counter, From: []string{FromSMTPD},
 		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "too_many_recipients", "temporary", "other"}}},

@@ -53,6 +53,12 @@ func DecodeData(d *ipc.Decoder) ([]byte, error) {
 	return p, d.End()
 }
 
+// JunkHeader is the header field by which smtpd tells local delivery to
+// put a message in the recipient's Junk folder (a message check's verdict:
+// DMARC quarantine, a filter's). smtpd removes any the client sent, so only
+// goqmail's own checks can set it.
+const JunkHeader = "X-Goqmail-Junk"
+
 // EncodePrefix frames header lines the client decided only at the end of
 // the data (Authentication-Results, a filter's headers), to be delivered
 // before the content: RFC 8601 5 asks for such fields at the top. Each

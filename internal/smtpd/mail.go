@@ -2,6 +2,8 @@ package smtpd
 
 import (
 	"errors"
+	"goqmail/internal/proto"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -249,7 +251,19 @@ func (s *session) data() {
 	}
 	q.Write([]byte(receivedLine(trace{helo: s.helo, ip: s.remote.Addr().String(), esmtp: s.esmtp, tls: s.tls, authUser: s.authUser},
 		s.cfg.Me, s.srv.Now())))
-	st, err := smtp.ReadData(s.br, q, s.maxBytes())
+	// The stored copy goes through the header filter (forged fields out);
+	// the message checks see what the client sent.
+	filter := newHeaderFilter(q, s.srv.dropHeader)
+	checks := s.startMessageChecks(tx)
+	defer checks.close()
+	var w io.Writer = filter
+	if checks != nil {
+		w = io.MultiWriter(filter, checks)
+	}
+	st, err := smtp.ReadData(s.br, w, s.maxBytes())
+	if err == nil {
+		filter.Close()
+	}
 	if err != nil {
 		q.Abort()
 		s.refused++
@@ -271,6 +285,23 @@ func (s *session) data() {
 		refuse, reason = &replySizeExceeded, "size"
 	case st.Hops >= 100:
 		refuse, reason = &replyTooManyHops, "loop"
+	}
+	if refuse == nil && checks != nil {
+		v := checks.end(min(s.cfg.Timeout, endWait))
+		if v.Refuse != nil {
+			refuse, reason = v.Refuse, "check"
+		} else {
+			prefix := v.Prefix
+			if v.Junk != "" {
+				prefix = append(append([]byte(nil), prefix...), junkLine(v.Junk)...)
+			}
+			if err := proto.CheckPrefix(prefix); err != nil {
+				// A check's own bug: the message goes without its lines.
+				s.srv.Log.Printf("warning: %s: message checks' header lines refused: %v", s.remote, err)
+			} else {
+				q.Prefix(prefix)
+			}
+		}
 	}
 	if refuse != nil {
 		q.Abort()

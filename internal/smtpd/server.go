@@ -28,6 +28,11 @@ type Server struct {
 	Auth Authenticator
 	// Grants answers POP-before-SMTP; nil: no grants.
 	Grants RelayGrants
+	// MessageChecks start the checks of each message (msgcheck.go);
+	// DropHeaders remove header fields a client must not be able to
+	// forge from the stored copy. Both are set before serving.
+	MessageChecks []MessageCheckFactory
+	DropHeaders   []HeaderDropper
 	// QueueFree returns the bytes free on the queue's file system, for
 	// the check at MAIL (control/queueminfree); nil: no check.
 	QueueFree func() (int64, error)
