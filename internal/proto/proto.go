@@ -48,7 +48,7 @@ const (
 	MaxRcpts    = 100000
 	MaxChunk    = 64 << 10
 	MaxPrefix   = 64 << 10 // header lines added at the end of data, in all
-	MaxText     = 4000 // delivery report text (qmail truncates at 3000-10000)
+	MaxText     = 4000     // delivery report text (qmail truncates at 3000-10000)
 	MaxID       = 32
 	MaxPathLen  = 4096
 	MaxUserName = 256
