@@ -116,6 +116,9 @@ func fillTags(results []DKIMResult, header []byte) {
 	}
 }
 
+// HasSignature reports whether a header section has a DKIM-Signature.
+func HasSignature(header []byte) bool { return len(fields(header, "DKIM-Signature")) > 0 }
+
 var atDomain = regexp.MustCompile(`@([A-Za-z0-9.\-_]+)`)
 
 // FromDomains returns the distinct domains of the RFC5322.From field's

@@ -47,20 +47,19 @@ type DNS struct {
 const DefaultQueryTimeout = 5 * time.Second
 
 // NewDNS returns a resolver asking server ("127.0.0.1:5353"), or the
-// first nameserver of /etc/resolv.conf when server is "".
+// first nameserver of /etc/resolv.conf when server is "", or 127.0.0.1:53
+// without one (as Go's and libc's stub resolvers do): a missing server is
+// then a lookup failure (temperror), never a silent "no record". Only a
+// server that is not host:port is an error.
 func NewDNS(server string) (*DNS, error) {
 	if server == "" {
-		cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
-		if err != nil {
-			return nil, fmt.Errorf("mailauth: DNS server: %w", err)
+		server = "127.0.0.1:53"
+		if cc, err := dns.ClientConfigFromFile("/etc/resolv.conf"); err == nil && len(cc.Servers) > 0 {
+			server = net.JoinHostPort(cc.Servers[0], cc.Port)
 		}
-		if len(cc.Servers) == 0 {
-			return nil, errors.New("mailauth: DNS server: /etc/resolv.conf names none")
-		}
-		server = net.JoinHostPort(cc.Servers[0], cc.Port)
 	}
 	if _, _, err := net.SplitHostPort(server); err != nil {
-		return nil, fmt.Errorf("mailauth: DNS server %q: %w", server, err)
+		return nil, fmt.Errorf("DNS server %q is not host:port: %w", server, err)
 	}
 	return &DNS{Server: server, Timeout: DefaultQueryTimeout}, nil
 }
