@@ -30,16 +30,16 @@ const junkScanLimit = proto.MaxPrefix + 64<<10
 // junkFolder is the Maildir++ folder junk goes to.
 const junkFolder = ".Junk"
 
-// readHead reads the start of a message: its header section (up to the
-// first empty line) or junkScanLimit bytes, whichever ends first, and
-// perhaps a little more. An error is one of the reader's, never io.EOF.
+// readHead reads the start of a message: up to its header section's end
+// (the first empty line, perhaps with some bytes after it) and at most
+// junkScanLimit bytes. An error is one of the reader's, never io.EOF.
 func readHead(r io.Reader) ([]byte, error) {
 	buf := make([]byte, 0, 8<<10)
 	for len(buf) < junkScanLimit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):min(cap(buf), junkScanLimit)])
 		buf = buf[:len(buf)+n]
 		if bytes.HasPrefix(buf, []byte("\n")) || bytes.Contains(buf, []byte("\n\n")) {
 			return buf, nil
@@ -58,6 +58,7 @@ func readHead(r io.Reader) ([]byte, error) {
 // at the start of head has one (a field of that name at the start of a
 // line, ignoring case), and whether it has.
 func junkReason(head []byte) (string, bool) {
+	head = head[:min(len(head), junkScanLimit)]
 	if end := bytes.Index(head, []byte("\n\n")); end >= 0 {
 		head = head[:end+1]
 	}
