@@ -45,19 +45,7 @@ func loadAuth(c *Config, s *control.Snapshot) error {
 		}
 	}
 	a.SPFReject = control.NewDomainSet(domains)
-	var ps control.Problems
-	if (a.SPFRejectAll || a.SPFReject.Len() > 0) && !a.SPF {
-		ps = append(ps, control.Problem{File: "control/spfreject", What: "lists domains, but control/spfcheck is not 1: nothing would be refused",
-			Fix: "write 1 into control/spfcheck, or empty control/spfreject"})
-	}
-	if a.DMARC && !(a.SPF && a.DKIM) {
-		ps = append(ps, control.Problem{File: "control/dmarccheck", What: "is 1, but DMARC needs both SPF and DKIM results (control/spfcheck and control/dkimcheck)",
-			Fix: "write 1 into control/spfcheck and control/dkimcheck, or 0 into control/dmarccheck"})
-	}
-	if a.DMARCReject && !a.DMARC {
-		ps = append(ps, control.Problem{File: "control/dmarcreject", What: "is 1, but control/dmarccheck is not: no DMARC failure would be refused",
-			Fix: "write 1 into control/dmarccheck (with spfcheck and dkimcheck), or 0 into control/dmarcreject"})
-	}
+	ps := control.AuthProblems(s)
 	if len(ps) > 0 {
 		return ps
 	}
