@@ -24,6 +24,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
+	"goqmail/internal/mailauth"
 	"goqmail/internal/metrics"
 	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
@@ -65,6 +66,16 @@ func main() {
 		QueueFree: queueFree(filepath.Join(root, "queue")),
 		Metrics:   metrics.FromEnv(metrics.FromSMTPD, root),
 	}
+	// SPF, DKIM and DMARC (control/spfcheck, dkimcheck, dmarccheck) ask
+	// GOQMAIL_DNS (tests) or the first server of /etc/resolv.conf; forged
+	// Authentication-Results fields naming this host always go.
+	dns, err := mailauth.NewDNS(os.Getenv("GOQMAIL_DNS"))
+	if err != nil {
+		log.ConfigFatalf(fmt.Sprintf("GOQMAIL_DNS: %v", err))
+	}
+	s.DNS = dns
+	s.MessageChecks = append(s.MessageChecks, s.AuthCheck)
+	s.DropHeaders = append(s.DropHeaders, s.DropForgedAuthResults)
 	s.SetConfig(cfg)
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())

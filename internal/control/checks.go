@@ -81,6 +81,15 @@ func checkDomainOrSuffix(s string) error {
 	return domainError(strings.TrimPrefix(s, "."), fixDomainSuffix)
 }
 
+// checkSPFReject is an spfreject line: a recipient domain as in
+// rcpthosts, or `*` for all of them.
+func checkSPFReject(s string) error {
+	if s == "*" {
+		return nil
+	}
+	return domainError(strings.TrimPrefix(s, "."), "write a domain such as example.org, .example.org for its subdomains, or * for every domain")
+}
+
 // isLiteral reports an address literal such as [192.0.2.1] or
 // [IPv6:2001:db8::1] (RFC 5321 4.1.3).
 func isLiteral(s string) bool {

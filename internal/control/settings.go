@@ -199,6 +199,19 @@ var (
 	MetricsListen = &Setting{Name: "metricslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
 		Meaning: "addresses of the Prometheus endpoint (HTTP, `/metrics`), served by goqmail-metrics under its own account. Empty (the default): no metrics, and goqmail-metrics is not started. Plain HTTP without authentication: give a loopback or management address (127.0.0.1:9465). Read at start only."}
 
+	// Content authentication (docs/antispam.md, issue 13 items 3 and 4):
+	// SPF at MAIL, DKIM and DMARC at the end of the data.
+	SPFCheck = &Setting{Name: "spfcheck", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
+		Meaning: "1: check SPF (RFC 7208) for the HELO name and the MAIL FROM domain of every client that may not relay (no RELAYCLIENT, POP-before-SMTP grant or AUTH), at MAIL; the result goes into a `Received-SPF` field and the `Authentication-Results` field at the top of the message. 0 (default): no SPF. Reread on SIGHUP."}
+	SPFReject = &Setting{Name: "spfreject", Kind: List, UsedBy: []string{"smtpd"}, Check: checkSPFReject, Rule: "each line `domain`, `.domain` or `*`; needs `spfcheck` 1",
+		Meaning: "recipient domains that refuse mail whose sender SPF says `fail` (HELO or MAIL FROM): RCPT to them gets 550 5.7.23, and 451 4.4.3 while the SPF lookups fail (temperror). `domain` matches itself, `.domain` its subdomains, `*` every domain. postmaster is always reachable. Empty (default): SPF only marks the message. Reread on SIGHUP."}
+	DKIMCheck = &Setting{Name: "dkimcheck", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
+		Meaning: "1: verify the DKIM signatures (RFC 6376, rsa-sha256 and ed25519-sha256) of mail from clients that may not relay, while it arrives; the results go into `Authentication-Results`. 0 (default): no DKIM. Reread on SIGHUP."}
+	DMARCCheck = &Setting{Name: "dmarccheck", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
+		Meaning: "1: evaluate the From domain's DMARC policy (RFC 7489) on the SPF and DKIM results; needs `spfcheck` and `dkimcheck` 1. A failing message whose policy is `quarantine` (or `reject` without `dmarcreject`) is delivered to the recipients' Junk folder (Maildir `.Junk`). 0 (default): no DMARC. Reread on SIGHUP."}
+	DMARCReject = &Setting{Name: "dmarcreject", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd"}, Unit: "",
+		Meaning: "1: a message failing DMARC whose domain's policy is `reject` is refused at the end of the data with 550 5.7.1 (451 4.4.3 while an aligned check failed for DNS reasons); needs `dmarccheck` 1. 0 (default): such a message goes to Junk instead. Reread on SIGHUP."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -217,4 +230,5 @@ var All = []*Setting{
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,
+	SPFCheck, SPFReject, DKIMCheck, DMARCCheck, DMARCReject,
 }

@@ -45,6 +45,7 @@ func Check(root string, opt Options) Result {
 	c.smtpRoutes()
 	c.certificate()
 	c.listeners()
+	c.res.Problems = append(c.res.Problems, control.AuthProblems(snap)...)
 	c.defaultDelivery()
 	c.assign()
 	c.aliases()

@@ -106,6 +106,10 @@ func TestProblems(t *testing.T) {
 			`control/submissionlisten: lists addresses, but control/servercert.pem does not exist: submission needs AUTH`}},
 		{"one port twice", map[string]string{"control/smtplisten": ":2525\n", "control/submissionlisten": "127.0.0.1:2525\n", "control/servercert.pem": "CERT"}, []string{
 			`control/submissionlisten: "127.0.0.1:2525" overlaps ":2525" in control/smtplisten`}},
+		// A refusal the check cannot give would silently refuse nothing.
+		{"spfreject without spfcheck, dmarcreject alone", map[string]string{"control/spfreject": "*\n", "control/dmarcreject": "1\n"}, []string{
+			`control/spfreject: lists domains, but control/spfcheck is not 1: nothing would be refused; write 1 into control/spfcheck`,
+			`control/dmarcreject: is 1, but control/dmarccheck is not`}},
 		{"defaultdelivery without ./", map[string]string{"control/defaultdelivery": "# default\nMaildir/\n"}, []string{
 			`control/defaultdelivery line 2: "Maildir/" would forward mail to the address "Maildir/"; start a Maildir or mbox path with ./`}},
 		{"users/assign", map[string]string{"users/assign": "=a:u:1:1:/h:::\nbroken\n=b:u:1:1:relative:::\n.\n"}, []string{

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type delivery struct {
 
 	vres  vdir.Result   // Virtual: what the directory said
 	quota *mailboxQuota // Virtual mailbox with a quota, checked before delivery
+	junk  bool          // the message carries proto.JunkHeader: maildirs get it in .Junk (junk.go)
 }
 
 // deliver runs qmail-local's algorithm for one request and returns the
@@ -92,8 +94,16 @@ func (d *delivery) run() (text string, err error) {
 // stream delivers straight from the pipe into one file.
 func (d *delivery) stream(in dotqmail.Instruction) (string, error) {
 	body := &exactReader{r: d.msg, left: d.req.Size}
-	loop := &loopReader{r: body, scan: newHeaderScan(d.info.DTLine())}
-	err := d.deliverFile(in, loop)
+	head, err := readHead(body)
+	if err != nil {
+		if body.short {
+			return "", temporary(textShort)
+		}
+		return "", temporary("Unable to read message: %v. (#4.3.0)", err)
+	}
+	_, d.junk = junkReason(head)
+	loop := &loopReader{r: io.MultiReader(bytes.NewReader(head), body), scan: newHeaderScan(d.info.DTLine())}
+	err = d.deliverFile(in, loop)
 	switch {
 	case loop.scan.looping:
 		return "", permanent(textLooping)
@@ -126,6 +136,11 @@ func (d *delivery) copyAndRun(plan []dotqmail.Instruction) (string, error) {
 	if looping {
 		return "", permanent(textLooping)
 	}
+	head, err := readHead(io.NewSectionReader(content, 0, d.req.Size))
+	if err != nil {
+		return "", temporary("Unable to read message: %v. (#4.3.0)", err)
+	}
+	_, d.junk = junkReason(head)
 	if needsNewSender(plan) {
 		owner, err := dotqmail.Owner(dotqmail.Home(d.req.Home), d.req.Dash, d.req.Ext)
 		if err != nil {
@@ -189,8 +204,16 @@ func (d *delivery) deliverFile(in dotqmail.Instruction, body io.Reader) error {
 	}
 	prefix := d.info.RPLine() + d.info.DTLine()
 	if in.Kind == dotqmail.Maildir {
+		line := in.Value
+		if d.junk {
+			line = filepath.Join(in.Value, junkFolder)
+			var err error
+			if path, err = junkMaildir(path); err != nil {
+				return temporary("%s", maildirError(line, err))
+			}
+		}
 		if _, err := d.w.deliverer.Deliver(path, []byte(prefix), body); err != nil {
-			return temporary("%s", maildirError(in.Value, err))
+			return temporary("%s", maildirError(line, err))
 		}
 		return nil
 	}

@@ -34,6 +34,7 @@ const (
 	AuthOK         Kind = "smtpd authenticated"    // SMTP AUTH succeeded
 	AuthFailed     Kind = "smtpd auth failed"      // SMTP AUTH failed
 	TLS            Kind = "smtpd tls"              // a TLS handshake done
+	DMARC          Kind = "smtpd dmarc"            // a DMARC failure acted on: refused, deferred or to Junk (docs/antispam.md)
 	Committed      Kind = "queue committed"        // the queue made a message durable
 	New            Kind = "send new msg"           // send saw a new message
 	Info           Kind = "send info msg"          // the message's size, sender, submitter
@@ -146,6 +147,10 @@ var kinds = []pattern{
 		l.Client, l.Reason = m[1], m[2]
 	}),
 	p(TLS, "smtpd", addr+`: TLS (.*)`, func(l *Line, m []string) { l.Client = m[1] }),
+	// internal/smtpd/authcheck.go
+	p(DMARC, "smtpd", addr+`: dmarc (\S+) from <(.*?)> for header.from (\S*) \(policy (\S*)\): (refused|deferred|to Junk)`, func(l *Line, m []string) {
+		l.Client, l.Sender, l.Reason = m[1], m[3], "dmarc "+m[2]+" for "+m[4]+" (p="+m[5]+"): "+m[6]
+	}),
 	// internal/queue (server.go commit)
 	p(Committed, "queue", `msg `+id+`: committed (\d+) bytes (?:from uid \d+ qp \d+|bounce of msg `+id+`), \d+ recipients`, func(l *Line, m []string) {
 		l.MsgID, l.Bytes, l.BounceID = m[1], atoi64(m[2]), m[3]

@@ -100,7 +100,7 @@ var (
 		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "check", "queue_temporary", "queue_permanent", "connection_lost"}}},
 		Help:   "Messages refused at DATA or at its end, by reason."}
 	SMTPRcptRefused = &Family{Name: "goqmail_smtp_recipients_refused_total", Kind: Counter, From: []string{FromSMTPD},
-		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "too_many_recipients", "temporary", "other"}}},
+		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "spf_fail", "too_many_recipients", "temporary", "other"}}},
 		Help:   "RCPT commands refused, by reason."}
 	AuthAttempts = &Family{Name: "goqmail_auth_attempts_total", Kind: Counter, From: []string{FromSMTPD, FromPOP3D},
 		Labels: []Label{authSvc, authRes},

@@ -62,6 +62,8 @@ type Config struct {
 	// an authenticated client to the envelope senders it owns.
 	AuthPlaintext bool
 	AuthSenders   bool
+	// Auth is content authentication: SPF, DKIM, DMARC (msgauth.go).
+	Auth authConfig
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
@@ -100,6 +102,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 	}
 	c.Recipients = recipientChecker(s, root)
 	if err := loadTLSAuth(c, s); err != nil {
+		return nil, nil, err
+	}
+	if err := loadAuth(c, s); err != nil {
 		return nil, nil, err
 	}
 	if c.RcptHosts.Len() == 0 {

@@ -29,6 +29,10 @@ package smtpd
 //	                    allow nobody, or fail.
 //	queuefree BYTES     the queue's file system has BYTES free (the check at
 //	                    MAIL); without it there is no check.
+//	dns RECORD          a record (zone-file syntax, absolute names) of a
+//	                    loopback DNS server for SPF, DKIM and DMARC, which
+//	                    the server then uses (Server.DNS); pct= draws 0.
+//	dnsfail NAME        that server answers SERVFAIL for NAME (absolute).
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -84,7 +88,9 @@ import (
 	"time"
 
 	"goqmail/internal/logline"
+	"goqmail/internal/mailauth"
 	"goqmail/internal/queue"
+	"goqmail/internal/route/dnstest"
 )
 
 // Waits of the harness. A reply may take as long as the server's shortest
@@ -125,7 +131,7 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "dns", "dnsfail", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
 	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
@@ -281,6 +287,9 @@ type dialogEnv struct {
 	roots   *x509.CertPool // trusts the "certificate" one
 	// queueFree is what the fake free-space reading says; nil: no check.
 	queueFree *int64
+	// zone and servfail make a loopback DNS server for SPF, DKIM and
+	// DMARC; none: Server.DNS stays nil.
+	zone, servfail []string
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -357,6 +366,10 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			default:
 				env.auth.add(f[0], f[1], f[2], f[3:]...)
 			}
+		case "dns":
+			env.zone = append(env.zone, st.arg)
+		case "dnsfail":
+			env.servfail = append(env.servfail, st.arg)
 		case "queuefree":
 			n, err := strconv.ParseInt(st.arg, 10, 64)
 			if err != nil {
@@ -419,6 +432,18 @@ func (env *dialogEnv) start(t *testing.T) string {
 	}
 	if env.grants != nil {
 		env.srv.Grants = env.grants
+	}
+	// As cmd/goqmail-smtpd wires them; the checks do nothing unless the
+	// scenario turns them on.
+	env.srv.MessageChecks = []MessageCheckFactory{env.srv.AuthCheck}
+	env.srv.DropHeaders = []HeaderDropper{env.srv.DropForgedAuthResults}
+	if len(env.zone) > 0 || len(env.servfail) > 0 {
+		dns := dnstest.Start(t, strings.Join(env.zone, "\n"))
+		for _, name := range env.servfail {
+			dns.ServFail(name)
+		}
+		env.srv.DNS = &mailauth.DNS{Server: dns.Addr, Timeout: 2 * time.Second}
+		env.srv.dmarcSample = func() int { return 0 }
 	}
 	env.srv.SetConfig(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -642,7 +667,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree":
+		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "dns", "dnsfail":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}

@@ -50,7 +50,7 @@ func (s *session) mail(arg string) {
 		s.reply(r)
 		return
 	}
-	s.tx = &transaction{sender: sender, seen: map[string]bool{}}
+	s.tx = &transaction{sender: sender, seen: map[string]bool{}, spf: s.checkSPF(sender)}
 	s.reply(r)
 }
 
@@ -144,6 +144,9 @@ func (s *session) rcpt(arg string) {
 	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
 		Authenticated: s.authenticated(), RelayGrant: s.relayGrant, Virtual: virtual, VirtualUnknown: err != nil},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
+	if r.Code == 250 && !strings.EqualFold(a.Local, "postmaster") {
+		r = s.spfRcpt(a.Domain, r)
+	}
 	if r.Code == 250 && !postmaster {
 		var closed bool
 		if r, closed = s.checkExists(a); closed {
@@ -174,6 +177,8 @@ func (s *session) rcptRefused(r smtp.Reply) {
 		reason = "relaying_denied"
 	case r.Enh == enhNoSuchUser:
 		reason = "unknown_user"
+	case r.Enh == enhSPFFail:
+		reason = "spf_fail"
 	case r.Code == 452:
 		reason = "too_many_recipients"
 	case r.Code >= 400 && r.Code < 500:

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"goqmail/internal/mailauth"
 	"goqmail/internal/proto"
 	"goqmail/internal/smtp"
 )
@@ -20,6 +21,11 @@ type MessageFacts struct {
 	Rcpts    []string // as accepted at RCPT
 	AuthUser string   // "" unless the client authenticated
 	TLS      bool
+	// Relay: the client may relay (RELAYCLIENT, a POP-before-SMTP grant,
+	// AUTH, sendmail -bs): what it sends is outgoing mail.
+	Relay bool
+	// SPF is what SPF said at MAIL (msgauth.go); nil: not checked.
+	SPF *mailauth.SPF
 }
 
 // A MessageCheck looks at one message while smtpd receives it and gives
@@ -77,7 +83,8 @@ func (s *session) startMessageChecks(tx *transaction) *messageChecks {
 	if len(s.srv.MessageChecks) == 0 {
 		return nil
 	}
-	facts := MessageFacts{Remote: s.remote, Helo: s.helo, Sender: tx.sender, Rcpts: tx.rcpts, AuthUser: s.authUser, TLS: s.tls}
+	facts := MessageFacts{Remote: s.remote, Helo: s.helo, Sender: tx.sender, Rcpts: tx.rcpts, AuthUser: s.authUser, TLS: s.tls,
+		Relay: s.mayRelay() || s.stdio, SPF: tx.spf}
 	mc := &messageChecks{}
 	for _, f := range s.srv.MessageChecks {
 		if c := f(facts); c != nil {

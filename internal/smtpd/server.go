@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"goqmail/internal/connlimit"
 	"goqmail/internal/logline"
+	"goqmail/internal/mailauth"
 	"goqmail/internal/metrics"
 	"goqmail/internal/submit"
 	"goqmail/internal/tcprules"
@@ -33,11 +34,17 @@ type Server struct {
 	// forge from the stored copy. Both are set before serving.
 	MessageChecks []MessageCheckFactory
 	DropHeaders   []HeaderDropper
+	// DNS answers the lookups of SPF, DKIM and DMARC (msgauth.go); nil:
+	// those checks are off whatever control/ says.
+	DNS mailauth.Resolver
 	// QueueFree returns the bytes free on the queue's file system, for
 	// the check at MAIL (control/queueminfree); nil: no check.
 	QueueFree func() (int64, error)
 	// Metrics receives the counts of docs/metrics.md; nil: none.
 	Metrics *metrics.Client
+
+	// dmarcSample draws for a DMARC record's pct= (nil: at random).
+	dmarcSample func() int
 
 	cfg      atomic.Pointer[Config]
 	qpool    chan *submit.Conn  // idle queue connections (submit.go)

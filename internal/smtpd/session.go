@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"goqmail/internal/mailauth"
 	"goqmail/internal/smtp"
 )
 
@@ -59,7 +60,8 @@ type transaction struct {
 	sender    string
 	rcpts     []string
 	seen      map[string]bool
-	attempted int // RCPT commands tried, accepted or not
+	attempted int           // RCPT commands tried, accepted or not
+	spf       *mailauth.SPF // SPF's results at MAIL (msgauth.go); nil: not checked
 }
 
 // reply writes one reply; it is flushed before the next read or when the

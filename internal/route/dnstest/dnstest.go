@@ -22,6 +22,7 @@ type Server struct {
 	mu       sync.Mutex
 	records  map[string][]dns.RR // by lower-case FQDN
 	servfail map[string]bool
+	drop     map[string]bool
 	queries  int
 }
 
@@ -31,7 +32,7 @@ type Server struct {
 // test ends.
 func Start(t testing.TB, zone string) *Server {
 	t.Helper()
-	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}}
+	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, drop: map[string]bool{}}
 	for _, line := range strings.Split(zone, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || line[0] == ';' {
@@ -86,6 +87,14 @@ func (s *Server) ServFail(name string) {
 	s.servfail[strings.ToLower(name)] = true
 }
 
+// Drop makes every query for name (absolute, any type) go unanswered, as
+// a server that is down or a lost packet does: the client times out.
+func (s *Server) Drop(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop[strings.ToLower(name)] = true
+}
+
 // Queries returns how many queries were answered so far.
 func (s *Server) Queries() int {
 	s.mu.Lock()
@@ -105,6 +114,10 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	s.mu.Lock()
 	s.queries++
+	if s.drop[strings.ToLower(q.Name)] {
+		s.mu.Unlock()
+		return
+	}
 	rcode := s.answer(m, strings.ToLower(q.Name), q.Qtype)
 	s.mu.Unlock()
 	m.Rcode = rcode
