@@ -24,6 +24,7 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
+	"policydns": 2, // the DNS resolver and cache of every policy lookup (DNSBL, SPF, DKIM, DMARC)
 }
 
 // rootForbidden are packages the root programs must not link: network
@@ -31,7 +32,7 @@ var tiers = map[string]int{
 // holds the log pipes, goqmail-log reads them: docs/logs.md).
 var rootForbidden = []string{
 	"goqmail/internal/smtp", "goqmail/internal/smtpd", "goqmail/internal/address", "goqmail/internal/tcprules",
-	"goqmail/internal/policy", "goqmail/internal/logparse", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
+	"goqmail/internal/policy", "goqmail/internal/logparse", "goqmail/internal/policydns", "github.com/miekg/dns", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
 	"mime", "mime/multipart", "html", "html/template", "text/template",
 }
 
