@@ -217,4 +217,7 @@ var All = []*Setting{
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,
+	// Checks before a recipient is accepted (antispam.go).
+	DNSServers, DNSTimeout, DNSBL, DNSWL, DNSBLThreshold, RequireRDNS, BadHelo, BadMailFrom, BadRcptTo,
+	RateWindow, MsgRatePerIP, RcptRatePerIP, MsgRatePerUser, RcptRatePerUser, GreylistDelay, GreylistAllow,
 }
