@@ -19,7 +19,7 @@ var (
 	DNSTimeout = &Setting{Name: "dnstimeout", Kind: Number, Default: "5", Min: 1, Max: 60, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "the longest one policy DNS lookup may take, over every server and retry; the lookups of one recipient run side by side. A lookup that runs out is a DNS failure (docs/antispam.md says what each check makes of one)."}
 	DNSBL = &Setting{Name: "dnsbl", Kind: List, UsedBy: []string{"smtpd"}, Check: checkDNSBL, Unique: zoneKey,
-		Rule: "each line `zone[=answer,...][*weight][:reply text]`: answers IPv4 addresses or prefixes, weight 1 to 100, text printable ASCII; no zone twice",
+		Rule:    "each line `zone[=answer,...][*weight][:reply text]`: answers IPv4 addresses or prefixes, weight 1 to 100, text printable ASCII; no zone twice",
 		Meaning: "DNS blocklists (rblsmtpd's -r): a client whose address is listed in zones whose weights add up to `dnsblthreshold` gets 554 5.7.1 for every recipient but postmaster and abuse, with the line's text, else the zone's TXT record. `=answer` picks the answers that count (default: any in 127.0.0.0/8 but 127.255.255.0/24, which Spamhaus uses for errors). A failed lookup counts as not listed, and is logged. Reread on SIGHUP."}
 	DNSWL = &Setting{Name: "dnswl", Kind: List, UsedBy: []string{"smtpd"}, Check: checkDNSWL, Unique: zoneKey, Rule: "each line `zone[=answer,...]`; no zone twice",
 		Meaning: "DNS allowlists (rblsmtpd's -a): a client listed in one is spared the client checks (dnsbl, requirerdns, badhelo) and greylisting. A failed lookup counts as not listed. Reread on SIGHUP."}
