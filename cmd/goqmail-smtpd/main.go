@@ -4,7 +4,9 @@
 // GOQMAIL_FD_KINDS naming each one's kind: smtp, submission or smtps); it
 // submits mail through ROOT/run/submit.sock. SIGHUP rereads control/ and
 // tcp.smtp (an invalid configuration keeps the old one); SIGTERM stops
-// accepting and lets sessions in DATA finish. An invalid configuration at
+// accepting, lets sessions in DATA finish and writes the greylisting state
+// (ROOT/greylist). Policy DNS lookups go to control/dnsservers, or
+// GOQMAIL_DNS (host:port) in tests. An invalid configuration at
 // start exits 78 (logline.ExitConfig). See internal/smtpd.
 package main
 
@@ -46,10 +48,7 @@ func main() {
 	// A configuration that cannot be used stops the start with
 	// logline.ExitConfig, so the supervisor waits for a fix instead of
 	// restarting smtpd every second while clients get no greeting.
-	cfg, warnings, err := smtpd.LoadConfig(controlDir)
-	if err == nil {
-		err = smtpd.CheckListeners(cfg, kinds)
-	}
+	cfg, warnings, err := loadConfig(controlDir, kinds)
 	if err != nil {
 		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
@@ -79,10 +78,7 @@ func main() {
 	}
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			cfg, warnings, err := smtpd.LoadConfig(controlDir)
-			if err == nil {
-				err = smtpd.CheckListeners(cfg, kinds)
-			}
+			cfg, warnings, err := loadConfig(controlDir, kinds)
 			if err != nil {
 				log.ReloadFailed(control.ErrorLines(err))
 				continue
@@ -104,6 +100,23 @@ func main() {
 		}
 		return
 	}
+}
+
+// loadConfig reads control/ and checks it against the listeners.
+// GOQMAIL_DNS (host:port) replaces control/dnsservers, as it points remote
+// delivery at a test's DNS server (docs/remote.md).
+func loadConfig(dir string, kinds []smtpd.Kind) (*smtpd.Config, []string, error) {
+	cfg, warnings, err := smtpd.LoadConfig(dir)
+	if err == nil {
+		err = smtpd.CheckListeners(cfg, kinds)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if v := os.Getenv("GOQMAIL_DNS"); v != "" {
+		cfg.Checks.DNSServers = []string{v}
+	}
+	return cfg, warnings, nil
 }
 
 // checkFiles warns when the open-file limit cannot hold every session the

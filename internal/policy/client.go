@@ -95,12 +95,7 @@ func CheckClient(f ClientFacts, c ClientConfig) Verdict {
 	case f.Postmaster:
 		return Verdict{}
 	case f.RBLSMTPDSet:
-		text, permanent := strings.CutPrefix(f.RBLSMTPD, "-")
-		r := smtp.Reply{Code: 451, Enh: "4.7.1", Text: replyText(text)}
-		if permanent {
-			r = smtp.Reply{Code: 553, Enh: "5.7.1", Text: replyText(text)}
-		}
-		return Verdict{r, "tcp.smtp sets RBLSMTPD"}
+		return Verdict{ReplyRBLSMTPD(f.RBLSMTPD), "tcp.smtp sets RBLSMTPD"}
 	case f.Allowlisted != "":
 		return Verdict{}
 	}
@@ -114,9 +109,9 @@ func CheckClient(f ClientFacts, c ClientConfig) Verdict {
 	switch {
 	case c.RequireRDNS == 0:
 	case f.RDNS == RDNSNone:
-		return Verdict{replyNoRDNS(f.IP), "no reverse DNS (requirerdns)"}
+		return Verdict{ReplyNoRDNS(f.IP), "no reverse DNS (requirerdns)"}
 	case f.RDNS == RDNSMismatch && c.RequireRDNS >= 2:
-		return Verdict{replyRDNSMismatch(f.IP), "reverse DNS not forward-confirmed (requirerdns 2)"}
+		return Verdict{ReplyRDNSMismatch(f.IP), "reverse DNS not forward-confirmed (requirerdns 2)"}
 	case f.RDNS == RDNSTempFail:
 		temp = Verdict{ReplyRDNSTemp, "reverse DNS lookup failed"}
 	}
@@ -144,7 +139,7 @@ func checkDNSBL(f ClientFacts, c ClientConfig) Verdict {
 	if text == "" {
 		text = fmt.Sprintf("your address [%s] is listed at %s", f.IP, l.Zone)
 	}
-	return Verdict{smtp.Reply{Code: 554, Enh: "5.7.1", Text: replyText(text)},
+	return Verdict{ReplyDNSBL(text),
 		fmt.Sprintf("dnsbl %s: %d of dnsblthreshold %d", strings.Join(zones, ", "), sum, max(c.Threshold, 1))}
 }
 
@@ -174,12 +169,27 @@ var (
 	ReplyRDNSTemp = smtp.Reply{Code: 451, Enh: "4.7.25", Text: "cannot check the reverse DNS of your address now; try again later"}
 )
 
-// replyNoRDNS and replyRDNSMismatch use RFC 7372's X.7.25, "reverse DNS
+// ReplyRBLSMTPD refuses as rblsmtpd does with $RBLSMTPD set: for now
+// (451), or for good (553) when the text starts with '-'.
+func ReplyRBLSMTPD(text string) smtp.Reply {
+	if t, permanent := strings.CutPrefix(text, "-"); permanent {
+		return smtp.Reply{Code: 553, Enh: "5.7.1", Text: replyText(t)}
+	}
+	return smtp.Reply{Code: 451, Enh: "4.7.1", Text: replyText(text)}
+}
+
+// ReplyDNSBL refuses a blocklisted client (554 5.7.1, Postfix's
+// maps_rbl_reject_code).
+func ReplyDNSBL(text string) smtp.Reply {
+	return smtp.Reply{Code: 554, Enh: "5.7.1", Text: replyText(text)}
+}
+
+// ReplyNoRDNS and ReplyRDNSMismatch use RFC 7372's X.7.25, "reverse DNS
 // validation failed".
-func replyNoRDNS(ip netip.Addr) smtp.Reply {
+func ReplyNoRDNS(ip netip.Addr) smtp.Reply {
 	return smtp.Reply{Code: 550, Enh: "5.7.25", Text: fmt.Sprintf("your address [%s] has no reverse DNS (PTR) name", ip)}
 }
 
-func replyRDNSMismatch(ip netip.Addr) smtp.Reply {
+func ReplyRDNSMismatch(ip netip.Addr) smtp.Reply {
 	return smtp.Reply{Code: 550, Enh: "5.7.25", Text: fmt.Sprintf("no reverse DNS name of your address [%s] resolves back to it", ip)}
 }

@@ -42,20 +42,20 @@ func CheckGreylist(st GreyState, now time.Time, c GreyConfig) (GreyState, Verdic
 		now.Before(st.First) // a clock set back: start over rather than trust it
 	switch {
 	case fresh:
-		return GreyState{First: now, Last: now}, Verdict{replyGreylisted(c.Delay), "greylisted: first attempt"}
+		return GreyState{First: now, Last: now}, Verdict{ReplyGreylisted(c.Delay), "greylisted: first attempt"}
 	case st.Passed:
 		st.Last = now
 		return st, Verdict{}
 	case now.Sub(st.First) < c.Delay:
 		st.Last = now
 		wait := st.First.Add(c.Delay).Sub(now)
-		return st, Verdict{replyGreylisted(wait), "greylisted: retried too soon"}
+		return st, Verdict{ReplyGreylisted(wait), "greylisted: retried too soon"}
 	}
 	st.Passed, st.Last = true, now
 	return st, Verdict{}
 }
 
-// replyGreylisted is 451 4.7.1, the code RFC 6647 section 2.1 expects.
-func replyGreylisted(wait time.Duration) smtp.Reply {
+// ReplyGreylisted is 451 4.7.1, the code RFC 6647 section 2.1 expects.
+func ReplyGreylisted(wait time.Duration) smtp.Reply {
 	return smtp.Reply{Code: 451, Enh: "4.7.1", Text: "greylisted: please try again " + In(wait)}
 }

@@ -18,6 +18,11 @@ type RateFacts struct {
 	Wait time.Duration
 }
 
+// RateVerdict is the refusal of a client over a rate limit.
+func RateVerdict(f RateFacts, limitName string) Verdict {
+	return Verdict{ReplyRate(f), fmt.Sprintf("%s %d per %s", limitName, f.Limit, f.Window)}
+}
+
 // ReplyRate refuses for now, saying which limit and when to come back, so
 // a person reading the bounce of a stuck queue knows (Postfix's anvil says
 // only "too much mail"). 450 4.7.1 as Postfix's rate limits: the client's

@@ -62,6 +62,9 @@ type Config struct {
 	// an authenticated client to the envelope senders it owns.
 	AuthPlaintext bool
 	AuthSenders   bool
+	// Checks are the checks before a recipient is accepted: DNSBL,
+	// badmailfrom, rate limits, greylisting (checksconfig.go).
+	Checks Checks
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
@@ -100,6 +103,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 	}
 	c.Recipients = recipientChecker(s, root)
 	if err := loadTLSAuth(c, s); err != nil {
+		return nil, nil, err
+	}
+	if err := loadChecks(c, s, root); err != nil {
 		return nil, nil, err
 	}
 	if c.RcptHosts.Len() == 0 {

@@ -29,6 +29,15 @@ package smtpd
 //	                    allow nobody, or fail.
 //	queuefree BYTES     the queue's file system has BYTES free (the check at
 //	                    MAIL); without it there is no check.
+//	dns RECORD          a record (zone-file syntax, absolute names) of a DNS
+//	                    server on loopback (route/dnstest) that
+//	                    control/dnsservers points at (policy lookups).
+//	dnsfail NAME        that server answers SERVFAIL for NAME (absolute).
+//	dnsdrop NAME        that server never answers for NAME (a timeout).
+//	peer IP             the client connects from IP (127.0.0.2, ...).
+//	CLOCK DURATION      the server's clock moves on by DURATION (Go syntax:
+//	                    5m, 1h30m); it starts at the real time and moves only
+//	                    so (greylisting, rate limits) once a script uses CLOCK.
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -85,6 +94,7 @@ import (
 
 	"goqmail/internal/logline"
 	"goqmail/internal/queue"
+	"goqmail/internal/route/dnstest"
 )
 
 // Waits of the harness. A reply may take as long as the server's shortest
@@ -125,8 +135,9 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
-	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
+	"dnsfail", "dnsdrop", "dns", "peer", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+	"HANGUP", "SLEEP", "CLOCK", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
 func parseDialog(file string) ([]dialogStep, error) {
@@ -281,6 +292,31 @@ type dialogEnv struct {
 	roots   *x509.CertPool // trusts the "certificate" one
 	// queueFree is what the fake free-space reading says; nil: no check.
 	queueFree *int64
+	// dns is the policy DNS server's zone, dnsFail and dnsDrop its
+	// broken names; peer the client's address; clock the server's
+	// clock when the script moves it.
+	dns              []string
+	dnsFail, dnsDrop []string
+	peer             string
+	clock            *dialogClock
+}
+
+// dialogClock is a server clock the script moves (CLOCK).
+type dialogClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *dialogClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *dialogClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -357,6 +393,16 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			default:
 				env.auth.add(f[0], f[1], f[2], f[3:]...)
 			}
+		case "dns":
+			env.dns = append(env.dns, st.arg)
+		case "dnsfail":
+			env.dnsFail = append(env.dnsFail, st.arg)
+		case "dnsdrop":
+			env.dnsDrop = append(env.dnsDrop, st.arg)
+		case "peer":
+			env.peer = st.arg
+		case "CLOCK":
+			env.clock = &dialogClock{t: time.Now()}
 		case "queuefree":
 			n, err := strconv.ParseInt(st.arg, 10, 64)
 			if err != nil {
@@ -378,6 +424,22 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 	}
 	if rules.Len() > 0 {
 		write("tcp.smtp", rules.String())
+	}
+	if len(env.dns)+len(env.dnsFail)+len(env.dnsDrop) > 0 {
+		srv := dnstest.Start(t, strings.Join(env.dns, "\n"))
+		for _, n := range env.dnsFail {
+			srv.ServFail(n)
+		}
+		for _, n := range env.dnsDrop {
+			srv.Drop(n)
+		}
+		if _, err := os.Stat(filepath.Join(env.control, "dnsservers")); err != nil {
+			write("dnsservers", srv.Addr+"\n")
+		}
+	}
+	// goqmail install makes it, owned by smtpd's account (greylisting).
+	if err := os.Mkdir(filepath.Join(root, "greylist"), 0o700); err != nil {
+		t.Fatal(err)
 	}
 	return env
 }
@@ -411,6 +473,9 @@ func (env *dialogEnv) start(t *testing.T) string {
 	}
 
 	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
+	if env.clock != nil {
+		env.srv.Now = env.clock.now
+	}
 	if n := env.queueFree; n != nil {
 		env.srv.QueueFree = func() (int64, error) { return *n, nil }
 	}
@@ -630,10 +695,14 @@ func (c *dialogClient) nextMsgLine(st dialogStep) (string, bool) {
 	return c.msgLines[c.msgPos-1], true
 }
 
-func runDialog(t *testing.T, file string, steps []dialogStep) {
+func runDialog(t *testing.T, file string, steps []dialogStep) *dialogEnv {
 	env := dialogSetup(t, steps)
 	addr := env.start(t)
-	conn, err := net.Dial("tcp", addr)
+	var d net.Dialer
+	if env.peer != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(env.peer)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +711,8 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree":
+		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
+			"dns", "dnsfail", "dnsdrop", "peer":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}
@@ -680,6 +750,12 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 		case "HANGUP":
 			conn.Close()
 			sessionOver = true
+		case "CLOCK":
+			d, err := time.ParseDuration(st.arg)
+			if err != nil {
+				c.fail(st, "want a duration such as 5m")
+			}
+			env.clock.add(d)
 		case "SLEEP":
 			ms, err := strconv.Atoi(st.arg)
 			if err != nil {
@@ -734,4 +810,5 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return env
 }
