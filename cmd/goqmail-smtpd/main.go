@@ -5,7 +5,8 @@
 // submits mail through ROOT/run/submit.sock. SIGHUP rereads control/ and
 // tcp.smtp (an invalid configuration keeps the old one); SIGTERM stops
 // accepting, lets sessions in DATA finish and writes the greylisting state
-// (ROOT/greylist). Policy DNS lookups go to control/dnsservers, or
+// (ROOT/greylist, read at start and when a SIGHUP turns greylisting on).
+// Policy DNS lookups go to control/dnsservers, or
 // GOQMAIL_DNS (host:port) in tests. An invalid configuration at
 // start exits 78 (logline.ExitConfig). See internal/smtpd.
 package main
@@ -65,6 +66,7 @@ func main() {
 		Metrics:   metrics.FromEnv(metrics.FromSMTPD, root),
 	}
 	s.SetConfig(cfg)
+	loadGreylist(log, s)
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {
@@ -88,6 +90,7 @@ func main() {
 			}
 			checkFiles(log, cfg)
 			s.SetConfig(cfg)
+			loadGreylist(log, s)
 			log.Printf("status: configuration reloaded")
 			continue
 		}
@@ -110,6 +113,9 @@ func loadConfig(dir string, kinds []smtpd.Kind) (*smtpd.Config, []string, error)
 	if err == nil {
 		err = smtpd.CheckListeners(cfg, kinds)
 	}
+	if err == nil {
+		err = smtpd.CheckGreylistDir(cfg)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,6 +123,15 @@ func loadConfig(dir string, kinds []smtpd.Kind) (*smtpd.Config, []string, error)
 		cfg.Checks.DNSServers = []string{v}
 	}
 	return cfg, warnings, nil
+}
+
+// loadGreylist reads the greylisting state if greylisting is on now; a
+// state that cannot be read defers the recipients greylisting would
+// decide (451) until a SIGHUP after the fix.
+func loadGreylist(log *logline.Logger, s *smtpd.Server) {
+	if err := s.LoadGreylist(); err != nil {
+		log.Printf("alert: greylisting cannot start, recipients it would decide get 451 until it can: %v", err)
+	}
 }
 
 // checkFiles warns when the open-file limit cannot hold every session the

@@ -1,11 +1,17 @@
 package smtpd
 
 import (
+	"errors"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"goqmail/internal/address"
+	"goqmail/internal/control"
+	"goqmail/internal/logline"
 	"goqmail/internal/logparse"
 )
 
@@ -66,5 +72,58 @@ func TestCheckRefusalsAreLogged(t *testing.T) {
 				t.Errorf("no warning with %q:\n%s", tc.warn, env.logs)
 			}
 		})
+	}
+}
+
+// Greylisting without a directory smtpd can keep its state in refuses
+// goqmail-smtpd's configuration, naming the file and the fix; LoadConfig
+// alone (sendmail -bs, as any user) does not look.
+func TestGreylistingNeedsItsDirectory(t *testing.T) {
+	root := t.TempDir()
+	ctl := filepath.Join(root, "control")
+	os.Mkdir(ctl, 0o755)
+	os.WriteFile(filepath.Join(ctl, "me"), []byte("mail.example.org\n"), 0o644)
+	os.WriteFile(filepath.Join(ctl, "greylistdelay"), []byte("300\n"), 0o644)
+	cfg, _, err := LoadConfig(ctl)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	err = CheckGreylistDir(cfg)
+	if !errors.Is(err, control.ErrInvalid) || !strings.Contains(err.Error(), "control/greylistdelay: greylisting keeps its state in "+filepath.Join(root, "greylist")) ||
+		!strings.Contains(err.Error(), "goqmail install") {
+		t.Errorf("no directory: %v", err)
+	}
+	os.Mkdir(filepath.Join(root, "greylist"), 0o700)
+	if err := CheckGreylistDir(cfg); err != nil {
+		t.Errorf("with the directory: %v", err)
+	}
+	// Greylisting off: nothing to check.
+	os.Remove(filepath.Join(root, "greylist"))
+	cfg.Checks.Grey.Delay = 0
+	if err := CheckGreylistDir(cfg); err != nil {
+		t.Errorf("greylisting off: %v", err)
+	}
+}
+
+// A state file smtpd cannot read leaves greylisting off: LoadGreylist
+// says why, and recipients greylisting would decide get 451 4.3.0, never
+// a pass.
+func TestUnreadableGreylistStateDefers(t *testing.T) {
+	env := dialogSetup(t, []dialogStep{{verb: "control", arg: "greylistdelay 300"}})
+	os.WriteFile(filepath.Join(env.root, "greylist", "state"), []byte("not a greylist state\n"), 0o600)
+	cfg, _, err := LoadConfig(env.control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Log: logline.NewTo(env.logs, "smtpd")}
+	srv.SetConfig(cfg)
+	if err := srv.LoadGreylist(); err == nil || !strings.Contains(err.Error(), "move it away") {
+		t.Errorf("LoadGreylist of a foreign file: %v", err)
+	}
+	s := &session{srv: srv, cfg: cfg, remote: netip.MustParseAddrPort("192.0.2.1:1")}
+	s.tx = &transaction{sender: "a@example.net", seen: map[string]bool{}}
+	a, _, _ := address.ParsePath("<user@example.org>", address.Options{})
+	if v := s.greylisted(a, false); v.Reply != replyGreyUnavailable {
+		t.Errorf("greylisting without its state: %+v", v)
 	}
 }

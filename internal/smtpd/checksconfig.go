@@ -40,8 +40,7 @@ func (c *Checks) clientChecks() bool {
 }
 
 // loadChecks reads the checks' control files into c. The values were
-// checked by control.Load; what is left to refuse is greylisting without
-// a directory smtpd can write its state into.
+// checked by control.Load.
 func loadChecks(c *Config, s *control.Snapshot, root string) error {
 	k := &c.Checks
 	k.DNSServers = s.List(control.DNSServers)
@@ -76,18 +75,21 @@ func loadChecks(c *Config, s *control.Snapshot, root string) error {
 		Retry: policy.GreyRetry, Lifetime: policy.GreyLifetime}
 	k.GreyAllow = control.ParsePrefixes(s.List(control.GreylistAllow))
 	k.GreyDir = filepath.Join(root, "greylist")
-	if k.Grey.Delay > 0 {
-		return checkGreyDir(k.GreyDir)
-	}
 	return nil
 }
 
 // GreyStateFile is the greylisting state in ROOT/greylist.
 const GreyStateFile = "state"
 
-// checkGreyDir fails closed: greylisting that could not keep its state
-// would greylist every retry again after a restart.
-func checkGreyDir(dir string) error {
+// CheckGreylistDir fails closed: greylisting that could not keep its
+// state would greylist every retry again after a restart. goqmail-smtpd
+// checks it with the rest of its configuration (not LoadConfig, which
+// sendmail -bs runs as any user).
+func CheckGreylistDir(c *Config) error {
+	if c.Checks.Grey.Delay <= 0 {
+		return nil
+	}
+	dir := c.Checks.GreyDir
 	fix := fmt.Sprintf("run `goqmail install` (or mkdir %s and give it to the account smtpd runs as, mode 700), or write 0 into control/greylistdelay", dir)
 	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
 		return control.Problems{{File: "control/greylistdelay", What: fmt.Sprintf("greylisting keeps its state in %s, which smtpd cannot write: %v", dir, err), Fix: fix}}

@@ -16,8 +16,7 @@ import (
 const greyFlushEvery = time.Minute
 
 // setChecks is SetConfig's part for the checks: the resolver gets the
-// servers and timeout of c (its cache stays), and greylisting's state is
-// read when greylisting is first turned on.
+// servers and timeout of c (its cache stays).
 func (s *Server) setChecks(c *Config) {
 	k := &c.Checks
 	if s.DNS == nil {
@@ -25,17 +24,24 @@ func (s *Server) setChecks(c *Config) {
 	} else if r, ok := s.DNS.(*policydns.Resolver); ok {
 		r.Configure(k.DNSServers, k.DNSTimeout)
 	}
+}
+
+// LoadGreylist reads greylisting's state when the configuration turns
+// greylisting on and it is not loaded yet, and from then on writes it once
+// a minute when it changed. goqmail-smtpd calls it after each SetConfig
+// (sendmail -bs, which greylists nothing, never does). Until it succeeds,
+// recipients that would be greylisted get 451 4.3.0.
+func (s *Server) LoadGreylist() error {
+	k := &s.cfg.Load().Checks
 	if k.Grey.Delay <= 0 || s.greylist.Load() != nil {
-		return
+		return nil
 	}
 	st, warnings, err := greylist.Open(filepath.Join(k.GreyDir, GreyStateFile), 0)
 	for _, w := range warnings {
 		s.Log.Printf("warning: %s", w)
 	}
 	if err != nil {
-		// Recipients that would be greylisted get 451 until it is fixed.
-		s.Log.Printf("alert: greylisting cannot start: %v", err)
-		return
+		return err
 	}
 	s.greylist.Store(st)
 	s.Log.Printf("status: greylisting state loaded: %d triplets", st.Len())
@@ -44,6 +50,7 @@ func (s *Server) setChecks(c *Config) {
 			s.FlushGreylist()
 		}
 	}()
+	return nil
 }
 
 // FlushGreylist writes the greylisting table if it changed; smtpd calls

@@ -486,6 +486,9 @@ func (env *dialogEnv) start(t *testing.T) string {
 		env.srv.Grants = env.grants
 	}
 	env.srv.SetConfig(cfg)
+	if err := env.srv.LoadGreylist(); err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
