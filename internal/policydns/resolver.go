@@ -236,15 +236,19 @@ func (r *Resolver) LookupNetIP(ctx context.Context, network, host string) ([]net
 	}
 	rrs := make([][]dns.RR, len(types))
 	errs := make([]error, len(types))
-	var wg sync.WaitGroup
-	for i, t := range types {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rrs[i], errs[i] = r.lookup(ctx, host, t)
-		}()
+	if len(types) == 1 {
+		rrs[0], errs[0] = r.lookup(ctx, host, types[0])
+	} else {
+		var wg sync.WaitGroup
+		for i, t := range types {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rrs[i], errs[i] = r.lookup(ctx, host, t)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var out []netip.Addr
 	for _, set := range rrs {
 		for _, rr := range set {
