@@ -4,7 +4,10 @@
 // GOQMAIL_FD_KINDS naming each one's kind: smtp, submission or smtps); it
 // submits mail through ROOT/run/submit.sock. SIGHUP rereads control/ and
 // tcp.smtp (an invalid configuration keeps the old one); SIGTERM stops
-// accepting and lets sessions in DATA finish. An invalid configuration at
+// accepting, lets sessions in DATA finish and writes the greylisting state
+// (ROOT/greylist, read at start and when a SIGHUP turns greylisting on).
+// Policy DNS lookups go to control/dnsservers, or
+// GOQMAIL_DNS (host:port) in tests. An invalid configuration at
 // start exits 78 (logline.ExitConfig). See internal/smtpd.
 package main
 
@@ -24,7 +27,6 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
-	"goqmail/internal/mailauth"
 	"goqmail/internal/metrics"
 	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
@@ -47,10 +49,7 @@ func main() {
 	// A configuration that cannot be used stops the start with
 	// logline.ExitConfig, so the supervisor waits for a fix instead of
 	// restarting smtpd every second while clients get no greeting.
-	cfg, warnings, err := smtpd.LoadConfig(controlDir)
-	if err == nil {
-		err = smtpd.CheckListeners(cfg, kinds)
-	}
+	cfg, warnings, err := loadConfig(controlDir, kinds)
 	if err != nil {
 		log.ConfigFatalf(control.ErrorLines(err)...)
 	}
@@ -67,16 +66,13 @@ func main() {
 		Metrics:   metrics.FromEnv(metrics.FromSMTPD, root),
 	}
 	// SPF, DKIM and DMARC (control/spfcheck, dkimcheck, dmarccheck) ask
-	// GOQMAIL_DNS (tests) or the first server of /etc/resolv.conf; forged
-	// Authentication-Results fields naming this host always go.
-	dns, err := mailauth.NewDNS(os.Getenv("GOQMAIL_DNS"))
-	if err != nil {
-		log.ConfigFatalf(fmt.Sprintf("GOQMAIL_DNS: %v", err))
-	}
-	s.DNS = dns
+	// the policy resolver SetConfig makes (control/dnsservers, or
+	// GOQMAIL_DNS in tests); forged Authentication-Results fields naming
+	// this host always go.
 	s.MessageChecks = append(s.MessageChecks, s.AuthCheck)
 	s.DropHeaders = append(s.DropHeaders, s.DropForgedAuthResults)
 	s.SetConfig(cfg)
+	loadGreylist(log, s)
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {
@@ -90,10 +86,7 @@ func main() {
 	}
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			cfg, warnings, err := smtpd.LoadConfig(controlDir)
-			if err == nil {
-				err = smtpd.CheckListeners(cfg, kinds)
-			}
+			cfg, warnings, err := loadConfig(controlDir, kinds)
 			if err != nil {
 				log.ReloadFailed(control.ErrorLines(err))
 				continue
@@ -103,6 +96,7 @@ func main() {
 			}
 			checkFiles(log, cfg)
 			s.SetConfig(cfg)
+			loadGreylist(log, s)
 			log.Printf("status: configuration reloaded")
 			continue
 		}
@@ -114,6 +108,35 @@ func main() {
 			ln.Close()
 		}
 		return
+	}
+}
+
+// loadConfig reads control/ and checks it against the listeners.
+// GOQMAIL_DNS (host:port) replaces control/dnsservers, as it points remote
+// delivery at a test's DNS server (docs/remote.md).
+func loadConfig(dir string, kinds []smtpd.Kind) (*smtpd.Config, []string, error) {
+	cfg, warnings, err := smtpd.LoadConfig(dir)
+	if err == nil {
+		err = smtpd.CheckListeners(cfg, kinds)
+	}
+	if err == nil {
+		err = smtpd.CheckGreylistDir(cfg)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if v := os.Getenv("GOQMAIL_DNS"); v != "" {
+		cfg.Checks.DNSServers = []string{v}
+	}
+	return cfg, warnings, nil
+}
+
+// loadGreylist reads the greylisting state if greylisting is on now; a
+// state that cannot be read defers the recipients greylisting would
+// decide (451) until a SIGHUP after the fix.
+func loadGreylist(log *logline.Logger, s *smtpd.Server) {
+	if err := s.LoadGreylist(); err != nil {
+		log.Printf("alert: greylisting cannot start, recipients it would decide get 451 until it can: %v", err)
 	}
 }
 

@@ -40,7 +40,7 @@ type Account struct {
 // trust partition). The local spawner and the supervisor stay root;
 // deliveries run as the recipient.
 var (
-	SMTPD  = Account{"goqmaild", NoFiles, "runs goqmail-smtpd: talks to the network, owns no files"}
+	SMTPD  = Account{"goqmaild", NoFiles, "runs goqmail-smtpd: talks to the network, owns only greylist/ (greylisting's state)"}
 	Queue  = Account{"goqmailq", Group, "runs goqmail-queue: owns queue/, the only writer of the queue"}
 	Send   = Account{"goqmails", Group, "runs goqmail-send: schedules deliveries, owns no files"}
 	Remote = Account{"goqmailr", Group, "runs goqmail-remote: delivers to other hosts, reads queued messages"}

@@ -117,6 +117,13 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		if err := chownTree(filepath.Join(abs, "vmail"), v.UID, v.GID); err != nil {
 			return err
 		}
+		sd, err := accounts.Lookup(accounts.SMTPD)
+		if err != nil {
+			return err
+		}
+		if err := chownTree(filepath.Join(abs, "greylist"), sd.UID, sd.GID); err != nil {
+			return err
+		}
 		lg, err := accounts.Lookup(accounts.Log)
 		if err != nil {
 			return err

@@ -38,6 +38,9 @@ var Layout = []Entry{
 	{Path: "queue/msg", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/free", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	// Greylisting's state (control/greylistdelay, docs/antispam.md):
+	// written by smtpd, read by nobody else.
+	{Path: "greylist", Dir: true, Mode: 0o700, Owner: &accounts.SMTPD},
 	// Log files (control/logdest files): goqmail-log's, readable by its
 	// group (docs/logs.md).
 	{Path: "log", Dir: true, Mode: 0o750, Owner: &accounts.Log},

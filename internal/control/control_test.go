@@ -2,6 +2,7 @@ package control
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,3 +101,41 @@ func TestEveryNameUniqueAndDocumented(t *testing.T) {
 }
 
 func mkdir(dir, name string) error { return os.Mkdir(filepath.Join(dir, name), 0o755) }
+
+func TestZoneLines(t *testing.T) {
+	z, err := ParseZoneLine("Zen.Example=127.0.0.2,127.0.0.8/30*3:listed; see https://zen.example/", false)
+	if err != nil || z.Zone != "zen.example" || z.Weight != 3 || z.Text != "listed; see https://zen.example/" || len(z.Answers) != 2 {
+		t.Fatalf("%+v, %v", z, err)
+	}
+	for a, want := range map[string]bool{"127.0.0.2": true, "127.0.0.3": false, "127.0.0.9": true, "127.0.0.12": false} {
+		if z.Listed(netip.MustParseAddr(a)) != want {
+			t.Errorf("answer %s listed = %v", a, !want)
+		}
+	}
+	d, err := ParseZoneLine("bl.example", false)
+	if err != nil || d.Weight != 1 || d.Text != "" || d.Answers != nil {
+		t.Fatalf("%+v, %v", d, err)
+	}
+	// Any 127/8 answer by default, but not Spamhaus's error codes, and
+	// never an address outside 127/8 (a resolver that answers NXDOMAIN
+	// with an advertising server).
+	for a, want := range map[string]bool{"127.0.0.2": true, "127.1.2.3": true, "127.255.255.254": false, "192.0.2.1": false} {
+		if d.Listed(netip.MustParseAddr(a)) != want {
+			t.Errorf("default: answer %s listed = %v", a, !want)
+		}
+	}
+}
+
+func TestAddrSet(t *testing.T) {
+	s := NewAddrSet([]string{"Spammer@Example.com", "@spam.example"})
+	for addr, want := range map[string]string{"spammer@example.COM": "spammer@example.com", "anyone@SPAM.example": "@spam.example",
+		"other@example.com": "", "x@sub.spam.example": "", "": "", "spammer@example.com.evil": ""} {
+		if got, _ := s.Match(addr); got != want {
+			t.Errorf("%q matched %q, want %q", addr, got, want)
+		}
+	}
+	var none *AddrSet
+	if _, ok := none.Match("a@b"); ok || none.Len() != 0 {
+		t.Error("a nil set matched")
+	}
+}

@@ -83,6 +83,12 @@ Everything else above fails closed. These few cases go on, each for a reason:
   never match. A rule whose every address an earlier line already claims is ignored with a warning
   too, as tcprules' cdb keeps the first.
 - **More lines in a one-value file** are ignored with a warning (qmail reads the first line).
+- **A DNS blocklist (` + "`dnsbl`" + `) that cannot be asked** (SERVFAIL, no answer within ` + "`dnstimeout`" + `) does
+  not list the client, and the failure is logged as a warning: rblsmtpd's and postscreen's choice,
+  so that a dead blocklist does not stop all mail. An allowlist that cannot be asked spares
+  nobody; reverse DNS that cannot be checked answers 451 (docs/antispam.md).
+- **A line of the greylisting state that does not parse** is skipped with a warning: its triplet
+  is greylisted again, which delays mail and loses none.
 - **Files read per delivery** (` + "`users/assign`" + `, the ` + "`aliases`" + ` file, ` + "`.qmail`" + ` files, the virtual
   directory) take effect when they change, without SIGHUP. ` + "`goqmail check`" + ` reports their problems,
   but goqmaild cannot hold their old version: a broken ` + "`users/assign`" + ` defers deliveries until it is

@@ -67,6 +67,33 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"smtpgreeting", "\n", []string{`control/smtpgreeting line 1: is empty`}},
 		{"me", "\n", []string{`control/me: missing or empty; write this host's fully qualified domain name`}},
 		{"me", "mail..example.org\n", []string{`control/me line 1: "mail..example.org" has an empty label`}},
+		// The checks before a recipient is accepted (antispam.go).
+		{"dnsbl", "zen.example\nbl.example*0\nbl2.example=127.0.0.x\nbl3.example:\nbad_zone!\nZEN.example*2\nbl4.example=::1\n", []string{
+			`control/dnsbl line 2: "bl.example*0": the weight "0" is not a number from 1 to 100; write zone[=answer,...][*weight][:reply text]`,
+			`control/dnsbl line 3: "bl2.example=127.0.0.x": the answer "127.0.0.x" is not an IPv4 address or prefix`,
+			`control/dnsbl line 4: "bl3.example:": the reply text after ':' is empty`,
+			`control/dnsbl line 5: "bad_zone!": the zone "bad_zone!" is not a domain name`,
+			`control/dnsbl line 6: "ZEN.example*2" repeats the key of line 1`,
+			`control/dnsbl line 7: "bl4.example=::1": the answer "" is not an IPv4 address or prefix (':' starts the reply text)`}},
+		{"dnswl", "wl.example*2\nwl2.example:trusted\n", []string{
+			`control/dnswl line 1: "wl.example*2": an allowlist line has no weight; write zone[=answer,...], such as list.dnswl.org=127.0.0.0/16`,
+			`control/dnswl line 2: "wl2.example:trusted": an allowlist line has no reply text`}},
+		{"badmailfrom", "spammer\n@\nx y@example.org\n", []string{
+			`control/badmailfrom line 1: "spammer" has no '@' and would never match a sender or recipient; write an address user@domain, or @domain for every address at that domain`,
+			`control/badmailfrom line 2: "@": "" is not a domain name`,
+			`control/badmailfrom line 3: "x y@example.org": "x y" is not a local part`}},
+		{"badrcptto", "nobody@\n", []string{`control/badrcptto line 1: "nobody@": "" is not a domain name`}},
+		{"badhelo", "friend ly\n", []string{`control/badhelo line 1: "friend ly" is not a domain name`}},
+		{"dnsservers", "dns.example\n127.0.0.1:99999\n", []string{
+			`control/dnsservers line 1: "dns.example" is not an IP address (a name would need DNS to find DNS)`,
+			`control/dnsservers line 2: "127.0.0.1:99999": the port "99999" is not a number from 1 to 65535`}},
+		{"greylistallow", "192.0.2.0/33\nexample.org\n", []string{
+			`control/greylistallow line 1: "192.0.2.0/33" is not an IP address or prefix`,
+			`control/greylistallow line 2: "example.org" is not an IP address or prefix`}},
+		{"requirerdns", "3\n", []string{`control/requirerdns line 1: 3 is above the maximum of 2; write a whole number from 0 to 2 such as 0 (0 = no reverse DNS check)`}},
+		{"dnstimeout", "0\n", []string{`control/dnstimeout line 1: 0 is below the minimum of 1`}},
+		{"ratewindow", "10\n", []string{`control/ratewindow line 1: 10 is below the minimum of 60`}},
+		{"greylistdelay", "5m\n", []string{`control/greylistdelay line 1: "5m" is not a number of seconds`}},
 	} {
 		t.Run(tc.file+" "+strings.TrimSpace(tc.content), func(t *testing.T) {
 			files := map[string]string{"me": "mail.example.org\n"}
@@ -123,6 +150,12 @@ func TestLoadAcceptsGoodValues(t *testing.T) {
 		"logdest":        "files\n",
 		"logsize":        "4096\n",
 		"logkeep":        "3\n",
+		"dnsbl":          "zen.spamhaus.org=127.0.0.2,127.0.0.4/30*2:listed at Spamhaus\nbl.example\nbl2.example*3\n",
+		"dnswl":          "list.dnswl.org=127.0.0.0/16\n",
+		"badmailfrom":    "spammer@example.com\n@spam.example\n@[192.0.2.1]\n",
+		"badhelo":        "localhost\n.dynamic.example\n[192.0.2.1]\n",
+		"dnsservers":     "127.0.0.1\n[::1]:5353\n192.0.2.53:53\n",
+		"greylistallow":  "192.0.2.0/24\n2001:db8::/32\n198.51.100.7\n",
 	}))
 	if err != nil {
 		t.Fatal(err)

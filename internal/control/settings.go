@@ -93,7 +93,7 @@ var (
 	QueueMinFree = &Setting{Name: "queueminfree", Kind: Number, Default: "10485760", Min: 0, UsedBy: []string{"smtpd"}, Unit: "bytes", Example: "10485760", Zero: "check only SIZE",
 		Meaning: "bytes that must stay free on the queue's file system: MAIL is answered 452 4.3.1 when less than this plus 1.5 times the client's SIZE is free (Postfix's queue_minfree and its 1.5 factor), so a full disk is reported before the message is sent, not after. A message that still meets a full disk gets 452 4.3.1 at its end. 0 checks only SIZE."}
 	SMTPGreetDelay = &Setting{Name: "smtpgreetdelay", Kind: Number, Default: "0", Min: 0, Max: 300, UsedBy: []string{"smtpd"}, Unit: "seconds",
-		Meaning: "seconds to wait before the greeting; a client that sends anything before it is dropped (554 5.5.1). With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
+		Meaning: "seconds to wait before the greeting on the smtplisten addresses (port 25; postscreen's greet wait); a client that sends anything before it is dropped (554 5.5.1). Submission, RELAYCLIENT and POP-before-SMTP clients and partners with RBLSMTPD=\"\" in tcp.smtp are greeted at once. With 0 only clients whose bytes have already arrived when the greeting is written are caught."}
 	SyncMode = &Setting{Name: "syncmode", Kind: Line, Default: "auto", UsedBy: []string{"queue", "local"}, Check: checkSyncMode, Restart: true, Rule: "`auto`, `fsync` or `syncfs`",
 		Meaning: "how a new queue or Maildir file is made durable before it is acknowledged. Always content first, then the rename, then the name (a name never points at content a power loss could take away): `fsync` (the default; `auto` means it too) fsyncs each file before its rename, or `syncfs` makes the content durable with one syncfs(2) of the file system shared by every concurrent commit, then checks each file's own write-back error with sync_file_range(2). In both modes the directory is then fsynced, shared by concurrent commits. syncfs also writes every other program's dirty data on that file system: use it only for a queue on a file system of its own. Needs Linux 5.8 or newer. See docs/queue.md."}
 	// Connection limits of smtpd, pop3d and the auth service (docs/limits.md).
@@ -231,4 +231,7 @@ var All = []*Setting{
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,
 	SPFCheck, SPFReject, DKIMCheck, DMARCCheck, DMARCReject,
+	// Checks before a recipient is accepted (antispam.go).
+	DNSServers, DNSTimeout, DNSBL, DNSWL, DNSBLThreshold, RequireRDNS, BadHelo, BadMailFrom, BadRcptTo,
+	RateWindow, MsgRatePerIP, RcptRatePerIP, MsgRatePerUser, RcptRatePerUser, GreylistDelay, GreylistAllow,
 }

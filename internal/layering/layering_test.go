@@ -24,6 +24,9 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
+	"policydns": 2,                // the DNS resolver and cache of every policy lookup (DNSBL, SPF, DKIM, DMARC)
+	"ratelimit": 1,                // N per window per key (GCRA): counts, no mail knowledge
+	"clientdns": 3, "greylist": 3, // smtpd's client checks: what DNS says of a client; the greylisting state
 }
 
 // rootForbidden are packages the root programs must not link: network
@@ -31,7 +34,8 @@ var tiers = map[string]int{
 // holds the log pipes, goqmail-log reads them: docs/logs.md).
 var rootForbidden = []string{
 	"goqmail/internal/smtp", "goqmail/internal/smtpd", "goqmail/internal/address", "goqmail/internal/tcprules",
-	"goqmail/internal/policy", "goqmail/internal/logparse", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
+	"goqmail/internal/policy", "goqmail/internal/logparse", "goqmail/internal/policydns", "github.com/miekg/dns",
+	"goqmail/internal/clientdns", "goqmail/internal/greylist", "encoding/json", "encoding/xml", "net/http", "net/mail", "net/textproto",
 	"mime", "mime/multipart", "html", "html/template", "text/template",
 }
 

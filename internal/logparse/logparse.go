@@ -124,6 +124,14 @@ var kinds = []pattern{
 	p(Accepted, "smtpd", addr+`: accepted msg `+id+` from <(.*)> to (\d+) recipients, (\d+) bytes`, func(l *Line, m []string) {
 		l.Client, l.MsgID, l.Sender, l.Count[0], l.Bytes = m[1], m[2], m[3], atoi(m[4]), atoi64(m[5])
 	}),
+	// internal/smtpd/checks.go: a check names itself; the reason counted
+	// is the check and the code, the same for every client it refuses.
+	p(RefusedRcpt, "smtpd", addr+`: refused rcpt <(.*?)> from <(.*?)> by (\w+) \((.*)\): (\d{3} \S+) .*`, func(l *Line, m []string) {
+		l.Client, l.Rcpts, l.Sender, l.Reason = m[1], []string{m[2]}, m[3], m[4]+": "+m[6]
+	}),
+	p(RefusedSender, "smtpd", addr+`: refused sender <(.*?)> by (\w+) \((.*)\): (\d{3} \S+) .*`, func(l *Line, m []string) {
+		l.Client, l.Sender, l.Reason = m[1], m[2], m[3]+": "+m[5]
+	}),
 	p(RefusedRcpt, "smtpd", addr+`: refused rcpt <(.*?)> from <(.*?)>: (\d{3} .*)`, func(l *Line, m []string) {
 		l.Client, l.Rcpts, l.Sender, l.Reason = m[1], []string{m[2]}, m[3], m[4]
 	}),

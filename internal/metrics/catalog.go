@@ -100,8 +100,9 @@ var (
 		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "check", "queue_temporary", "queue_permanent", "connection_lost"}}},
 		Help:   "Messages refused at DATA or at its end, by reason."}
 	SMTPRcptRefused = &Family{Name: "goqmail_smtp_recipients_refused_total", Kind: Counter, From: []string{FromSMTPD},
-		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "spf_fail", "too_many_recipients", "temporary", "other"}}},
-		Help:   "RCPT commands refused, by reason."}
+		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "spf_fail", "too_many_recipients", "temporary", "other",
+			"bad_address", "dnsbl", "client_check", "greylist", "rate_limit"}}},
+		Help: "RCPT commands refused, by reason: the relay rule, unknown users, maxrcpt, lookups that failed, and the checks of docs/antispam.md (badmailfrom and badrcptto, DNS blocklists, the other client checks, greylisting, rate limits)."}
 	AuthAttempts = &Family{Name: "goqmail_auth_attempts_total", Kind: Counter, From: []string{FromSMTPD, FromPOP3D},
 		Labels: []Label{authSvc, authRes},
 		Help:   "Logins (SMTP AUTH, POP3 USER/PASS, APOP, AUTH) by result: success, failure (bad credentials), error (the auth service could not answer)."}

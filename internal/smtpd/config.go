@@ -64,6 +64,9 @@ type Config struct {
 	AuthSenders   bool
 	// Auth is content authentication: SPF, DKIM, DMARC (msgauth.go).
 	Auth authConfig
+	// Checks are the checks before a recipient is accepted: DNSBL,
+	// badmailfrom, rate limits, greylisting (checksconfig.go).
+	Checks Checks
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
@@ -105,6 +108,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	if err := loadAuth(c, s); err != nil {
+		return nil, nil, err
+	}
+	if err := loadChecks(c, s, root); err != nil {
 		return nil, nil, err
 	}
 	if c.RcptHosts.Len() == 0 {

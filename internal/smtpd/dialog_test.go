@@ -29,10 +29,15 @@ package smtpd
 //	                    allow nobody, or fail.
 //	queuefree BYTES     the queue's file system has BYTES free (the check at
 //	                    MAIL); without it there is no check.
-//	dns RECORD          a record (zone-file syntax, absolute names) of a
-//	                    loopback DNS server for SPF, DKIM and DMARC, which
-//	                    the server then uses (Server.DNS); pct= draws 0.
+//	dns RECORD          a record (zone-file syntax, absolute names) of a DNS
+//	                    server on loopback (route/dnstest) that
+//	                    control/dnsservers points at (policy lookups).
 //	dnsfail NAME        that server answers SERVFAIL for NAME (absolute).
+//	dnsdrop NAME        that server never answers for NAME (a timeout).
+//	peer IP             the client connects from IP (127.0.0.2, ...).
+//	CLOCK DURATION      the server's clock moves on by DURATION (Go syntax:
+//	                    5m, 1h30m); it starts at the real time and moves only
+//	                    so (greylisting, rate limits) once a script uses CLOCK.
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -88,7 +93,6 @@ import (
 	"time"
 
 	"goqmail/internal/logline"
-	"goqmail/internal/mailauth"
 	"goqmail/internal/queue"
 	"goqmail/internal/route/dnstest"
 )
@@ -131,8 +135,9 @@ type dialogStep struct {
 
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
-var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "dns", "dnsfail", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
-	"HANGUP", "SLEEP", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
+var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
+	"dnsfail", "dnsdrop", "dns", "peer", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+	"HANGUP", "SLEEP", "CLOCK", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
 func parseDialog(file string) ([]dialogStep, error) {
@@ -287,9 +292,31 @@ type dialogEnv struct {
 	roots   *x509.CertPool // trusts the "certificate" one
 	// queueFree is what the fake free-space reading says; nil: no check.
 	queueFree *int64
-	// zone and servfail make a loopback DNS server for SPF, DKIM and
-	// DMARC; none: Server.DNS stays nil.
-	zone, servfail []string
+	// dns is the policy DNS server's zone, dnsFail and dnsDrop its
+	// broken names; peer the client's address; clock the server's
+	// clock when the script moves it.
+	dns              []string
+	dnsFail, dnsDrop []string
+	peer             string
+	clock            *dialogClock
+}
+
+// dialogClock is a server clock the script moves (CLOCK).
+type dialogClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *dialogClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *dialogClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // dialogLog collects the log lines of both servers for failure messages.
@@ -367,9 +394,15 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 				env.auth.add(f[0], f[1], f[2], f[3:]...)
 			}
 		case "dns":
-			env.zone = append(env.zone, st.arg)
+			env.dns = append(env.dns, st.arg)
 		case "dnsfail":
-			env.servfail = append(env.servfail, st.arg)
+			env.dnsFail = append(env.dnsFail, st.arg)
+		case "dnsdrop":
+			env.dnsDrop = append(env.dnsDrop, st.arg)
+		case "peer":
+			env.peer = st.arg
+		case "CLOCK":
+			env.clock = &dialogClock{t: time.Now()}
 		case "queuefree":
 			n, err := strconv.ParseInt(st.arg, 10, 64)
 			if err != nil {
@@ -391,6 +424,22 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 	}
 	if rules.Len() > 0 {
 		write("tcp.smtp", rules.String())
+	}
+	if len(env.dns)+len(env.dnsFail)+len(env.dnsDrop) > 0 {
+		srv := dnstest.Start(t, strings.Join(env.dns, "\n"))
+		for _, n := range env.dnsFail {
+			srv.ServFail(n)
+		}
+		for _, n := range env.dnsDrop {
+			srv.Drop(n)
+		}
+		if _, err := os.Stat(filepath.Join(env.control, "dnsservers")); err != nil {
+			write("dnsservers", srv.Addr+"\n")
+		}
+	}
+	// goqmail install makes it, owned by smtpd's account (greylisting).
+	if err := os.Mkdir(filepath.Join(root, "greylist"), 0o700); err != nil {
+		t.Fatal(err)
 	}
 	return env
 }
@@ -424,6 +473,9 @@ func (env *dialogEnv) start(t *testing.T) string {
 	}
 
 	env.srv = &Server{SubmitSocket: sock, Log: logline.NewTo(env.logs, "smtpd")}
+	if env.clock != nil {
+		env.srv.Now = env.clock.now
+	}
 	if n := env.queueFree; n != nil {
 		env.srv.QueueFree = func() (int64, error) { return *n, nil }
 	}
@@ -437,15 +489,12 @@ func (env *dialogEnv) start(t *testing.T) string {
 	// scenario turns them on.
 	env.srv.MessageChecks = []MessageCheckFactory{env.srv.AuthCheck}
 	env.srv.DropHeaders = []HeaderDropper{env.srv.DropForgedAuthResults}
-	if len(env.zone) > 0 || len(env.servfail) > 0 {
-		dns := dnstest.Start(t, strings.Join(env.zone, "\n"))
-		for _, name := range env.servfail {
-			dns.ServFail(name)
-		}
-		env.srv.DNS = &mailauth.DNS{Server: dns.Addr, Timeout: 2 * time.Second}
-		env.srv.dmarcSample = func() int { return 0 }
-	}
+	// A DMARC record's pct= draws 0: the policy always applies.
+	env.srv.dmarcSample = func() int { return 0 }
 	env.srv.SetConfig(cfg)
+	if err := env.srv.LoadGreylist(); err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -655,10 +704,14 @@ func (c *dialogClient) nextMsgLine(st dialogStep) (string, bool) {
 	return c.msgLines[c.msgPos-1], true
 }
 
-func runDialog(t *testing.T, file string, steps []dialogStep) {
+func runDialog(t *testing.T, file string, steps []dialogStep) *dialogEnv {
 	env := dialogSetup(t, steps)
 	addr := env.start(t)
-	conn, err := net.Dial("tcp", addr)
+	var d net.Dialer
+	if env.peer != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(env.peer)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,7 +720,8 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 	sessionOver := false
 	for _, st := range steps {
 		switch st.verb {
-		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree", "dns", "dnsfail":
+		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
+			"dns", "dnsfail", "dnsdrop", "peer":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}
@@ -705,6 +759,12 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 		case "HANGUP":
 			conn.Close()
 			sessionOver = true
+		case "CLOCK":
+			d, err := time.ParseDuration(st.arg)
+			if err != nil {
+				c.fail(st, "want a duration such as 5m")
+			}
+			env.clock.add(d)
 		case "SLEEP":
 			ms, err := strconv.Atoi(st.arg)
 			if err != nil {
@@ -759,4 +819,5 @@ func runDialog(t *testing.T, file string, steps []dialogStep) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return env
 }

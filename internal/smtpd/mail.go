@@ -50,6 +50,10 @@ func (s *session) mail(arg string) {
 		s.reply(r)
 		return
 	}
+	if v := s.checkMailRate(); v.Refused() {
+		s.refuseSenderBy(sender, "ratelimit", v)
+		return
+	}
 	s.tx = &transaction{sender: sender, seen: map[string]bool{}, spf: s.checkSPF(sender)}
 	s.reply(r)
 }
@@ -144,12 +148,25 @@ func (s *session) rcpt(arg string) {
 	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
 		Authenticated: s.authenticated(), RelayGrant: s.relayGrant, Virtual: virtual, VirtualUnknown: err != nil},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
+	role := roleRcpt(a, postmaster)
+	if r.Code == 250 {
+		if v, check := s.checkRcptFirst(a, role); v.Refused() {
+			s.refuseRcptBy(a, check, v)
+			return
+		}
+	}
 	if r.Code == 250 && !strings.EqualFold(a.Local, "postmaster") {
 		r = s.spfRcpt(a.Domain, r)
 	}
 	if r.Code == 250 && !postmaster {
 		var closed bool
 		if r, closed = s.checkExists(a); closed {
+			return
+		}
+	}
+	if r.Code == 250 {
+		if v, check := s.checkRcptLast(a, role); v.Refused() {
+			s.refuseRcptBy(a, check, v)
 			return
 		}
 	}
@@ -333,6 +350,7 @@ func (s *session) data() {
 		s.reply(replyQueueRefused(res.Temporary, res.Text))
 	default:
 		s.accepted++
+		s.chargeRates(tx)
 		s.srv.Metrics.Inc(metrics.SMTPAccepted, s.kind.String())
 		s.junk = 0
 		s.srv.Log.Printf("%s: accepted msg %s from <%s> to %d recipients, %d bytes", s.remote, res.ID, tx.sender, len(tx.rcpts), st.Bytes)

@@ -2,7 +2,9 @@ package smtpd
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
+	"time"
 
 	"goqmail/internal/policy"
 	"goqmail/internal/smtp"
@@ -76,6 +78,18 @@ var replyTable = []documented{
 	doc(replySPFFail("helo", "<helo>", "<client ip>"), "RCPT for a domain in `spfreject`: SPF of the HELO name says `fail` for the client"),
 	doc(replySPFTemp, "RCPT for a domain in `spfreject` while the SPF lookups for the MAIL FROM domain fail (temperror)"),
 	doc(replyTooManyUnknown, "one unknown recipient more than `maxunknownrcpt` in a session (a directory harvest); closed"),
+	doc(policy.ReplyBadMailFrom, "RCPT after a MAIL whose sender is in `badmailfrom` (the address, or its `@domain`), as qmail-smtpd refuses it"),
+	doc(policy.ReplyBadRcptTo, "RCPT for an address in `badrcptto` (the address, or its `@domain`)"),
+	doc(policy.ReplyRBLSMTPD("<text>"), "RCPT (but postmaster and abuse) from a client whose `tcp.smtp` line sets `RBLSMTPD` to text; `-text` gives 553 5.7.1 instead (rblsmtpd)"),
+	doc(policy.ReplyBadHelo, "RCPT (but postmaster and abuse) from a client whose HELO/EHLO name is in `badhelo`"),
+	doc(policy.ReplyDNSBL("your address [<ip>] is listed at <zone>"), "RCPT (but postmaster and abuse) from a client listed in `dnsbl` zones whose weights reach `dnsblthreshold`; the text is the zone line's, else the zone's TXT record, else this one"),
+	doc(policy.ReplyNoRDNS(netip.MustParseAddr("192.0.2.1")), "RCPT (but postmaster and abuse) from a client without a PTR record (`requirerdns` 1 or 2)"),
+	doc(policy.ReplyRDNSMismatch(netip.MustParseAddr("192.0.2.1")), "RCPT (but postmaster and abuse) from a client none of whose PTR names resolves back to it (`requirerdns` 2)"),
+	doc(policy.ReplyRDNSTemp, "RCPT (but postmaster and abuse) when the reverse DNS lookup `requirerdns` needs failed"),
+	doc(policy.ReplyGreylisted(5*time.Minute), "RCPT whose (client network, sender, recipient) is new to greylisting, or retried before `greylistdelay` is over; says when to come back. Not counted as an error"),
+	doc(replyGreyUnavailable, "RCPT that greylisting would decide while its state cannot be read (logged as an alert)"),
+	doc(policy.ReplyRate(policy.RateFacts{What: "recipients", Who: "your address <ip>", Limit: 1000, Window: time.Hour, Wait: 6 * time.Minute}),
+		"RCPT past `rcptrateperip` or `rcptrateperuser` (`user <name>`) in `ratewindow`; MAIL past `msgrateperip` or `msgrateperuser` says `messages`. Not counted as an error"),
 	doc(replyRcptFirst, "DATA before any RCPT"),
 	doc(replyNoValidRcpt, "DATA when every RCPT was refused"),
 	doc(replyNoArgs, "DATA or STARTTLS with an argument"),

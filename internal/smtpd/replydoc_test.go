@@ -52,9 +52,15 @@ func TestEveryReplyDocumented(t *testing.T) {
 					}
 				case *ast.FuncDecl:
 					name := d.Name.Name
-					constructor := d.Recv == nil && strings.HasPrefix(name, "reply") && returnsReply(d)
-					if constructor && pkg.prefix == "" {
-						declared[name] = f.name
+					// policy's constructors are exported, for smtpd
+					// to call: ReplyX there, replyX here.
+					prefix := "reply"
+					if pkg.prefix != "" {
+						prefix = "Reply"
+					}
+					constructor := d.Recv == nil && strings.HasPrefix(name, prefix) && returnsReply(d)
+					if constructor {
+						declared[pkg.prefix+name] = f.name
 					}
 					if constructor || d.Body == nil || f.name == "replydoc.go" {
 						continue

@@ -13,9 +13,10 @@ import (
 
 	"golang.org/x/sys/unix"
 	"goqmail/internal/connlimit"
+	"goqmail/internal/greylist"
 	"goqmail/internal/logline"
-	"goqmail/internal/mailauth"
 	"goqmail/internal/metrics"
+	"goqmail/internal/policydns"
 	"goqmail/internal/submit"
 	"goqmail/internal/tcprules"
 )
@@ -34,21 +35,25 @@ type Server struct {
 	// forge from the stored copy. Both are set before serving.
 	MessageChecks []MessageCheckFactory
 	DropHeaders   []HeaderDropper
-	// DNS answers the lookups of SPF, DKIM and DMARC (msgauth.go); nil:
-	// those checks are off whatever control/ says.
-	DNS mailauth.Resolver
 	// QueueFree returns the bytes free on the queue's file system, for
 	// the check at MAIL (control/queueminfree); nil: no check.
 	QueueFree func() (int64, error)
 	// Metrics receives the counts of docs/metrics.md; nil: none.
 	Metrics *metrics.Client
+	// DNS answers every policy lookup: the checks at RCPT (checks.go) and
+	// SPF, DKIM and DMARC (msgauth.go, authcheck.go); nil: a
+	// policydns.Resolver made by SetConfig from control/dnsservers (or
+	// GOQMAIL_DNS), with its cache.
+	DNS policydns.DNS
 
 	// dmarcSample draws for a DMARC record's pct= (nil: at random).
 	dmarcSample func() int
 
 	cfg      atomic.Pointer[Config]
-	qpool    chan *submit.Conn  // idle queue connections (submit.go)
-	budgets  [numBudgets]budget // sessions per kind of listener (limits.go)
+	greylist atomic.Pointer[greylist.Store] // checkstate.go
+	rates    rateTables                     // checks.go
+	qpool    chan *submit.Conn              // idle queue connections (submit.go)
+	budgets  [numBudgets]budget             // sessions per kind of listener (limits.go)
 	once     sync.Once
 	sessions atomic.Int64
 	wg       sync.WaitGroup
@@ -61,7 +66,9 @@ func (s *Server) SetConfig(c *Config) {
 	if st := c.tlsStore; st != nil && st.Warn == nil && s.Log != nil {
 		st.Warn = func(err error) { s.Log.Printf("warning: %v", err) }
 	}
+	s.init()
 	s.cfg.Store(c)
+	s.setChecks(c)
 }
 
 // Serve accepts SMTP connections (KindSMTP) until ln is closed.
@@ -136,6 +143,7 @@ func (s *Server) Shutdown(timeout time.Duration) {
 	case <-done:
 	case <-time.After(timeout):
 	}
+	s.FlushGreylist()
 }
 
 func (s *Server) init() {
@@ -202,6 +210,7 @@ func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 		if _, ok := rule.Lookup("RELAYCLIENT"); ok {
 			sess.relayClient = true
 		}
+		sess.rblsmtpd, sess.rblsmtpdSet = rule.Lookup("RBLSMTPD")
 		if v, ok := rule.Lookup("DATABYTES"); ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				sess.dataBytes = &n
@@ -227,9 +236,13 @@ func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 // talkedFirst reports whether the client sent anything before our greeting
 // (RFC 5321 3.1: the client waits for it). With a greet delay it waits that
 // long for the client to give itself away; without one it only looks at
-// what has already arrived, without blocking.
+// what has already arrived, without blocking. The delay is for strangers on
+// port 25, as postscreen's greet wait: a user's mail program on submission,
+// the site's own hosts (RELAYCLIENT, a POP-before-SMTP grant) and partners
+// (RBLSMTPD="") are greeted at once.
 func (sess *session) talkedFirst() bool {
-	if d := sess.cfg.GreetDelay; d > 0 {
+	partner := sess.rblsmtpdSet && sess.rblsmtpd == ""
+	if d := sess.cfg.GreetDelay; d > 0 && sess.kind == KindSMTP && !sess.mayRelay() && !partner {
 		sess.greetUntil = time.Now().Add(d)
 		_, err := sess.br.Peek(1)
 		sess.greetUntil = time.Time{}

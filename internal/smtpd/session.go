@@ -39,6 +39,11 @@ type session struct {
 	relayClient bool   // RELAYCLIENT from tcp.smtp, or sendmail -bs
 	relayGrant  bool   // a live POP-before-SMTP grant for the client's IP
 	dataBytes   *int64 // DATABYTES from tcp.smtp, overriding control/databytes
+	// RBLSMTPD from tcp.smtp (rblsmtpd's meaning, checks.go); client is
+	// what the checks learnt of the client, once.
+	rblsmtpd    string
+	rblsmtpdSet bool
+	client      *clientState
 
 	authUser     string   // the account logged in with AUTH; "" = none
 	authOwns     []string // the envelope senders it may use

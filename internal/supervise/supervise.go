@@ -189,7 +189,8 @@ func (s *Supervisor) resolveAccounts() error {
 	}
 	// Go runtime tuning set by the administrator reaches every program.
 	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
-	// network's DNS server and SMTP port (cmd/goqmail-remote).
+	// network's DNS server and SMTP port (cmd/goqmail-remote); GOQMAIL_DNS
+	// also smtpd's policy lookups (cmd/goqmail-smtpd).
 	// GOQMAIL_JOURNAL_SOCKET and GOQMAIL_SYSLOG_SOCKET point goqmail-log
 	// at a test's stand-ins for journald and syslogd.
 	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET"} {

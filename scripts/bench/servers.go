@@ -61,6 +61,9 @@ func setupGoqmail() *goqmail {
 		must(os.WriteFile(filepath.Join(root, "control", "syncmode"), []byte(*syncmode+"\n"), 0o644))
 	}
 	relayControl(root)
+	if *checks {
+		checksControl(root)
+	}
 	log, err := os.Create(filepath.Join(*work, "goqmail.log"))
 	must(err)
 	g := &goqmail{cmd: exec.Command(filepath.Join(*bin, "goqmaild"), root)}

@@ -22,7 +22,7 @@ type Server struct {
 	mu       sync.Mutex
 	records  map[string][]dns.RR // by lower-case FQDN
 	servfail map[string]bool
-	drop     map[string]bool
+	drop     map[string]bool // never answered: the client times out
 	queries  int
 }
 
@@ -33,15 +33,7 @@ type Server struct {
 func Start(t testing.TB, zone string) *Server {
 	t.Helper()
 	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, drop: map[string]bool{}}
-	for _, line := range strings.Split(zone, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == ';' {
-			continue
-		}
-		rr, err := dns.NewRR(line)
-		if err != nil {
-			t.Fatalf("dnstest: %q: %v", line, err)
-		}
+	for _, rr := range parseZone(t, zone) {
 		name := strings.ToLower(rr.Header().Name)
 		s.records[name] = append(s.records[name], rr)
 	}
@@ -88,11 +80,50 @@ func (s *Server) ServFail(name string) {
 }
 
 // Drop makes every query for name (absolute, any type) go unanswered, as
-// a server that is down or a lost packet does: the client times out.
+// a server that is down or a packet filter would: the client times out.
 func (s *Server) Drop(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.drop[strings.ToLower(name)] = true
+}
+
+// Set replaces every record of the names zone holds (same syntax as
+// Start) with zone's records for them, while the server runs.
+func (s *Server) Set(t testing.TB, zone string) {
+	t.Helper()
+	rrs := parseZone(t, zone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rr := range rrs {
+		delete(s.records, strings.ToLower(rr.Header().Name))
+	}
+	for _, rr := range rrs {
+		name := strings.ToLower(rr.Header().Name)
+		s.records[name] = append(s.records[name], rr)
+	}
+}
+
+// Remove deletes every record of name (absolute): it no longer exists.
+func (s *Server) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, strings.ToLower(name))
+}
+
+func parseZone(t testing.TB, zone string) []dns.RR {
+	var out []dns.RR
+	for _, line := range strings.Split(zone, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == ';' {
+			continue
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("dnstest: %q: %v", line, err)
+		}
+		out = append(out, rr)
+	}
+	return out
 }
 
 // Queries returns how many queries were answered so far.
@@ -113,12 +144,19 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	q := req.Question[0]
 	s.mu.Lock()
+	if s.drop[strings.ToLower(q.Name)] {
+		s.mu.Unlock()
+		return
+	}
 	s.queries++
 	if s.drop[strings.ToLower(q.Name)] {
 		s.mu.Unlock()
 		return
 	}
 	rcode := s.answer(m, strings.ToLower(q.Name), q.Qtype)
+	if len(m.Answer) == 0 && (rcode == dns.RcodeNameError || rcode == dns.RcodeSuccess) {
+		s.addSOA(m, strings.ToLower(q.Name))
+	}
 	s.mu.Unlock()
 	m.Rcode = rcode
 	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
@@ -129,6 +167,26 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		m.Truncate(size)
 	}
 	w.WriteMsg(m)
+}
+
+// addSOA puts the SOA record of the closest enclosing name that has one
+// in the authority section of a negative answer, as an authoritative
+// server does (RFC 2308 section 3): it tells resolvers how long they may
+// cache the negative answer. Zones without an SOA get none.
+func (s *Server) addSOA(m *dns.Msg, name string) {
+	for {
+		for _, rr := range s.records[name] {
+			if soa, ok := rr.(*dns.SOA); ok {
+				m.Ns = append(m.Ns, soa)
+				return
+			}
+		}
+		_, rest, ok := strings.Cut(name, ".")
+		if !ok || rest == "" {
+			return
+		}
+		name = rest
+	}
 }
 
 // answer fills m like a recursive resolver: records of the asked type, or
