@@ -24,6 +24,8 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
+	"qmailqueue":   2,           // qmail-queue's envelope and exit codes: smtpd's QMAILQUEUE filters and goqmail-qmail-queue
+	"milterclient": 3, "spp": 3, // filter hooks of smtpd: the milter protocol's client side, qmail-spp plugins
 }
 
 // rootForbidden are packages the root programs must not link: network
