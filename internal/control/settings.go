@@ -199,6 +199,19 @@ var (
 	MetricsListen = &Setting{Name: "metricslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
 		Meaning: "addresses of the Prometheus endpoint (HTTP, `/metrics`), served by goqmail-metrics under its own account. Empty (the default): no metrics, and goqmail-metrics is not started. Plain HTTP without authentication: give a loopback or management address (127.0.0.1:9465). Read at start only."}
 
+	// Filter hooks of smtpd (docs/antispam.md, issue 13 item 6): a
+	// QMAILQUEUE program, milters, qmail-spp plugins.
+	QmailQueue = &Setting{Name: "qmailqueue", Kind: Line, UsedBy: []string{"smtpd"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an executable program",
+		Meaning: "a qmail-queue compatible program (qmail's QMAILQUEUE: simscan, qmail-scanner, a script) that smtpd runs, as its own account, for every message instead of submitting it itself: the message on descriptor 0 as it arrives (with smtpd's Received line and, at the top, the header lines checks add at the end of the data), the envelope on descriptor 1, qmail-queue's exit codes for the answer (notqmail's custom error on descriptor 6 too). The program ends by running goqmail's qmail-queue, named in $GOQMAIL_QMAILQUEUE. QMAILQUEUE in a tcp.smtp rule overrides it per client (an empty value: none). Only network sessions; sendmail and forwards go straight to the queue. Empty (the default): none. Reread on SIGHUP."}
+	TimeoutQmailQueue = &Setting{Name: "timeoutqmailqueue", Kind: Number, Default: "600", Min: 1, Max: 86400, UsedBy: []string{"smtpd"}, Unit: "seconds",
+		Meaning: "seconds the qmailqueue program may take to answer after the end of the data (and to take each piece of the message); then its process group is killed and the client gets 451 4.3.0 qq timeout. The default is RFC 5321's 10 minutes, the time a client waits for the reply to its final dot. Reread on SIGHUP."}
+	Milters = &Setting{Name: "milters", Kind: File, UsedBy: []string{"smtpd"}, Rule: "each line `inet:HOST:PORT` or `unix:/PATH`, then optional `timeout=SECONDS` (1-3600) and `onfail=tempfail` or `onfail=accept`; no milter twice",
+		Meaning: "milters (Sendmail's mail filter protocol, version 6: rspamd, opendkim, the milters of SpamAssassin and ClamAV) that see every message of the network sessions, in this order, at MAIL, RCPT and the end of the data, as Postfix's smtpd_milters: their verdicts reject or tempfail a command or the message, discard it, send it to the Junk folder (quarantine), and their added header lines go on top of the message. `timeout` bounds the connect and each answer (default 30); `onfail` is what a milter that is down, slow or broken means: `tempfail` (the default: 451 4.7.1, never a silent accept) or `accept` (go on without it). NOMILTER in a tcp.smtp rule turns them off for a client. Reread on SIGHUP."}
+	SMTPPlugins = &Setting{Name: "smtpplugins", Kind: File, UsedBy: []string{"smtpd"}, Rule: "section lines `[connection]`, `[helo]`, `[mail]`, `[rcpt]` or `[data]`, each followed by plugins: the path (absolute, or relative to ROOT) of an executable file, or `:command` for /bin/sh -c",
+		Meaning: "qmail-spp plugins (the file of the qmail-spp 0.42 patch): programs smtpd runs, as its own account, at the connection, HELO/EHLO, MAIL, RCPT and DATA, with the session in the environment (TCPREMOTEIP, SMTPHELOHOST, SMTPMAILFROM, SMTPRCPTTO, SMTPRCPTCOUNT, SMTPRCPTCOUNTALL, SMTPRCPTHOSTSOK, SMTPAUTHUSER, the tcp.smtp variables); each line they print can answer the command (E or R and an SMTP reply, A, N, O, D, H a header line, C a new address, S and U environment variables, LM, LR and LD delayed errors; docs/antispam.md). NOSPP in a tcp.smtp rule turns them off for a client, SPPCONFFILE names another file for it. Missing (the default): none. Reread on SIGHUP."}
+	TimeoutPlugin = &Setting{Name: "timeoutplugin", Kind: Number, Default: "30", Min: 1, Max: 3600, UsedBy: []string{"smtpd"}, Unit: "seconds",
+		Meaning: "seconds a qmail-spp plugin (smtpplugins) may run; then its process group is killed and the command gets 451 4.3.0 (qmail-spp waited forever). Reread on SIGHUP."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -217,4 +230,5 @@ var All = []*Setting{
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,
+	QmailQueue, TimeoutQmailQueue, Milters, SMTPPlugins, TimeoutPlugin,
 }
