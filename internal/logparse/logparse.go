@@ -34,6 +34,7 @@ const (
 	AuthOK         Kind = "smtpd authenticated"    // SMTP AUTH succeeded
 	AuthFailed     Kind = "smtpd auth failed"      // SMTP AUTH failed
 	TLS            Kind = "smtpd tls"              // a TLS handshake done
+	Filter         Kind = "smtpd filter"           // a filter hook's verdict or note: a milter, a qmail-spp plugin, a QMAILQUEUE program
 	Committed      Kind = "queue committed"        // the queue made a message durable
 	New            Kind = "send new msg"           // send saw a new message
 	Info           Kind = "send info msg"          // the message's size, sender, submitter
@@ -120,7 +121,9 @@ func atoi64(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 // program. The texts are those of the Printf calls cited.
 var kinds = []pattern{
 	// internal/smtpd (mail.go, session.go, auth.go, starttls.go)
-	p(Accepted, "smtpd", addr+`: accepted msg `+id+` from <(.*)> to (\d+) recipients, (\d+) bytes`, func(l *Line, m []string) {
+	// A QMAILQUEUE program whose qmail-queue does not report the queue
+	// id is named by its pid, as qmail-smtpd's "qp" (qmailqueue.go).
+	p(Accepted, "smtpd", addr+`: accepted msg ([0-9a-f]{16}|\d{1,10}) from <(.*)> to (\d+) recipients, (\d+) bytes`, func(l *Line, m []string) {
 		l.Client, l.MsgID, l.Sender, l.Count[0], l.Bytes = m[1], m[2], m[3], atoi(m[4]), atoi64(m[5])
 	}),
 	p(RefusedRcpt, "smtpd", addr+`: refused rcpt <(.*?)> from <(.*?)>: (\d{3} .*)`, func(l *Line, m []string) {
@@ -146,6 +149,11 @@ var kinds = []pattern{
 		l.Client, l.Reason = m[1], m[2]
 	}),
 	p(TLS, "smtpd", addr+`: TLS (.*)`, func(l *Line, m []string) { l.Client = m[1] }),
+	// internal/smtpd (milter.go, filters.go, qmailqueue.go): what a filter
+	// hook decided or said, named by the hook and its address or program.
+	p(Filter, "smtpd", addr+`: ((?:milter|plugin|qmailqueue) \S+): (.*)`, func(l *Line, m []string) {
+		l.Client, l.Reason = m[1], m[2]+": "+m[3]
+	}),
 	// internal/queue (server.go commit)
 	p(Committed, "queue", `msg `+id+`: committed (\d+) bytes (?:from uid \d+ qp \d+|bounce of msg `+id+`), \d+ recipients`, func(l *Line, m []string) {
 		l.MsgID, l.Bytes, l.BounceID = m[1], atoi64(m[2]), m[3]

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -248,4 +250,20 @@ func ParseQueued(b []byte) string {
 		return ""
 	}
 	return id
+}
+
+// CheckProgram accepts a QMAILQUEUE program: an absolute path to an
+// executable regular file (control/qmailqueue, QMAILQUEUE in tcp.smtp).
+func CheckProgram(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%q is not an absolute path", path)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// an authenticated client to the envelope senders it owns.
 	AuthPlaintext bool
 	AuthSenders   bool
+	// filters: the QMAILQUEUE program, milters and qmail-spp plugins
+	// (filterconfig.go); nil: none.
+	filters *filterConfig
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
@@ -115,5 +118,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		}
 		c.Rules = rules
 	}
-	return c, warnings, nil
+	ws, err := loadFilters(c, s, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, append(warnings, ws...), nil
 }
