@@ -165,6 +165,15 @@ func (s *Session) Rcpt(rcpt string) Verdict {
 	return s.verdict(s.cs.Rcpt(rcpt, ""))
 }
 
+// Auth says who logged in ({auth_authen}, {auth_type}) for the stages
+// that follow: a client may log in after the milter session began.
+func (s *Session) Auth(user, mechanism string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.macros.Set(milter.MacroAuthAuthen, user)
+	s.macros.Set(milter.MacroAuthType, mechanism)
+}
+
 // Abort ends a transaction that did not reach the end of its data (RSET, a
 // refused message, a new MAIL, the client leaving).
 func (s *Session) Abort() error {

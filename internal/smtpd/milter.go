@@ -88,6 +88,9 @@ func (s *session) milterMail(m *milterState, sender string) (smtp.Reply, bool) {
 		m.refuse = &v.Reply
 		return v.Reply, false
 	}
+	if s.authUser != "" {
+		m.sess.Auth(s.authUser, "")
+	}
 	v = m.sess.Mail(sender)
 	m.inTx = true
 	switch v.Kind {
