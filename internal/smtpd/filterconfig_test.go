@@ -35,5 +35,9 @@ func TestFilterConfigFailsClosed(t *testing.T) {
 		if err == nil || len(lines) != 1 || !strings.HasPrefix(lines[0], c.want) || !strings.Contains(lines[0], "; ") {
 			t.Errorf("%s %q: LoadConfig said %q, want one problem starting %q with a fix", c.file, c.content, lines, c.want)
 		}
+		// sendmail -bs reads no hook: its sessions pass through none.
+		if cfg, _, err := LoadLocalConfig(dir); err != nil || cfg.filters != nil {
+			t.Errorf("%s %q: LoadLocalConfig: %v", c.file, c.content, err)
+		}
 	}
 }

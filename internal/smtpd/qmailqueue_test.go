@@ -129,3 +129,26 @@ func TestQmailQueueAbort(t *testing.T) {
 		t.Errorf("the program got an envelope for a refused message: %q", envelope)
 	}
 }
+
+// TestQmailQueueRefusesRoot: no QMAILQUEUE program runs as root; an smtpd
+// that finds itself root answers 451 at DATA and starts nothing.
+func TestQmailQueueRefusesRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the refusal to run a QMAILQUEUE program as root is only reachable as root")
+	}
+	filtersAsRoot = false
+	defer func() { filtersAsRoot = true }()
+	env, addr := qqSetup(t)
+	c := dialSMTP(t, env, addr, false)
+	c.expect("", "220 ")
+	c.expect("HELO client.example", "250 ")
+	c.expect("MAIL FROM:<a@example.com>", "250 ")
+	c.expect("RCPT TO:<user@example.org>", "250 ")
+	c.expect("DATA", "451 4.3.0 qq temporary problem; try again later")
+	if _, err := os.Stat(filepath.Join(env.root, "done")); err == nil {
+		t.Error("the program ran as root")
+	}
+	if !strings.Contains(env.logs.String(), "refusing to run a QMAILQUEUE program as root") {
+		t.Errorf("log:\n%s", env.logs)
+	}
+}

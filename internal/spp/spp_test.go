@@ -176,3 +176,24 @@ gone
 		t.Errorf("logs: %q", logs)
 	}
 }
+
+// TestRefusesRoot: no plugin runs as root (smtpd has an account of its
+// own); a session that finds itself root answers 451 and runs nothing.
+func TestRefusesRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the refusal to run a plugin as root is only reachable as root")
+	}
+	AllowRoot = false
+	defer func() { AllowRoot = true }()
+	marker := filepath.Join(t.TempDir(), "ran")
+	s, logs := session(t, "[mail]\n:touch "+marker+"\n")
+	if r := s.Mail("a@example.com"); r.Verdict != Refuse || r.Reply != ReplyFailed {
+		t.Errorf("as root: %+v", r)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the plugin ran as root")
+	}
+	if len(*logs) == 0 || !strings.Contains((*logs)[0], "refusing to run a plugin as root") {
+		t.Errorf("logs %q", *logs)
+	}
+}
