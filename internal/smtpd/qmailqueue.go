@@ -241,6 +241,9 @@ func (f *filterSink) Commit(time.Duration) (proto.Result, error) {
 	default:
 		o = qmailqueue.Crashed
 	}
+	if f.err != nil {
+		f.log("did not get the whole message: %v", f.err)
+	}
 	if o.OK && f.err != nil {
 		// It said yes to a message it did not read to the end.
 		o = qmailqueue.Outcomes[qmailqueue.ExitRead]

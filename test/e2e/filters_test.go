@@ -114,7 +114,7 @@ echo "HX-Test-Plugin: $SMTPMAILFROM to $SMTPRCPTTO from $TCPREMOTEIP by uid $(id
 	if !want.Match(msg) {
 		t.Errorf("the delivered message lacks the plugin's header line:\n%s", msg)
 	}
-	if got := s.WaitLog(`smtpd: \S+: plugin rcptplugin: refused rcpt <blocked@example.test>`, 1, deliverTimeout); len(got) != 1 {
+	if got := s.WaitLog(`smtpd: \S+: refused rcpt <blocked@example.test> from <a@example.org>: 550 blocked@example.test is blocked by the test plugin \(plugin rcptplugin\)`, 1, deliverTimeout); len(got) != 1 {
 		t.Errorf("refusal lines %q", got)
 	}
 }
