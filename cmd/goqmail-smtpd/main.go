@@ -25,6 +25,7 @@ import (
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/metrics"
+	"goqmail/internal/milterclient"
 	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
 )
@@ -66,6 +67,7 @@ func main() {
 		Metrics:   metrics.FromEnv(metrics.FromSMTPD, root),
 	}
 	s.SetConfig(cfg)
+	milterclient.SetWarn(func(format string, args ...any) { log.Printf("warning: "+format, args...) })
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"time"
 
+	milter "github.com/d--j/go-milter"
+
 	"goqmail/internal/control"
 )
 
@@ -47,6 +49,16 @@ func (o OnFail) String() string {
 	}
 	return "tempfail"
 }
+
+// SetWarn routes the library's own warnings (a milter that negotiated
+// oddly, a macro list it sent wrong) to warn; by default they go nowhere,
+// since the library's default writes unformatted lines to standard
+// error, which is the program's log. Set it once, before any session.
+func SetWarn(warn func(format string, args ...any)) {
+	milter.LogWarning = func(format string, args ...any) { warn("milter: "+format, args...) }
+}
+
+func init() { milter.LogWarning = func(string, ...any) {} }
 
 // DefaultTimeout bounds the connect and each answer of a milter (Postfix's
 // milter_command_timeout and milter_connect_timeout are 30 s too).
