@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -43,21 +44,36 @@ func run(p Plugin, dir string, env map[string]string, timeout time.Duration) (st
 	cmd.Dir = dir
 	cmd.Env = Environ(env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
+	// A pipe of our own, so reading it can have a deadline: a child that
+	// left the process group (setsid) and kept standard output or error
+	// open must not hold the session past the timeout.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
 	}
+	defer outR.Close()
+	cmd.Stdout = outW
 	var errBuf limitedBuffer
 	errBuf.max = maxStderr
 	cmd.Stderr = &errBuf
-	if err := cmd.Start(); err != nil {
+	cmd.WaitDelay = time.Second
+	start := time.Now()
+	err = cmd.Start()
+	outW.Close()
+	if err != nil {
 		return nil, nil, &errPlugin{fmt.Sprintf("cannot execute: %v", err)}
 	}
 	timer := time.AfterFunc(timeout, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	stdout, _ = io.ReadAll(io.LimitReader(out, maxOutput))
-	io.Copy(io.Discard, out)
+	outR.SetReadDeadline(start.Add(timeout + time.Second))
+	stdout, rerr := io.ReadAll(io.LimitReader(outR, maxOutput))
+	if rerr == nil {
+		_, rerr = io.Copy(io.Discard, outR)
+	}
+	if rerr != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	werr := cmd.Wait()
-	expired := !timer.Stop()
+	expired := !timer.Stop() || errors.Is(rerr, os.ErrDeadlineExceeded)
 	// Whatever the plugin left running in its group goes too.
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	var ee *exec.ExitError

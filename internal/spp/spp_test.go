@@ -197,3 +197,20 @@ func TestRefusesRoot(t *testing.T) {
 		t.Errorf("logs %q", *logs)
 	}
 }
+
+// TestEscapedChildDoesNotHold: a plugin whose child leaves its process
+// group and keeps standard output open is still bounded by the timeout.
+func TestEscapedChildDoesNotHold(t *testing.T) {
+	s, _ := session(t, "[mail]\n:setsid sleep 30 & echo N\n")
+	s.Timeout = time.Second
+	done := make(chan Result, 1)
+	go func() { done <- s.Mail("a@example.com") }()
+	select {
+	case r := <-done:
+		if r.Verdict != Refuse || r.Reply != ReplyFailed {
+			t.Errorf("%+v, want the plugin failed", r)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session was held by the plugin's escaped child")
+	}
+}
