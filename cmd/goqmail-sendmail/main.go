@@ -148,7 +148,7 @@ func (e *environment) listQueue(root string) int {
 // serveSMTP is -bs: the SMTP server's session on stdin and stdout, as a
 // local client that may relay. -v logs the session to stderr.
 func (e *environment) serveSMTP(root string, o options) int {
-	cfg, _, err := smtpd.LoadConfig(filepath.Join(root, "control"))
+	cfg, _, err := smtpd.LoadLocalConfig(filepath.Join(root, "control"))
 	if err != nil {
 		return e.fail(exitConfig, "%v", err)
 	}

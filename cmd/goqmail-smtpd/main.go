@@ -28,6 +28,7 @@ import (
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/metrics"
+	"goqmail/internal/milterclient"
 	"goqmail/internal/relaygrant"
 	"goqmail/internal/smtpd"
 )
@@ -73,6 +74,7 @@ func main() {
 	s.DropHeaders = append(s.DropHeaders, s.DropForgedAuthResults)
 	s.SetConfig(cfg)
 	loadGreylist(log, s)
+	milterclient.SetWarn(func(format string, args ...any) { log.Printf("warning: "+format, args...) })
 	for i, kind := range kinds {
 		ln, err := ipc.InheritedListener(3+i, kind.String())
 		if err != nil {

@@ -28,6 +28,7 @@ func manPages() []manpage.Page {
 			SeeAlso: []string{"goqmail(8)", "goqmail-metrics(8)"}},
 		manpage.Page{Name: "goqmail-sendmail", Section: "8", Summary: "the sendmail, mailq and newaliases of goqmail", Help: helptext.Sendmail, SeeAlso: see},
 		manpage.Page{Name: "goqmail-metrics", Section: "8", Summary: "serve goqmail's Prometheus metrics", Help: helptext.Metrics, SeeAlso: see},
+		manpage.Page{Name: "goqmail-qmail-queue", Section: "8", Summary: "the qmail-queue of goqmail, for QMAILQUEUE filters", Help: helptext.QmailQueue, SeeAlso: see},
 	)
 	return pages
 }

@@ -62,6 +62,10 @@ var Layout = []Entry{
 	{Path: "bin/sendmail", Mode: 0o755, From: "goqmail-sendmail"},
 	{Path: "bin/mailq", Mode: 0o777, Link: "sendmail"},
 	{Path: "bin/newaliases", Mode: 0o777, Link: "sendmail"},
+	// What a QMAILQUEUE filter (simscan, qmail-scanner) runs at its end,
+	// under the name it has in qmail: it too only talks to the submit
+	// socket.
+	{Path: "bin/qmail-queue", Mode: 0o755, From: "goqmail-qmail-queue"},
 }
 
 // rootHelp ends the usage of every command that works on an installation:

@@ -1,8 +1,8 @@
 // Package ctlcheck validates a goqmail configuration as a whole: every
 // control file by its declaration (internal/control), the files that have
 // parsers of their own by those parsers (tcp.smtp, smtproutes,
-// servercert.pem, defaultdelivery, users/assign, the aliases file), the
-// settings that only make sense together (TLS listeners and the
+// servercert.pem, defaultdelivery, users/assign, the aliases file, the
+// filter hooks: milters, smtpplugins, qmailqueue), the settings that only make sense together (TLS listeners and the
 // certificate), and, for a root installation, whether the account of each
 // program that reads a file may read it.
 //
@@ -50,6 +50,7 @@ func Check(root string, opt Options) Result {
 	c.assign()
 	c.aliases()
 	c.checkPassword()
+	c.filters()
 	c.logs()
 	c.readable()
 	return c.res

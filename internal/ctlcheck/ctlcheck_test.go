@@ -110,6 +110,13 @@ func TestProblems(t *testing.T) {
 		{"spfreject without spfcheck, dmarcreject alone", map[string]string{"control/spfreject": "*\n", "control/dmarcreject": "1\n"}, []string{
 			`control/spfreject: lists domains, but control/spfcheck is not 1: nothing would be refused; write 1 into control/spfcheck`,
 			`control/dmarcreject: is 1, but control/dmarccheck is not`}},
+		{"filter hooks", map[string]string{"control/milters": "inet:127.0.0.1:11332\nrspamd:11332\n", "control/smtpplugins": "[rcpt]\nplugins/missing\n",
+			"control/qmailqueue": "/nonexistent/simscan\n", "control/tcp.smtp": "127.:allow,QMAILQUEUE=\"bin/scanner\"\n10.:allow,SPPCONFFILE=\"control/spp.10\"\n"}, []string{
+			`control/milters line 2: "rspamd:11332": "rspamd" is not inet or unix; write inet:HOST:PORT or unix:/PATH`,
+			`control/smtpplugins line 2: ROOT/plugins/missing is not an executable file; write a section line`,
+			`control/qmailqueue line 1: stat /nonexistent/simscan: no such file or directory; install the filter program`,
+			`control/tcp.smtp line 1: QMAILQUEUE: "bin/scanner" is not an absolute path; write QMAILQUEUE=`,
+			`control/spp.10: open ROOT/control/spp.10: no such file or directory; create the file or remove SPPCONFFILE`}},
 		{"defaultdelivery without ./", map[string]string{"control/defaultdelivery": "# default\nMaildir/\n"}, []string{
 			`control/defaultdelivery line 2: "Maildir/" would forward mail to the address "Maildir/"; start a Maildir or mbox path with ./`}},
 		{"users/assign", map[string]string{"users/assign": "=a:u:1:1:/h:::\nbroken\n=b:u:1:1:relative:::\n.\n"}, []string{

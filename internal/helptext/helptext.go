@@ -37,3 +37,15 @@ const Metrics = `usage: goqmail-metrics ROOT (started by goqmaild)
   ROOT/run/metrics.sock; only snapshots from each program's own account count.
   See docs/metrics.md for the metrics, sample queries and alert rules.
 `
+
+// QmailQueue is goqmail-qmail-queue's usage (installed as ROOT/bin/qmail-queue).
+const QmailQueue = `usage: qmail-queue   (no arguments) message on descriptor 0, envelope on descriptor 1
+  Queue one message as qmail-queue(8) does, for QMAILQUEUE filters (simscan,
+  qmail-scanner, scripts) that smtpd runs: the envelope is F<sender>\0, then
+  T<recipient>\0 for each recipient, then \0. It submits to ROOT/run/submit.sock.
+  ROOT: $GOQMAIL_ROOT, else the ROOT whose bin/ holds this program, else /var/goqmail.
+Exit: 0 queued; 11 address too long; 31 refused for good; 53 write error or
+full disk; 54 read error or envelope cut short; 62 queue not running; 71 refused
+for now; 81 usage; 82 the reason is on descriptor 6 (D permanent, Z temporary);
+91 malformed envelope.
+`

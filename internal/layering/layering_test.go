@@ -27,6 +27,8 @@ var tiers = map[string]int{
 	"policydns": 2,                // the DNS resolver and cache of every policy lookup (DNSBL, SPF, DKIM, DMARC)
 	"ratelimit": 1,                // N per window per key (GCRA): counts, no mail knowledge
 	"clientdns": 3, "greylist": 3, // smtpd's client checks: what DNS says of a client; the greylisting state
+	"qmailqueue":   2,           // qmail-queue's envelope and exit codes: smtpd's QMAILQUEUE filters and goqmail-qmail-queue
+	"milterclient": 3, "spp": 3, // filter hooks of smtpd: the milter protocol's client side, qmail-spp plugins
 }
 
 // rootForbidden are packages the root programs must not link: network

@@ -35,6 +35,7 @@ const (
 	AuthFailed     Kind = "smtpd auth failed"      // SMTP AUTH failed
 	TLS            Kind = "smtpd tls"              // a TLS handshake done
 	DMARC          Kind = "smtpd dmarc"            // a DMARC failure acted on: refused, deferred or to Junk (docs/antispam.md)
+	Filter         Kind = "smtpd filter"           // a filter hook's verdict or note: a milter, a qmail-spp plugin, a QMAILQUEUE program
 	Committed      Kind = "queue committed"        // the queue made a message durable
 	New            Kind = "send new msg"           // send saw a new message
 	Info           Kind = "send info msg"          // the message's size, sender, submitter
@@ -121,7 +122,9 @@ func atoi64(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 // program. The texts are those of the Printf calls cited.
 var kinds = []pattern{
 	// internal/smtpd (mail.go, session.go, auth.go, starttls.go)
-	p(Accepted, "smtpd", addr+`: accepted msg `+id+` from <(.*)> to (\d+) recipients, (\d+) bytes`, func(l *Line, m []string) {
+	// A QMAILQUEUE program whose qmail-queue does not report the queue
+	// id is named by its pid, as qmail-smtpd's "qp" (qmailqueue.go).
+	p(Accepted, "smtpd", addr+`: accepted msg ([0-9a-f]{16}|\d{1,10}) from <(.*)> to (\d+) recipients, (\d+) bytes`, func(l *Line, m []string) {
 		l.Client, l.MsgID, l.Sender, l.Count[0], l.Bytes = m[1], m[2], m[3], atoi(m[4]), atoi64(m[5])
 	}),
 	// internal/smtpd/checks.go: a check names itself; the reason counted
@@ -158,6 +161,11 @@ var kinds = []pattern{
 	// internal/smtpd/authcheck.go
 	p(DMARC, "smtpd", addr+`: dmarc (\S+) from <(.*?)> for header.from (\S*) \(policy (\S*)\): (refused|deferred|to Junk)`, func(l *Line, m []string) {
 		l.Client, l.Sender, l.Reason = m[1], m[3], "dmarc "+m[2]+" for "+m[4]+" (p="+m[5]+"): "+m[6]
+	}),
+	// internal/smtpd (milter.go, filters.go, qmailqueue.go): what a filter
+	// hook decided or said, named by the hook and its address or program.
+	p(Filter, "smtpd", addr+`: ((?:milter|plugin|qmailqueue) \S+): (.*)`, func(l *Line, m []string) {
+		l.Client, l.Reason = m[1], m[2]+": "+m[3]
 	}),
 	// internal/queue (server.go commit)
 	p(Committed, "queue", `msg `+id+`: committed (\d+) bytes (?:from uid \d+ qp \d+|bounce of msg `+id+`), \d+ recipients`, func(l *Line, m []string) {

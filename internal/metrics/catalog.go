@@ -97,8 +97,8 @@ var (
 		Labels: []Label{service},
 		Help:   "Messages accepted (250 after DATA: committed to the queue), by listener."}
 	SMTPRefused = &Family{Name: "goqmail_smtp_messages_refused_total", Kind: Counter, From: []string{FromSMTPD},
-		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "check", "queue_temporary", "queue_permanent", "connection_lost"}}},
-		Help:   "Messages refused at DATA or at its end, by reason."}
+		Labels: []Label{{"reason", []string{"no_valid_recipients", "size", "bare_crlf", "loop", "check", "plugin", "queue_temporary", "queue_permanent", "connection_lost"}}},
+		Help:   "Messages refused at DATA or at its end, by reason: check is a message check's verdict (a milter's included), plugin a qmail-spp [data] plugin's; a QMAILQUEUE program's refusal counts as the queue's."}
 	SMTPRcptRefused = &Family{Name: "goqmail_smtp_recipients_refused_total", Kind: Counter, From: []string{FromSMTPD},
 		Labels: []Label{{"reason", []string{"relaying_denied", "unknown_user", "spf_fail", "too_many_recipients", "temporary", "other",
 			"bad_address", "dnsbl", "client_check", "greylist", "rate_limit"}}},

@@ -74,6 +74,12 @@ func (r *run) importControl() error {
 		case !known[name]:
 			r.notCarried("control/%s: goqmail has no such setting", name)
 			continue
+		case name == "smtpplugins":
+			// Same format, but the programs are the old installation's
+			// (qmail-spp's plugins/): copied blindly, a missing one would
+			// stop goqmail's start.
+			r.notCarried("control/%s: its plugins are programs of the old installation; check each one and copy the file by hand (docs/antispam.md)", name)
+			continue
 		}
 		var data []byte
 		if present[name] {

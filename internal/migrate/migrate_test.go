@@ -33,7 +33,7 @@ func runImport(t *testing.T, s oldSite, root string, dir *vdir.Files, dry bool) 
 // wantProblems are what the test site cannot carry over, each identified
 // by a piece of its line.
 var wantProblems = []string{
-	"control/smtpplugins: goqmail has no such setting",
+	"control/smtpplugins: its plugins are programs of the old installation",
 	"domain sql.example: ",
 	"password for old@virt.example (DES crypt); set one with goqmail user passwd",
 	"user old@virt.example: vpopmail flags NO_POP",

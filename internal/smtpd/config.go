@@ -8,7 +8,10 @@
 // listening sockets, connections to the queue's submit socket and to the
 // auth service (which alone sees password databases), and reads the TLS
 // key in control/servercert.pem. Passwords pass through it to the auth
-// service and are never logged.
+// service and are never logged. The site's filter hooks run under its
+// account, never as root: QMAILQUEUE programs and qmail-spp plugins as
+// children in process groups of their own, bounded in time, and milters
+// over sockets (filters.go, qmailqueue.go, milter.go).
 package smtpd
 
 import (
@@ -67,12 +70,22 @@ type Config struct {
 	// Checks are the checks before a recipient is accepted: DNSBL,
 	// badmailfrom, rate limits, greylisting (checksconfig.go).
 	Checks Checks
+	// filters: the QMAILQUEUE program, milters and qmail-spp plugins
+	// (filterconfig.go); nil: none.
+	filters *filterConfig
 }
 
 // LoadConfig reads control/ and tcp.smtp, dir being ROOT/control: the
 // recipient check reads ROOT's users/assign, vdir/ and vmail/ too.
 // Warnings are for the log.
-func LoadConfig(dir string) (*Config, []string, error) {
+func LoadConfig(dir string) (*Config, []string, error) { return loadConfig(dir, true) }
+
+// LoadLocalConfig is LoadConfig without the filter hooks, for sendmail
+// -bs: a local submission passes through none (filters.go), and the user
+// running it need not be able to read their files.
+func LoadLocalConfig(dir string) (*Config, []string, error) { return loadConfig(dir, false) }
+
+func loadConfig(dir string, hooks bool) (*Config, []string, error) {
 	s, err := control.Load(dir)
 	if err != nil {
 		return nil, nil, err
@@ -125,6 +138,13 @@ func LoadConfig(dir string) (*Config, []string, error) {
 			warnings = append(warnings, "control/tcp.smtp: "+w.String())
 		}
 		c.Rules = rules
+	}
+	if hooks {
+		ws, err := loadFilters(c, s, root)
+		if err != nil {
+			return nil, nil, err
+		}
+		warnings = append(warnings, ws...)
 	}
 	return c, warnings, nil
 }

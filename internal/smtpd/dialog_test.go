@@ -11,7 +11,8 @@ package smtpd
 // space that follows it to the end of the line, trailing spaces included.
 //
 //	control NAME VALUE  write control/NAME as VALUE plus a newline; "\n" in
-//	                    VALUE is a line break. Before the session only. The
+//	                    VALUE is a line break, "$ROOT" the scenario's
+//	                    directory (also in tcprules and script). Before the session only. The
 //	                    harness writes "me mail.example.org" and "rcpthosts
 //	                    example.org" unless the script sets or removes them.
 //	nocontrol NAME      remove control/NAME.
@@ -38,6 +39,14 @@ package smtpd
 //	CLOCK DURATION      the server's clock moves on by DURATION (Go syntax:
 //	                    5m, 1h30m); it starts at the real time and moves only
 //	                    so (greylisting, rate limits) once a script uses CLOCK.
+//	milter OPTIONS      start a fake milter (fakemilter_test.go: what it does
+//	                    is chosen by HELO, addresses and X-Milter-Test) and
+//	                    list it in control/milters with OPTIONS after its
+//	                    address (timeout=, onfail=); several are in order.
+//	milterdown OPTIONS  list a milter nobody listens for.
+//	script NAME TEXT    write the executable ROOT/NAME (mode 0755) with
+//	                    TEXT, "\n" a line break: qmail-spp plugins and
+//	                    QMAILQUEUE programs.
 //	C: TEXT             send TEXT and CRLF; TEXT is literal.
 //	C> BYTES            send BYTES and nothing else; escapes \r \n \t \\
 //	                    \xHH, and \(N*TEXT) for TEXT (with escapes, no ')')
@@ -136,7 +145,7 @@ type dialogStep struct {
 func (s dialogStep) String() string { return fmt.Sprintf("line %d: %s %s", s.line, s.verb, s.arg) }
 
 var dialogVerbs = []string{"control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
-	"dnsfail", "dnsdrop", "dns", "peer", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
+	"dnsfail", "dnsdrop", "dns", "peer", "milterdown", "milter", "script", "C:", "C>", "S:", "S~", "CLOSED", "OPEN",
 	"HANGUP", "SLEEP", "CLOCK", "QUEUED", "ENVELOPE", "MSG:", "MSG~", "MSGEND", "REPEAT", "END"}
 
 // parseDialog reads a script and expands REPEAT blocks.
@@ -357,7 +366,7 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 	}
 	write("me", "mail.example.org\n")
 	write("rcpthosts", "example.org\n")
-	var rules strings.Builder
+	var rules, milters strings.Builder
 	for _, st := range steps {
 		switch st.verb {
 		case "control":
@@ -365,13 +374,13 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			if name == "" || strings.ContainsAny(name, "/.") && name != "tcp.smtp" {
 				t.Fatalf("%v: bad control name", st)
 			}
-			write(name, strings.ReplaceAll(value, `\n`, "\n")+"\n")
+			write(name, strings.ReplaceAll(strings.ReplaceAll(value, `\n`, "\n"), "$ROOT", root)+"\n")
 		case "nocontrol":
 			if err := os.Remove(filepath.Join(env.control, st.arg)); err != nil {
 				t.Fatalf("%v: %v", st, err)
 			}
 		case "tcprules":
-			rules.WriteString(st.arg + "\n")
+			rules.WriteString(strings.ReplaceAll(st.arg, "$ROOT", root) + "\n")
 		case "noqueue":
 			env.noQueue = true
 		case "listener":
@@ -403,6 +412,19 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 			env.peer = st.arg
 		case "CLOCK":
 			env.clock = &dialogClock{t: time.Now()}
+		case "milter":
+			fmt.Fprintf(&milters, "inet:%s %s\n", startFakeMilter(t).Addr, st.arg)
+		case "milterdown":
+			fmt.Fprintf(&milters, "inet:127.0.0.1:%d %s\n", closedPort(t), st.arg)
+		case "script":
+			name, text, _ := strings.Cut(st.arg, " ")
+			if name == "" || strings.Contains(name, "/") {
+				t.Fatalf("%v: bad script name", st)
+			}
+			text = strings.ReplaceAll(strings.ReplaceAll(text, `\n`, "\n"), "$ROOT", root)
+			if err := os.WriteFile(filepath.Join(root, name), []byte(text+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		case "queuefree":
 			n, err := strconv.ParseInt(st.arg, 10, 64)
 			if err != nil {
@@ -440,6 +462,9 @@ func dialogSetup(t *testing.T, steps []dialogStep) *dialogEnv {
 	// goqmail install makes it, owned by smtpd's account (greylisting).
 	if err := os.Mkdir(filepath.Join(root, "greylist"), 0o700); err != nil {
 		t.Fatal(err)
+	}
+	if milters.Len() > 0 {
+		write("milters", milters.String())
 	}
 	return env
 }
@@ -721,7 +746,7 @@ func runDialog(t *testing.T, file string, steps []dialogStep) *dialogEnv {
 	for _, st := range steps {
 		switch st.verb {
 		case "control", "nocontrol", "tcprules", "noqueue", "listener", "certificate", "authuser", "authdown", "grant", "queuefree",
-			"dns", "dnsfail", "dnsdrop", "peer":
+			"dns", "dnsfail", "dnsdrop", "peer", "milter", "milterdown", "script":
 			if len(c.transcript) > 0 {
 				c.fail(st, "control files are set before the session")
 			}
@@ -820,4 +845,15 @@ func runDialog(t *testing.T, file string, steps []dialogStep) *dialogEnv {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return env
+}
+
+// closedPort is a loopback port nobody listens on (for a milter or a
+// service that is down).
+func closedPort(t testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -34,7 +34,10 @@ func (s *session) mail(arg string) {
 		s.reply(r)
 		return
 	}
-	sender := a.String()
+	sender, ok := s.pluginsMail(a.String()) // qmail-spp [mail] (filters.go)
+	if !ok {
+		return
+	}
 	r = policy.CheckSender(policy.SenderFacts{Sender: sender, AuthRequired: s.kind.authRequired() && !s.stdio,
 		Authenticated: s.authenticated(), Owns: s.authOwns},
 		policy.SenderConfig{CheckOwnership: s.cfg.AuthSenders})
@@ -52,6 +55,9 @@ func (s *session) mail(arg string) {
 	}
 	if v := s.checkMailRate(); v.Refused() {
 		s.refuseSenderBy(sender, "ratelimit", v)
+		return
+	}
+	if !s.miltersMail(sender) { // milter.go
 		return
 	}
 	s.tx = &transaction{sender: sender, seen: map[string]bool{}, spf: s.checkSPF(sender)}
@@ -131,6 +137,10 @@ func (s *session) rcpt(arg string) {
 		s.rcptRefused(replyBadParam)
 		return
 	}
+	sppOK, ok := s.pluginsRcpt(&a) // qmail-spp [rcpt] (filters.go): C, O, or an answer
+	if !ok {
+		return
+	}
 	postmaster := false
 	if a.Domain == "" {
 		postmaster = strings.EqualFold(a.Local, "postmaster")
@@ -145,26 +155,29 @@ func (s *session) rcpt(arg string) {
 	if err != nil {
 		s.srv.Log.Printf("warning: %s: cannot read the virtual directory for <%s>: %v", s.remote, a.String(), err)
 	}
-	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
+	r := policy.CheckRcpt(policy.RcptFacts{Domain: a.Domain, RelayClient: s.relayClient || sppOK, Accepted: len(s.tx.rcpts), Postmaster: postmaster,
 		Authenticated: s.authenticated(), RelayGrant: s.relayGrant, Virtual: virtual, VirtualUnknown: err != nil},
 		policy.RelayConfig{RcptHosts: s.cfg.RcptHosts, MaxRcpt: s.cfg.MaxRcpt})
+	// A qmail-spp plugin's O (sppOK) accepts the recipient as it is: no
+	// check of ours second-guesses it (filters.go).
 	role := roleRcpt(a, postmaster)
-	if r.Code == 250 {
+	if r.Code == 250 && !sppOK {
 		if v, check := s.checkRcptFirst(a, role); v.Refused() {
 			s.refuseRcptBy(a, check, v)
 			return
 		}
 	}
-	if r.Code == 250 && !strings.EqualFold(a.Local, "postmaster") {
+	if r.Code == 250 && !sppOK && !strings.EqualFold(a.Local, "postmaster") {
 		r = s.spfRcpt(a.Domain, r)
 	}
-	if r.Code == 250 && !postmaster {
+	if r.Code == 250 && !postmaster && !sppOK {
 		var closed bool
 		if r, closed = s.checkExists(a); closed {
 			return
 		}
 	}
-	if r.Code == 250 {
+	r = s.miltersRcpt(a.String(), r) // milter.go
+	if r.Code == 250 && !sppOK {
 		if v, check := s.checkRcptLast(a, role); v.Refused() {
 			s.refuseRcptBy(a, check, v)
 			return
@@ -175,6 +188,7 @@ func (s *session) rcpt(arg string) {
 		if !s.tx.seen[addr] {
 			s.tx.seen[addr] = true
 			s.tx.rcpts = append(s.tx.rcpts, addr)
+			s.pluginAccepted()
 		}
 	} else {
 		// Postfix's "NOQUEUE: reject": an admin must see what was refused.
@@ -252,13 +266,16 @@ func (s *session) data() {
 		s.reply(replyNoValidRcpt)
 		return
 	}
+	if !s.pluginsData() { // qmail-spp [data] (filters.go)
+		return
+	}
 	s.tx = nil
 	if s.srv.closing.Load() {
 		s.replyClose(replyShutdown)
 		return
 	}
-	q := s.srv.takeQueue()
-	defer s.srv.giveQueue(q)
+	q, release := s.openQueue() // the queue, or a QMAILQUEUE program (qmailqueue.go)
+	defer release()
 	if err := q.Begin(tx.sender, tx.rcpts); err != nil {
 		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
 		q.Close()
@@ -273,6 +290,7 @@ func (s *session) data() {
 	}
 	q.Write([]byte(receivedLine(trace{helo: s.helo, ip: s.remote.Addr().String(), esmtp: s.esmtp, tls: s.tls, authUser: s.authUser},
 		s.cfg.Me, s.srv.Now())))
+	q.Write(s.pluginHeaders())
 	// The stored copy goes through the header filter (forged fields out);
 	// the message checks see what the client sent.
 	filter := newHeaderFilter(q, s.srv.dropHeader)

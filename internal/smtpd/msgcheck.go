@@ -80,7 +80,8 @@ type messageChecks struct {
 // startMessageChecks makes the checks of this transaction; nil when there
 // are none.
 func (s *session) startMessageChecks(tx *transaction) *messageChecks {
-	if len(s.srv.MessageChecks) == 0 {
+	milters := s.milterChecks() // milter.go
+	if len(s.srv.MessageChecks) == 0 && len(milters) == 0 {
 		return nil
 	}
 	facts := MessageFacts{Remote: s.remote, Helo: s.helo, Sender: tx.sender, Rcpts: tx.rcpts, AuthUser: s.authUser, TLS: s.tls,
@@ -91,6 +92,7 @@ func (s *session) startMessageChecks(tx *transaction) *messageChecks {
 			mc.checks = append(mc.checks, c)
 		}
 	}
+	mc.checks = append(mc.checks, milters...)
 	if len(mc.checks) == 0 {
 		return nil
 	}

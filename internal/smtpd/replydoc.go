@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"goqmail/internal/milterclient"
 	"goqmail/internal/policy"
 	"goqmail/internal/smtp"
+	"goqmail/internal/spp"
 )
 
 // documented is one reply and when the server gives it.
@@ -100,6 +102,12 @@ var replyTable = []documented{
 	doc(replyQueueRefused(true, "<the queue's reason>"), "end of data: the queue refused the message for now"),
 	doc(replyQueueRefused(true, "qq out of disk space (#4.3.1)"), "end of data: the queue's disk is full (ENOSPC or EDQUOT)"),
 	doc(replyQueueRefused(false, "<the queue's reason>"), "end of data: the queue refused the message for good"),
+	doc(replyQueueRefused(true, "<text> (#4.3.0)"), "end of data with a QMAILQUEUE program (`qmailqueue`, QMAILQUEUE in `tcp.smtp`): it exited with a temporary code; <text> is qmail's for the code (\"qq timeout\", \"mail server temporarily rejected message\", ...), or the program's own after Z on descriptor 6 (exit 82)"),
+	doc(replyQueueRefused(false, "<text> (#5.3.0)"), "end of data with a QMAILQUEUE program: it exited with a permanent code (11 to 40), or 82 with D and its own text on descriptor 6"),
+	doc(replyDiscarded, "end of data: a milter said to discard the message; nothing is queued"),
+	doc(milterclient.ReplyTempFail, "MAIL, RCPT or end of data: a milter said tempfail, or is down, slow or broken with `onfail=tempfail` (the default), or asked for a change goqmail does not make (a new body, recipients or sender)"),
+	doc(milterclient.ReplyReject, "MAIL, RCPT or end of data: a milter said reject; a milter's own reply (SMFIR_REPLYCODE) is passed on as it wrote it"),
+	doc(spp.ReplyFailed, "any command with qmail-spp plugins (`smtpplugins`): a plugin could not run, crashed, ran past `timeoutplugin` or answered something that is not a reply; a plugin's own E or R reply is passed on as it wrote it"),
 	doc(replyBareCRLF, "end of data: the data held a bare CR or LF (only CRLF.CRLF ends the data)"),
 	doc(replyTooManyHops, "end of data: 100 or more Received and Delivered-To lines"),
 	doc(replyDMARCReject("<domain>"), "end of data, with `dmarcreject` 1: the message fails DMARC and its From domain's policy is `reject` (after `pct=` sampling)"),

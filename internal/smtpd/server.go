@@ -229,8 +229,10 @@ func (s *Server) handle(c net.Conn, kind Kind, a accepted) {
 		sess.replyClose(replyPregreet)
 		return
 	}
-	sess.reply(replyGreeting(cfg.Greeting))
-	sess.loop()
+	defer sess.closeHooks()
+	if sess.greet(a.rule) { // filters.go: the greeting, or a qmail-spp [connection] plugin's answer
+		sess.loop()
+	}
 }
 
 // talkedFirst reports whether the client sent anything before our greeting

@@ -53,6 +53,7 @@ type session struct {
 	esmtp bool
 	tx    *transaction
 	rcpts *rcptState // the recipient check's session state (rcptexists.go)
+	hooks *hooks     // QMAILQUEUE, milters, qmail-spp plugins (filters.go); nil: none
 
 	errors, junk      int
 	accepted, refused int
@@ -234,6 +235,7 @@ func (s *session) command(verb, arg string) {
 	case "RSET":
 		s.junk++
 		s.tx = nil
+		s.resetHooks()
 		s.reply(replyFlushed)
 	case "NOOP":
 		s.junk++
@@ -263,6 +265,9 @@ func (s *session) command(verb, arg string) {
 func (s *session) hello(ehlo bool, arg string) {
 	if arg == "" {
 		s.reply(replyHeloSyntax)
+		return
+	}
+	if !s.pluginsHelo(arg) { // qmail-spp [helo] (filters.go)
 		return
 	}
 	s.helo, s.esmtp, s.tx = arg, ehlo, nil

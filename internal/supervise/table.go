@@ -97,10 +97,11 @@ var Sockets = []Socket{
 }
 
 // Programs is every program of an installation (the services, the
-// supervisor, the admin tool, the delivery process and sendmail), for the
-// test harnesses; the Makefile and the install layout list them too.
+// supervisor, the admin tool, the delivery process, sendmail and the
+// qmail-queue of QMAILQUEUE filters), for the test harnesses; the Makefile
+// and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
-	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics"}
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},

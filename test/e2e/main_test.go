@@ -122,11 +122,12 @@ func lookupIDs(t *testing.T, name string) (uid, gid int) {
 
 // tools maps each client program to the Debian package that ships it.
 var tools = map[string]string{
-	"swaks": "swaks",
-	"msmtp": "msmtp",
-	"mlist": "mblaze",
-	"mshow": "mblaze",
-	"mhdr":  "mblaze",
+	"swaks":  "swaks",
+	"rspamd": "rspamd",
+	"msmtp":  "msmtp",
+	"mlist":  "mblaze",
+	"mshow":  "mblaze",
+	"mhdr":   "mblaze",
 }
 
 // requireTool fails the test when a client is missing: a missing client
