@@ -199,6 +199,17 @@ var (
 	MetricsListen = &Setting{Name: "metricslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
 		Meaning: "addresses of the Prometheus endpoint (HTTP, `/metrics`), served by goqmail-metrics under its own account. Empty (the default): no metrics, and goqmail-metrics is not started. Plain HTTP without authentication: give a loopback or management address (127.0.0.1:9465). Read at start only."}
 
+	// Mail that other servers trust (docs/outbound.md, issue 14).
+	DKIMKeys = &Setting{Name: "dkimkeys", Kind: List, UsedBy: []string{"dkimsign", "queue"}, Check: checkDKIMKey, Unique: dkimKeyDomain,
+		Rule:    "each line `domain:selector`, the key in `dkim/domain/selector.key` (made by `goqmail dkim keygen`); no domain twice",
+		Meaning: "the DKIM key each domain signs with (RFC 6376): mail whose From: is in the domain or below it, submitted by a trusted client (AUTH, RELAYCLIENT, POP-before-SMTP), by sendmail, or made by goqmail itself (forwards, bounces), leaves with a DKIM-Signature of that key. `goqmail dkim keygen` adds a domain's first key here, `goqmail dkim use` switches to another. Empty (the default): nothing is signed, and the queue never asks goqmail-dkimsign. Reread on SIGHUP."}
+	SRSDomain = &Setting{Name: "srsdomain", Kind: Line, UsedBy: []string{"send", "smtpd"}, Check: checkDomainOrEmpty, Rule: "empty, or a domain name that is in `rcpthosts` and delivered here",
+		Meaning: "the domain of SRS addresses (the Sender Rewriting Scheme, as postsrsd and the qmail SRS patches): mail goqmail forwards (.qmail, aliases, .forward, virtual aliases) for a sender outside its own domains leaves from `SRS0=hash=time=domain=local@srsdomain`, so the next hop's SPF check of srsdomain passes; bounces to such addresses go back to the original sender, and forged ones are refused at RCPT. Empty (the default): forwards keep the original sender, as qmail's do. Needs `srssecrets`. Reread on SIGHUP."}
+	SRSSecrets = &Setting{Name: "srssecrets", Kind: File, UsedBy: []string{"send", "smtpd"}, Rule: "when `srsdomain` is set: readable by send and smtpd, one secret a line (at least 16 printable characters, no spaces), at least one line",
+		Meaning: "the SRS secrets, one a line: the first makes new addresses, every line is accepted in bounces (rotation: `goqmail srs rotate` puts a new one first; drop an old one `srsmaxage` days later). Keep it 0640, owned by the send account, group goqmailnf (smtpd checks bounces). Reread on SIGHUP."}
+	SRSMaxAge = &Setting{Name: "srsmaxage", Kind: Number, Default: "21", Min: 1, Max: 1000, UsedBy: []string{"send", "smtpd"}, Unit: "days",
+		Meaning: "days an SRS address stays valid: a bounce to an older one is refused (libsrs2's default, 21, is used by postsrsd too). Reread on SIGHUP."}
+
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
 )
@@ -217,4 +228,5 @@ var All = []*Setting{
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,
+	DKIMKeys, SRSDomain, SRSSecrets, SRSMaxAge,
 }

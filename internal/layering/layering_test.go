@@ -24,6 +24,7 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
+	"dkimkey": 2, "dkimsign": 3, // DKIM keys on disk; goqmail-dkimsign (issue 14)
 }
 
 // rootForbidden are packages the root programs must not link: network

@@ -237,6 +237,10 @@ func (s *session) data() {
 	}
 	q := s.srv.takeQueue()
 	defer s.srv.giveQueue(q)
+	// DKIM: the queue signs what smtpd vouches for, mail from clients that
+	// may relay (AUTH, RELAYCLIENT, POP-before-SMTP), never a stranger's
+	// (internal/queue, sign.go; docs/outbound.md).
+	q.Sign = s.mayRelay()
 	if err := q.Begin(tx.sender, tx.rcpts); err != nil {
 		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
 		q.Close()
