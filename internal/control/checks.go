@@ -306,3 +306,7 @@ func CheckSelector(s string) error {
 	}
 	return nil
 }
+
+// CheckDomain is the domain-name check of the control files, for the
+// admin commands that take a domain.
+func CheckDomain(s string) error { return checkDomain(s) }

@@ -19,6 +19,7 @@ import (
 
 	"goqmail/internal/control"
 	"goqmail/internal/rcptcheck"
+	"goqmail/internal/srs"
 	"goqmail/internal/tcprules"
 	"goqmail/internal/tlsconf"
 )
@@ -52,6 +53,9 @@ type Config struct {
 	// 5.1.1 otherwise); nil: no check. MaxUnknownRcpt unknown ones end a
 	// session (control/maxunknownrcpt).
 	Recipients     *rcptcheck.Checker
+	// SRS checks bounces to SRS addresses of ours at RCPT (rcptexists.go);
+	// nil: SRS off.
+	SRS *srs.Codec
 	MaxUnknownRcpt int
 	// TLS serves control/servercert.pem for STARTTLS and smtps; nil: no
 	// certificate, no TLS (internal/tlsconf rereads a renewed file itself).
@@ -99,6 +103,9 @@ func LoadConfig(dir string) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	c.Recipients = recipientChecker(s, root)
+	if c.SRS, err = srs.Load(s); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", control.ErrInvalid, err)
+	}
 	if err := loadTLSAuth(c, s); err != nil {
 		return nil, nil, err
 	}

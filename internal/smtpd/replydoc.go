@@ -72,6 +72,7 @@ var replyTable = []documented{
 	doc(policy.ReplyTooManyRcpts, "RCPT past `maxrcpt` (the recipients accepted so far stay)"),
 	doc(replyNoSuchUser("<address>"), "RCPT for an address of a local or virtual domain that does not exist (the address is left out when it is over 400 bytes)"),
 	doc(replyRcptLookupTemp, "RCPT whose existence cannot be checked now"),
+	doc(replyBadSRS, "RCPT for an SRS address of `srsdomain` whose hash matches no secret of `srssecrets`, or older than `srsmaxage` days (docs/outbound.md)"),
 	doc(replyTooManyUnknown, "one unknown recipient more than `maxunknownrcpt` in a session (a directory harvest); closed"),
 	doc(replyRcptFirst, "DATA before any RCPT"),
 	doc(replyNoValidRcpt, "DATA when every RCPT was refused"),
