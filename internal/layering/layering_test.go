@@ -25,7 +25,7 @@ var tiers = map[string]int{
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
 	"dkimkey": 2, "dkimsign": 3, // DKIM keys on disk; goqmail-dkimsign (issue 14)
-	"srs": 2, // the Sender Rewriting Scheme: send and smtpd share it
+	"srs":       2, // the Sender Rewriting Scheme: send and smtpd share it
 	"dnsadvice": 3, // goqmail dns records|check
 }
 

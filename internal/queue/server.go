@@ -31,7 +31,7 @@ type Server struct {
 	Bouncer Bouncer
 	// Signer adds DKIM signatures (sign.go); nil: none.
 	Signer Signer
-	Now     func() time.Time
+	Now    func() time.Time
 	// Metrics receives the commit counts of docs/metrics.md; nil: none.
 	Metrics *metrics.Client
 

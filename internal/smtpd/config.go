@@ -52,10 +52,10 @@ type Config struct {
 	// Recipients checks that local and virtual recipients exist (550
 	// 5.1.1 otherwise); nil: no check. MaxUnknownRcpt unknown ones end a
 	// session (control/maxunknownrcpt).
-	Recipients     *rcptcheck.Checker
+	Recipients *rcptcheck.Checker
 	// SRS checks bounces to SRS addresses of ours at RCPT (rcptexists.go);
 	// nil: SRS off.
-	SRS *srs.Codec
+	SRS            *srs.Codec
 	MaxUnknownRcpt int
 	// TLS serves control/servercert.pem for STARTTLS and smtps; nil: no
 	// certificate, no TLS (internal/tlsconf rereads a renewed file itself).

@@ -27,10 +27,10 @@ type Conn struct {
 	// Sign asks for a DKIM signature of network mail (see proto.Begin);
 	// the SMTP server sets it per message.
 	Sign bool
-	c       net.Conn
-	w       *bufio.Writer
-	r       *ipc.Reader
-	buf     []byte
+	c    net.Conn
+	w    *bufio.Writer
+	r    *ipc.Reader
+	buf  []byte
 	// chunk stages message bytes so the queue gets frames of up to 64 KB
 	// however small the DATA reader's writes are.
 	chunk []byte
