@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"goqmail/internal/admin"
 )
@@ -27,6 +28,9 @@ func dnsCmd(c *call) {
 func outboundCmd(c *call, run func() (bool, error)) {
 	if len(c.args) == 0 {
 		usageFail(c.cmd, "which command?")
+	}
+	if strings.HasPrefix(c.args[0], "-") {
+		usageFail(c.cmd, "unknown option %s", c.args[0])
 	}
 	changed, err := run()
 	if err != nil {
