@@ -37,7 +37,11 @@ func main() {
 	}
 	time.AfterFunc(selfDestruct, func() { os.Exit(qmailqueue.ExitTimeout) })
 	exe, _ := os.Executable()
-	q := queuer{root: findRoot(os.Getenv, exe), network: os.Getenv("TCPREMOTEIP") != "", report: reportFD()}
+	// Run by smtpd for a QMAILQUEUE filter, the message is network mail:
+	// smtpd's session sets TCPREMOTEIP, and GOQMAIL_DKIM_SIGN when the
+	// client may relay (the queue believes both only from smtpd's uid).
+	q := queuer{root: findRoot(os.Getenv, exe), network: os.Getenv("TCPREMOTEIP") != "",
+		sign: os.Getenv("GOQMAIL_DKIM_SIGN") == "1", report: reportFD()}
 	os.Exit(q.run(os.Stdin, os.NewFile(1, "envelope")))
 }
 
@@ -45,6 +49,7 @@ func main() {
 type queuer struct {
 	root    string
 	network bool
+	sign    bool
 	report  *os.File // descriptor 6 when it is a pipe; nil otherwise
 }
 
@@ -74,7 +79,7 @@ func (q queuer) run(msg, env io.Reader) int {
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return qmailqueue.ExitRead
 	}
-	c := &submit.Conn{Path: filepath.Join(q.root, "run", "submit.sock"), Network: q.network}
+	c := &submit.Conn{Path: filepath.Join(q.root, "run", "submit.sock"), Network: q.network, Sign: q.network && q.sign}
 	defer c.Close()
 	if err := c.Begin(sender, rcpts); err != nil {
 		return q.refuse(proto.Result{Temporary: true, Text: "the queue is not running (#4.3.0)"}, qmailqueue.ExitQueue)

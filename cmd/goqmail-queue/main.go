@@ -47,6 +47,11 @@ func main() {
 	b := &bouncer{}
 	b.load(snap)
 	s.Bouncer = b
+	// DKIM signing (docs/outbound.md): the queue sends goqmail-dkimsign
+	// what it may sign while some domain has a key.
+	signer := &queue.SocketSigner{Path: filepath.Join(root, "run", "dkimsign.sock")}
+	signer.SetEnabled(len(snap.List(control.DKIMKeys)) > 0)
+	s.Signer = signer
 	if err := s.Start(); err != nil {
 		log.Fatalf("%v", err)
 	}
@@ -62,11 +67,13 @@ func main() {
 	go s.ServeCtl(ctl.(*net.UnixListener))
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			// Only the bounce settings can change; syncmode needs a restart.
+			// Only the bounce settings and whether to sign can change;
+			// syncmode needs a restart.
 			if snap, err := control.Load(filepath.Join(root, "control")); err != nil {
 				log.ReloadFailed(control.ErrorLines(err))
 			} else {
 				b.load(snap)
+				signer.SetEnabled(len(snap.List(control.DKIMKeys)) > 0)
 				log.Printf("status: configuration reloaded")
 			}
 			continue

@@ -10,6 +10,9 @@
 //	goqmail import ...      carry a qmail/vpopmail installation over
 //	goqmail relay CMD ...   POP-before-SMTP grants
 //	goqmail log summary     qmailanalog's and pflogsumm's report from the log
+//	goqmail dkim CMD ...    DKIM keys: keygen, show, list, use, retire (docs/outbound.md)
+//	goqmail srs CMD         SRS secrets: rotate, list
+//	goqmail dns records|check DOMAIN  the DNS records a domain needs, and a check of them
 //	goqmail status [ROOT]   programs, listeners, queue, recent deliveries, certificate; exit 111 when something is wrong
 //
 // Every command finds its installation the same way (internal/rootdir:
@@ -29,6 +32,7 @@ import (
 	"slices"
 	"strings"
 
+	"goqmail/internal/admin"
 	"goqmail/internal/rootdir"
 )
 
@@ -100,6 +104,12 @@ func init() {
 			usage: relayUsage, run: relayCmd},
 		{name: "log", summary: "log summary [FILES]  what qmailanalog and pflogsumm print, from the log",
 			usage: logUsage, run: logCmd},
+		{name: "dkim", summary: "dkim CMD [ARGS]   DKIM keys: keygen, show, list, use, retire",
+			usage: admin.DKIMUsage, run: dkimCmd},
+		{name: "srs", summary: "srs CMD           SRS secrets: rotate, list",
+			usage: admin.SRSUsage, run: srsCmd},
+		{name: "dns", summary: "dns records|check DOMAIN  the DNS records a domain needs, and whether they are there",
+			usage: admin.DNSUsage, run: dnsCmd},
 		{name: "status", summary: "status [ROOT]     is it running, and well? (for people and for monitoring)",
 			usage: statusUsage, rootArg: true, valueFlags: []string{"cert-days", "queue-age", "window"}, run: statusCmd},
 	}

@@ -54,6 +54,7 @@ var ownArgs = map[string][]string{
 	"init": nil, "install": nil, "uninstall": nil, "check": nil, "showctl": nil,
 	"queue": {"list"}, "domain": {"list"}, "user": {"list", "x.example"}, "alias": {"list", "x.example"},
 	"import": {"--dry-run"}, "relay": {"list"}, "log": {"summary"}, "status": nil,
+	"dkim": {"list"}, "srs": {"list"}, "dns": {"records", "x.example"},
 }
 
 // TestRootConventionEveryCommand runs the shared table of command lines

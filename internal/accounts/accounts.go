@@ -26,8 +26,12 @@ const VirtualGroup = "goqmailv"
 // read the TLS private key, control/servercert.pem (0640 root:goqmailnf).
 const MetricsGroup = "goqmailm"
 
+// DKIMGroup is the signer's own group: no other account may share a
+// file with the only reader of the DKIM private keys.
+const DKIMGroup = "goqmailk"
+
 // Groups lists the groups to create, in order.
-var Groups = []string{Group, NoFiles, VirtualGroup, MetricsGroup}
+var Groups = []string{Group, NoFiles, VirtualGroup, MetricsGroup, DKIMGroup}
 
 // Account is one system user.
 type Account struct {
@@ -59,6 +63,9 @@ var (
 	// endpoint: an account of its own, so a flaw in the HTTP side reaches
 	// no other program's process or files.
 	Metrics = Account{"goqmailm", MetricsGroup, "runs goqmail-metrics: serves Prometheus metrics over HTTP, reads no files"}
+	// DKIM runs goqmail-dkimsign, the only reader of the DKIM private
+	// keys (DESIGN.md's signer): a flaw anywhere else reaches no key.
+	DKIM = Account{"goqmailk", DKIMGroup, "runs goqmail-dkimsign: the only reader of the DKIM private keys under dkim/"}
 )
 
 // LogGroup is the log account's own group.
@@ -74,7 +81,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, DKIM}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

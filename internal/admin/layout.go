@@ -44,6 +44,9 @@ var Layout = []Entry{
 	// Log files (control/logdest files): goqmail-log's, readable by its
 	// group (docs/logs.md).
 	{Path: "log", Dir: true, Mode: 0o750, Owner: &accounts.Log},
+	// DKIM private keys (docs/outbound.md): only the signer's account
+	// (and root) may enter.
+	{Path: "dkim", Dir: true, Mode: 0o700, Owner: &accounts.DKIM},
 	// The two root programs are readable and runnable by root only.
 	{Path: "bin/goqmaild", Mode: 0o700},
 	{Path: "bin/goqmail-lspawn", Mode: 0o700},
@@ -56,6 +59,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-pop3d", Mode: 0o755},
 	{Path: "bin/goqmail-log", Mode: 0o755},
 	{Path: "bin/goqmail-metrics", Mode: 0o755},
+	{Path: "bin/goqmail-dkimsign", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

@@ -39,7 +39,9 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &u), errors.Is(err, vdir.ErrInvalid), errors.Is(err, vdir.ErrExists), errors.Is(err, vdir.ErrNotFound):
+	case errors.Is(err, ErrRecordsWrong):
+		return 1
+	case errors.As(err, &u), errors.Is(err, vdir.ErrInvalid), errors.Is(err, vdir.ErrExists), errors.Is(err, vdir.ErrNotFound), errors.Is(err, errNoKey):
 		return 100
 	}
 	return 111

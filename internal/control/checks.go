@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -257,3 +258,64 @@ func virtualDomainKey(s string) string {
 	key, _, _ := strings.Cut(s, ":")
 	return strings.ToLower(key)
 }
+
+// checkDomainOrEmpty is srsdomain: empty turns the feature off.
+func checkDomainOrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	return domainError(s, "write a domain name such as example.org, or leave the file empty for none")
+}
+
+// checkDKIMKey is one dkimkeys line, `domain:selector` (RFC 6376 3.1: a
+// selector is one or more dot-separated labels). The key file itself is
+// checked by internal/ctlcheck, as root: only the signer's account and
+// root may read it.
+func checkDKIMKey(s string) error {
+	const fix = "write domain:selector, such as example.org:goqmail2025 (goqmail dkim keygen writes these lines)"
+	domain, selector, ok := strings.Cut(s, ":")
+	if !ok {
+		return invalid(fix, "%q has no ':'", s)
+	}
+	if err := domainError(domain, fix); err != nil {
+		return err
+	}
+	if err := CheckSelector(selector); err != nil {
+		return invalid(fix, "%v", err)
+	}
+	return nil
+}
+
+// dkimKeyDomain is the key two dkimkeys lines must not share.
+func dkimKeyDomain(s string) string {
+	domain, _, _ := strings.Cut(s, ":")
+	return strings.ToLower(domain)
+}
+
+// CheckSelector accepts a DKIM selector: dot-separated labels of ASCII
+// letters, digits and hyphens (RFC 6376 3.1, sub-domain), which also makes
+// it a safe file name.
+func CheckSelector(s string) error {
+	if s == "" {
+		return fmt.Errorf("the selector is empty")
+	}
+	if len(s) > 63 {
+		return fmt.Errorf("selector %q is longer than 63 characters", s)
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("selector %q has an empty label or one that starts or ends with '-'", s)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return fmt.Errorf("selector %q holds %q: use letters, digits, '-' and '.'", s, string(c))
+			}
+		}
+	}
+	return nil
+}
+
+// CheckDomain is the domain-name check of the control files, for the
+// admin commands that take a domain.
+func CheckDomain(s string) error { return checkDomain(s) }

@@ -223,6 +223,16 @@ var (
 		Meaning: "qmail-spp plugins (the file of the qmail-spp 0.42 patch): programs smtpd runs, as its own account, at the connection, HELO/EHLO, MAIL, RCPT and DATA, with the session in the environment (TCPREMOTEIP, SMTPHELOHOST, SMTPMAILFROM, SMTPRCPTTO, SMTPRCPTCOUNT, SMTPRCPTCOUNTALL, SMTPRCPTHOSTSOK, SMTPAUTHUSER, the tcp.smtp variables); each line they print can answer the command (E or R and an SMTP reply, A, N, O, D, H a header line, C a new address, S and U environment variables, LM, LR and LD delayed errors; docs/antispam.md). NOSPP in a tcp.smtp rule turns them off for a client, SPPCONFFILE names another file for it. Missing (the default): none. Reread on SIGHUP."}
 	TimeoutPlugin = &Setting{Name: "timeoutplugin", Kind: Number, Default: "30", Min: 1, Max: 3600, UsedBy: []string{"smtpd"}, Unit: "seconds",
 		Meaning: "seconds a qmail-spp plugin (smtpplugins) may run; then its process group is killed and the command gets 451 4.3.0 (qmail-spp waited forever). Reread on SIGHUP."}
+	// Mail that other servers trust (docs/outbound.md, issue 14).
+	DKIMKeys = &Setting{Name: "dkimkeys", Kind: List, UsedBy: []string{"dkimsign", "queue"}, Check: checkDKIMKey, Unique: dkimKeyDomain,
+		Rule:    "each line `domain:selector`, the key in `dkim/domain/selector.key` (made by `goqmail dkim keygen`); no domain twice",
+		Meaning: "the DKIM key each domain signs with (RFC 6376): mail whose From: is in the domain or below it, submitted by a trusted client (AUTH, RELAYCLIENT, POP-before-SMTP), by sendmail, or made by goqmail itself (forwards, bounces), leaves with a DKIM-Signature of that key. `goqmail dkim keygen` adds a domain's first key here, `goqmail dkim use` switches to another. Empty (the default): nothing is signed, and the queue never asks goqmail-dkimsign. Reread on SIGHUP."}
+	SRSDomain = &Setting{Name: "srsdomain", Kind: Line, UsedBy: []string{"send", "smtpd"}, Check: checkDomainOrEmpty, Rule: "empty, or a domain name that is in `rcpthosts` and delivered here",
+		Meaning: "the domain of SRS addresses (the Sender Rewriting Scheme, as postsrsd and the qmail SRS patches): mail goqmail forwards (.qmail, aliases, .forward, virtual aliases) for a sender outside its own domains leaves from `SRS0=hash=time=domain=local@srsdomain`, so the next hop's SPF check of srsdomain passes; bounces to such addresses go back to the original sender, and forged ones are refused at RCPT. Empty (the default): forwards keep the original sender, as qmail's do. Needs `srssecrets`. Reread on SIGHUP."}
+	SRSSecrets = &Setting{Name: "srssecrets", Kind: File, UsedBy: []string{"send", "smtpd"}, Rule: "when `srsdomain` is set: readable by send and smtpd, one secret a line (at least 16 printable characters, no spaces), at least one line",
+		Meaning: "the SRS secrets, one a line: the first makes new addresses, every line is accepted in bounces (rotation: `goqmail srs rotate` puts a new one first; drop an old one `srsmaxage` days later). Keep it 0640, owned by the send account, group goqmailnf (smtpd checks bounces). Reread on SIGHUP."}
+	SRSMaxAge = &Setting{Name: "srsmaxage", Kind: Number, Default: "21", Min: 1, Max: 1000, UsedBy: []string{"send", "smtpd"}, Unit: "days",
+		Meaning: "days an SRS address stays valid: a bounce to an older one is refused (libsrs2's default, 21, is used by postsrsd too). Reread on SIGHUP."}
 
 	TCPRules = &Setting{Name: "tcp.smtp", Kind: File, UsedBy: []string{"smtpd"}, Rule: "tcprules(1) syntax, every line (rules that need DNS or ident are ignored with a warning)",
 		Meaning: "access rules with tcprules(1) syntax (`127.:allow,RELAYCLIENT=\"\"`): which client IPs may connect, which may relay (RELAYCLIENT) and per-client DATABYTES. Read as text, no cdb step; reread on SIGHUP."}
@@ -247,4 +257,5 @@ var All = []*Setting{
 	DNSServers, DNSTimeout, DNSBL, DNSWL, DNSBLThreshold, RequireRDNS, BadHelo, BadMailFrom, BadRcptTo,
 	RateWindow, MsgRatePerIP, RcptRatePerIP, MsgRatePerUser, RcptRatePerUser, GreylistDelay, GreylistAllow,
 	QmailQueue, TimeoutQmailQueue, Milters, SMTPPlugins, TimeoutPlugin,
+	DKIMKeys, SRSDomain, SRSSecrets, SRSMaxAge,
 }

@@ -51,6 +51,8 @@ func Check(root string, opt Options) Result {
 	c.aliases()
 	c.checkPassword()
 	c.filters()
+	c.dkimKeys()
+	c.srs()
 	c.logs()
 	c.readable()
 	return c.res
@@ -74,7 +76,7 @@ func AccountsOf() map[string]accounts.IDs {
 // the auth service run as root; deliveries as the recipient.
 var programAccounts = map[string]*accounts.Account{
 	"smtpd": &accounts.SMTPD, "queue": &accounts.Queue, "send": &accounts.Send,
-	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log,
+	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log, "dkimsign": &accounts.DKIM,
 }
 
 type checker struct {

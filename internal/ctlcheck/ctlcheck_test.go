@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -245,4 +246,25 @@ func selfSigned(t *testing.T) []byte {
 	pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 	pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	return b.Bytes()
+}
+
+// The outbound settings fail the check, naming the file and the fix: a
+// DKIM key that dkimkeys names but that does not exist, SRS without
+// secrets, an SRS domain outside rcpthosts.
+func TestOutboundSettings(t *testing.T) {
+	root := t.TempDir()
+	ctl := filepath.Join(root, "control")
+	os.MkdirAll(ctl, 0o755)
+	for name, content := range map[string]string{"me": "mx.example.org\n", "rcpthosts": "example.org\n",
+		"dkimkeys": "example.org:sel1\n", "srsdomain": "fwd.example\n"} {
+		os.WriteFile(filepath.Join(ctl, name), []byte(content), 0o644)
+	}
+	res := Check(root, Options{})
+	text := fmt.Sprint(res.Problems)
+	for _, want := range []string{"control/dkimkeys line 1", "goqmail dkim keygen example.org --selector sel1",
+		"control/srssecrets", "goqmail srs rotate", "fwd.example is not in rcpthosts"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("problems lack %q:\n%s", want, text)
+		}
+	}
 }

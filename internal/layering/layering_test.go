@@ -29,6 +29,9 @@ var tiers = map[string]int{
 	"clientdns": 3, "greylist": 3, // smtpd's client checks: what DNS says of a client; the greylisting state
 	"qmailqueue":   2,           // qmail-queue's envelope and exit codes: smtpd's QMAILQUEUE filters and goqmail-qmail-queue
 	"milterclient": 3, "spp": 3, // filter hooks of smtpd: the milter protocol's client side, qmail-spp plugins
+	"dkimkey": 2, "dkimsign": 3, // DKIM keys on disk; goqmail-dkimsign (issue 14)
+	"srs":       2, // the Sender Rewriting Scheme: send and smtpd share it
+	"dnsadvice": 3, // goqmail dns records|check
 }
 
 // rootForbidden are packages the root programs must not link: network

@@ -147,6 +147,12 @@ func (d *delivery) copyAndRun(plan []dotqmail.Instruction) (string, error) {
 			return "", err
 		}
 		d.info.NewSender = dotqmail.NewSender(d.req.Sender, d.req.Local, d.req.Domain, owner)
+		if !owner && d.req.ForwardSender != "" {
+			// SRS: send made the sender's address in our domain, so the
+			// next hop's SPF check passes (docs/outbound.md). A list
+			// owner's address is ours already.
+			d.info.NewSender = d.req.ForwardSender
+		}
 	}
 
 	var rcpts []string

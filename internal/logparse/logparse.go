@@ -35,6 +35,8 @@ const (
 	AuthFailed     Kind = "smtpd auth failed"      // SMTP AUTH failed
 	TLS            Kind = "smtpd tls"              // a TLS handshake done
 	DMARC          Kind = "smtpd dmarc"            // a DMARC failure acted on: refused, deferred or to Junk (docs/antispam.md)
+	SRSInvalid     Kind = "smtpd srs invalid"      // why an SRS recipient was refused (the refusal line follows)
+	SRSBounce      Kind = "send srs bounce"        // a bounce to an SRS address routed to the original sender
 	Filter         Kind = "smtpd filter"           // a filter hook's verdict or note: a milter, a qmail-spp plugin, a QMAILQUEUE program
 	Committed      Kind = "queue committed"        // the queue made a message durable
 	New            Kind = "send new msg"           // send saw a new message
@@ -166,6 +168,13 @@ var kinds = []pattern{
 	// hook decided or said, named by the hook and its address or program.
 	p(Filter, "smtpd", addr+`: ((?:milter|plugin|qmailqueue) \S+): (.*)`, func(l *Line, m []string) {
 		l.Client, l.Reason = m[1], m[2]+": "+m[3]
+	}),
+	// internal/smtpd/rcptexists.go, internal/send/srs.go (docs/outbound.md)
+	p(SRSInvalid, "smtpd", addr+`: rcpt <(.*)>: (invalid SRS address: .*)`, func(l *Line, m []string) {
+		l.Client, l.Rcpts, l.Reason = m[1], []string{m[2]}, m[3]
+	}),
+	p(SRSBounce, "send", `msg `+id+`: SRS recipient <(.*)> is <(.*)>`, func(l *Line, m []string) {
+		l.MsgID, l.Rcpts = m[1], []string{m[2], m[3]}
 	}),
 	// internal/queue (server.go commit)
 	p(Committed, "queue", `msg `+id+`: committed (\d+) bytes (?:from uid \d+ qp \d+|bounce of msg `+id+`), \d+ recipients`, func(l *Line, m []string) {

@@ -147,7 +147,7 @@ func (s *Spawner) deliver(req proto.Deliver) {
 	}
 	l := proto.Local{User: t.User, Home: t.Home, Local: t.Local, Dash: t.Dash, Ext: t.Ext, Domain: t.Domain, Sender: req.Sender,
 		DefaultDelivery: set.DefaultDelivery, DotForward: set.DotForward, Virtual: t.Virtual, Birth: req.Birth,
-		ProgramTimeout: int64(set.ProgramTimeout / time.Second)}
+		ProgramTimeout: int64(set.ProgramTimeout / time.Second), ForwardSender: req.ForwardSender}
 	if t.Alias {
 		l.Aliases = set.Aliases
 	}

@@ -23,14 +23,19 @@ type Deliver struct {
 	// spawner delivers as the virtual account (docs/virtual.md).
 	Virtual bool
 	Birth   int64 // when the message was queued (unix seconds): quotas bounce old mail only
+	// ForwardSender, when set, is the envelope sender of what the delivery
+	// forwards: the SRS address send made of Sender (internal/srs);
+	// empty: Sender itself.
+	ForwardSender string
 }
 
 func (m Deliver) Encode(buf []byte) []byte {
-	return ipc.New(TDeliver, buf).Uint(m.Seq).String(m.ID).String(m.Sender).String(m.Rcpt).Bool(m.Virtual).Int(m.Birth).Frame()
+	return ipc.New(TDeliver, buf).Uint(m.Seq).String(m.ID).String(m.Sender).String(m.Rcpt).Bool(m.Virtual).Int(m.Birth).String(m.ForwardSender).Frame()
 }
 
 func DecodeDeliver(d *ipc.Decoder) (Deliver, error) {
-	m := Deliver{Seq: d.Uint(), ID: d.String(MaxID), Sender: d.String(MaxAddr), Rcpt: d.String(MaxAddr), Virtual: d.Bool(), Birth: d.Int()}
+	m := Deliver{Seq: d.Uint(), ID: d.String(MaxID), Sender: d.String(MaxAddr), Rcpt: d.String(MaxAddr), Virtual: d.Bool(), Birth: d.Int(),
+		ForwardSender: d.String(MaxAddr)}
 	if err := d.End(); err != nil {
 		return m, err
 	}
@@ -38,6 +43,9 @@ func DecodeDeliver(d *ipc.Decoder) (Deliver, error) {
 		return m, err
 	}
 	if err := CheckAddr(m.Sender); err != nil {
+		return m, err
+	}
+	if err := CheckAddr(m.ForwardSender); err != nil {
 		return m, err
 	}
 	return m, CheckAddr(m.Rcpt)
@@ -105,23 +113,26 @@ type Local struct {
 	// ProgramTimeout bounds each |program, in seconds
 	// (control/timeoutprogram); 0: the delivery process's default.
 	ProgramTimeout int64
+	// ForwardSender is Deliver's: the envelope sender of forwards when
+	// it is not Sender (SRS).
+	ForwardSender string
 }
 
 func (m Local) Packet(buf []byte) []byte {
 	return ipc.New(TLocal, buf).Uint(m.Seq).String(m.User).String(m.Home).String(m.Local).
 		String(m.Dash).String(m.Ext).String(m.Domain).String(m.Sender).Int(m.Size).
-		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Bool(m.Virtual).Int(m.Birth).Int(m.ProgramTimeout).Body()
+		String(m.DefaultDelivery).String(m.Aliases).Bool(m.DotForward).Bool(m.Virtual).Int(m.Birth).Int(m.ProgramTimeout).String(m.ForwardSender).Body()
 }
 
 func DecodeLocal(d *ipc.Decoder) (Local, error) {
 	m := Local{Seq: d.Uint(), User: d.String(MaxUserName), Home: d.String(MaxPathLen), Local: d.String(MaxAddr),
 		Dash: d.String(1), Ext: d.String(MaxAddr), Domain: d.String(MaxAddr), Sender: d.String(MaxAddr), Size: d.Int(),
 		DefaultDelivery: d.String(MaxText), Aliases: d.String(MaxPathLen), DotForward: d.Bool(), Virtual: d.Bool(), Birth: d.Int(),
-		ProgramTimeout: d.Int()}
+		ProgramTimeout: d.Int(), ForwardSender: d.String(MaxAddr)}
 	if err := d.End(); err != nil {
 		return m, err
 	}
-	for _, s := range []string{m.User, m.Home, m.Local, m.Ext, m.Domain, m.Sender} {
+	for _, s := range []string{m.User, m.Home, m.Local, m.Ext, m.Domain, m.Sender, m.ForwardSender} {
 		if err := CheckAddr(s); err != nil {
 			return m, err
 		}

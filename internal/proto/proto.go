@@ -6,6 +6,7 @@
 //	ctl     (run/queuectl.sock) send -> queue: Hello, Update, Done;      queue -> send: Msg, Rcpt*, MsgEnd; SnapEnd once after the startup snapshot
 //	lspawn  (run/lspawn.sock)   send -> lspawn: Deliver;                 lspawn -> send: Report
 //	local   (seqpacket pair)    lspawn -> local: Local + message fd;     local -> lspawn: Report
+//	dkimsign (run/dkimsign.sock) queue -> signer: SignBegin, Data*, SignEnd; signer -> queue: Signed
 package proto
 
 import (
@@ -39,6 +40,10 @@ const (
 	TRemoted byte = 0x34
 	TAdmin   byte = 0x40
 	TAnswer  byte = 0x41
+	// DKIM signing (dkim.go).
+	TSignBegin byte = 0x60
+	TSignEnd   byte = 0x61
+	TSigned    byte = 0x62
 )
 
 // Limits on envelope fields. The queue stores nothing longer, and nothing

@@ -12,17 +12,23 @@ import (
 // network and has already written a Received line for; the queue believes it
 // only from the SMTP server's uid and otherwise adds qmail-queue's
 // "(goqmail PID invoked by uid UID)" line.
+//
+// Sign says the SMTP server vouches for the sender (an authenticated or
+// relay client): the queue has the message DKIM-signed, as it does every
+// local submission (internal/queue, sign.go). Believed only from the SMTP
+// server's uid, like Network.
 type Begin struct {
 	Sender  string
 	Network bool
+	Sign    bool
 }
 
 func (m Begin) Encode(buf []byte) []byte {
-	return ipc.New(TBegin, buf).String(m.Sender).Bool(m.Network).Frame()
+	return ipc.New(TBegin, buf).String(m.Sender).Bool(m.Network).Bool(m.Sign).Frame()
 }
 
 func DecodeBegin(d *ipc.Decoder) (Begin, error) {
-	m := Begin{Sender: d.String(MaxAddr), Network: d.Bool()}
+	m := Begin{Sender: d.String(MaxAddr), Network: d.Bool(), Sign: d.Bool()}
 	if err := d.End(); err != nil {
 		return m, err
 	}

@@ -129,6 +129,7 @@ func (s *Server) writeBounce(env *Envelope, sender string, info BounceInfo) (str
 	m.received = fmt.Appendf(nil, "Received: (goqmail %d invoked for bounce); %s\n", os.Getpid(), info.Now.UTC().Format("2 Jan 2006 15:04:05 -0000"))
 	m.env.Rcpts = []string{info.To}
 	m.bounceOf = info.ID
+	m.wantSign = true // our own message: signed when bouncehost's domain has a key
 	content := c.Reader(orig)
 	if err := s.Bouncer.Write(writerFunc(func(b []byte) { s.write(m, b) }), info, content, env.Size); err != nil {
 		s.discard(m)

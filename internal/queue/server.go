@@ -29,7 +29,9 @@ type Server struct {
 	SMTPDUID int
 	// Bouncer writes bounces (nil: bounce requests fail and send retries).
 	Bouncer Bouncer
-	Now     func() time.Time
+	// Signer adds DKIM signatures (sign.go); nil: none.
+	Signer Signer
+	Now    func() time.Time
 	// Metrics receives the commit counts of docs/metrics.md; nil: none.
 	Metrics *metrics.Client
 
@@ -171,6 +173,11 @@ type incoming struct {
 	received []byte
 	// bounceOf is the message a bounce reports, for the log.
 	bounceOf string
+	// wantSign: the submitter may have the message signed (sign.go);
+	// sign is its way to the signer once the content starts.
+	wantSign bool
+	sign     SignStream
+	signErr  error
 }
 
 // receivedLine is qmail-queue's trace line for a message that did not come
@@ -222,9 +229,13 @@ func (s *Server) handleSubmit(c *net.UnixConn) {
 			}
 			s.setIdle(c, false, false)
 			msg = s.begin(b.Sender, cred)
-			if !b.Network || (s.SMTPDUID >= 0 && cred.UID != s.SMTPDUID) {
+			local := !b.Network || (s.SMTPDUID >= 0 && cred.UID != s.SMTPDUID)
+			if local {
 				msg.received = receivedLine(cred, msg.env.Birth)
 			}
+			// Local submissions are signed; from the network only what
+			// smtpd vouches for (sign.go).
+			msg.wantSign = local || b.Sign
 		case proto.TRcpt:
 			rc, err := proto.DecodeRcpt(d)
 			if err != nil || msg == nil || msg.started {
@@ -313,6 +324,51 @@ func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
 	return m
 }
 
+// startSign opens the way to the signer for a message that may be signed,
+// when a domain has a key.
+func (s *Server) startSign(m *incoming) {
+	if !m.wantSign || s.Signer == nil || !s.Signer.Enabled() {
+		return
+	}
+	m.sign, m.signErr = s.Signer.Start(m.id)
+}
+
+// signWrite copies content to the signer; its first error is kept for
+// commit.
+func (m *incoming) signWrite(p []byte) {
+	if m.sign == nil || m.signErr != nil || len(p) == 0 {
+		return
+	}
+	m.signErr = m.sign.Write(p)
+}
+
+// finishSign gets the signature of a message that went to the signer and
+// puts it first in the prefix (RFC 6376 5.6: the field goes on top). A
+// signer that failed fails the commit for now: mail that should be
+// signed does not leave unsigned without anyone noticing.
+func (s *Server) finishSign(m *incoming) error {
+	if m.sign == nil && m.signErr == nil {
+		return nil
+	}
+	err := m.signErr
+	var field []byte
+	if err == nil {
+		field, err = m.sign.Finish(signTimeout)
+	}
+	if m.sign != nil {
+		m.sign.Close()
+		m.sign = nil
+	}
+	if err != nil {
+		s.Log.Printf("alert: msg %s: %v", m.id, err)
+		return err
+	}
+	if len(field) > 0 {
+		m.prefix = append(field, m.prefix...)
+	}
+	return nil
+}
+
 // write appends content; the first write puts the header and envelope in
 // front, after which no more recipients may come.
 func (s *Server) write(m *incoming, p []byte) {
@@ -326,12 +382,16 @@ func (s *Server) write(m *incoming, p []byte) {
 			m.fail(errors.New("no recipients"), true)
 			return
 		}
+		s.startSign(m)
+		m.signWrite(m.received)
+		m.signWrite(p)
 		hdr := m.env.MarshalHeader(m.id)
 		hdr = append(hdr, m.received...)
 		m.env.Size += int64(len(m.received))
 		p = append(hdr, p...) // one write for a small message
 		m.crc = Checksum(0, p[idOffset:])
 	} else {
+		m.signWrite(p)
 		m.crc = Checksum(m.crc, p)
 	}
 	if len(p) == 0 {
@@ -343,6 +403,10 @@ func (s *Server) write(m *incoming, p []byte) {
 }
 
 func (s *Server) discard(m *incoming) {
+	if m.sign != nil {
+		m.sign.Close()
+		m.sign = nil
+	}
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil
@@ -376,6 +440,9 @@ func (s *Server) commit(m *incoming) proto.Result {
 	s.write(m, nil) // a message without content still gets its header
 	if m.err != nil {
 		return fail(m.err, m.perm)
+	}
+	if err := s.finishSign(m); err != nil {
+		return fail(err, false)
 	}
 	prefixLen := len(m.prefix)
 	if prefixLen > 0 {
@@ -432,6 +499,9 @@ func (s *Server) commit(m *incoming) proto.Result {
 func tempText(err error) string {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return "qq out of disk space (#4.3.1)"
+	}
+	if errors.Is(err, ErrSigner) {
+		return "qq temporary problem: cannot DKIM-sign the message now (#4.3.0)"
 	}
 	return "qq write error (#4.3.0)"
 }

@@ -18,6 +18,7 @@ import (
 	"goqmail/internal/metrics"
 	"goqmail/internal/proto"
 	"goqmail/internal/rewrite"
+	"goqmail/internal/srs"
 	"goqmail/internal/vdir"
 )
 
@@ -32,6 +33,22 @@ type Config struct {
 	ConcurrencyRemoteDomain int
 	Lifetime                time.Duration
 	Rules                   *rewrite.Rules
+	// SRS rewrites the sender of forwards and decodes bounces to SRS
+	// addresses (srs.go); nil: off.
+	SRS *srs.Codec
+}
+
+// LoadConfig is ConfigFrom with the SRS secrets, which live in a file of
+// their own: a secrets file that cannot be used is a configuration error
+// (control.ErrInvalid), never SRS silently off.
+func LoadConfig(s *control.Snapshot) (Config, error) {
+	cfg := ConfigFrom(s)
+	codec, err := srs.Load(s)
+	if err != nil {
+		return cfg, fmt.Errorf("%w: %w", control.ErrInvalid, err)
+	}
+	cfg.SRS = codec
+	return cfg, nil
 }
 
 // ConfigFrom extracts send's settings from a control snapshot.
@@ -229,7 +246,8 @@ func (c *Core) AddMsg(m proto.Msg, states []proto.RcptState, live bool) {
 }
 
 func (c *Core) route(r *rcpt) {
-	res := c.cfg.Rules.Route(r.addr)
+	addr := c.unSRS(r)
+	res := c.cfg.Rules.Route(addr)
 	r.ch, r.to, r.virtual = res.Channel, res.Addr, res.Virtual
 }
 
@@ -357,7 +375,8 @@ func (c *Core) begin(ch channel, dest string, rcpts []*rcpt, now time.Time) uint
 func (c *Core) startLocal(r *rcpt, dest string, now time.Time) {
 	seq := c.begin(chanLocal, dest, []*rcpt{r}, now)
 	c.Out.Logf("starting delivery %d: msg %s to local %s", seq, r.msg.id, r.to)
-	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to, Virtual: r.virtual, Birth: r.msg.birth.Unix()})
+	c.Out.Deliver(proto.Deliver{Seq: seq, ID: r.msg.id, Sender: r.msg.sender, Rcpt: r.to, Virtual: r.virtual, Birth: r.msg.birth.Unix(),
+		ForwardSender: c.forwardSender(r.msg)})
 }
 
 // startRemote starts one SMTP transaction for r and every other ready

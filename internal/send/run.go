@@ -120,7 +120,11 @@ func (p *Process) Run() error {
 	}
 	defer qc.Close()
 	out := &output{log: p.Log, queue: bufio.NewWriterSize(qc, 64<<10)}
-	core := NewCore(time.Now, out, ConfigFrom(snap))
+	cfg, err := LoadConfig(snap)
+	if err != nil {
+		return err // matches control.ErrInvalid: main exits with logline.ExitConfig
+	}
+	core := NewCore(time.Now, out, cfg)
 	core.Metrics = p.Metrics
 	var gauges <-chan time.Time // the queue gauges, once a second (ReportQueue walks the queue)
 	if p.Metrics != nil {
@@ -276,8 +280,10 @@ func (p *Process) Run() error {
 			case syscall.SIGHUP:
 				if s, err := control.Load(p.ControlDir); err != nil {
 					p.Log.ReloadFailed(control.ErrorLines(err))
+				} else if cfg, err := LoadConfig(s); err != nil {
+					p.Log.ReloadFailed(control.ErrorLines(err))
 				} else {
-					core.SetConfig(ConfigFrom(s))
+					core.SetConfig(cfg)
 					p.Log.Printf("status: configuration reloaded")
 				}
 			case syscall.SIGALRM:

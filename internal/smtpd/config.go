@@ -22,6 +22,7 @@ import (
 
 	"goqmail/internal/control"
 	"goqmail/internal/rcptcheck"
+	"goqmail/internal/srs"
 	"goqmail/internal/tcprules"
 	"goqmail/internal/tlsconf"
 )
@@ -54,7 +55,10 @@ type Config struct {
 	// Recipients checks that local and virtual recipients exist (550
 	// 5.1.1 otherwise); nil: no check. MaxUnknownRcpt unknown ones end a
 	// session (control/maxunknownrcpt).
-	Recipients     *rcptcheck.Checker
+	Recipients *rcptcheck.Checker
+	// SRS checks bounces to SRS addresses of ours at RCPT (rcptexists.go);
+	// nil: SRS off.
+	SRS            *srs.Codec
 	MaxUnknownRcpt int
 	// TLS serves control/servercert.pem for STARTTLS and smtps; nil: no
 	// certificate, no TLS (internal/tlsconf rereads a renewed file itself).
@@ -117,6 +121,9 @@ func loadConfig(dir string, hooks bool) (*Config, []string, error) {
 		return nil, nil, err
 	}
 	c.Recipients = recipientChecker(s, root)
+	if c.SRS, err = srs.Load(s); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", control.ErrInvalid, err)
+	}
 	if err := loadTLSAuth(c, s); err != nil {
 		return nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"goqmail/internal/metrics"
 	"goqmail/internal/policy"
 	"goqmail/internal/smtp"
+	"goqmail/internal/submit"
 )
 
 func (s *session) mail(arg string) {
@@ -276,6 +277,16 @@ func (s *session) data() {
 	}
 	q, release := s.openQueue() // the queue, or a QMAILQUEUE program (qmailqueue.go)
 	defer release()
+	// DKIM: the queue signs what smtpd vouches for, mail from clients that
+	// may relay (AUTH, RELAYCLIENT, POP-before-SMTP), never a stranger's
+	// (internal/queue, sign.go; docs/outbound.md). A QMAILQUEUE program
+	// passes the word on to goqmail's qmail-queue (GOQMAIL_DKIM_SIGN).
+	switch q := q.(type) {
+	case *submit.Conn:
+		q.Sign = s.mayRelay()
+	case *filterSink:
+		q.sign = s.mayRelay()
+	}
 	if err := q.Begin(tx.sender, tx.rcpts); err != nil {
 		s.srv.Log.Printf("warning: %s: %v", s.remote, err)
 		q.Close()

@@ -86,6 +86,10 @@ type filterSink struct {
 	timeout time.Duration
 	spool   bool
 	log     func(format string, args ...any)
+	// sign passes smtpd's word that the message may be DKIM-signed (a
+	// client that may relay) to goqmail's qmail-queue, as
+	// GOQMAIL_DKIM_SIGN=1; the queue believes it only from smtpd's uid.
+	sign bool
 
 	sender string
 	rcpts  []string
@@ -130,6 +134,9 @@ func (f *filterSink) Begin(sender string, rcpts []string) error {
 	}
 	cmd := exec.Command(f.path)
 	cmd.Dir, cmd.Env = f.dir, f.env
+	if f.sign {
+		cmd.Env = append(cmd.Env[:len(cmd.Env):len(cmd.Env)], "GOQMAIL_DKIM_SIGN=1")
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][0], pipes[3][1]
 	cmd.ExtraFiles = []*os.File{nil, nil, nil, pipes[2][1]} // descriptor 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

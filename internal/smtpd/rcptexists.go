@@ -5,6 +5,7 @@ import (
 	"goqmail/internal/policy"
 	"goqmail/internal/rcptcheck"
 	"goqmail/internal/smtp"
+	"goqmail/internal/srs"
 )
 
 // rcptState is what a session keeps about its recipients across
@@ -21,6 +22,10 @@ type rcptState struct {
 // later to a forged sender. It returns the RCPT reply, or closed when it
 // has ended the session as a directory harvest.
 func (s *session) checkExists(a address.Addr) (r smtp.Reply, closed bool) {
+	addr := a.String()
+	if codec := s.cfg.SRS; codec != nil && codec.IsSRS(addr) {
+		return s.checkSRS(codec, addr)
+	}
 	c := s.cfg.Recipients
 	if c == nil {
 		return policy.ReplyRcptOK, false
@@ -28,7 +33,6 @@ func (s *session) checkExists(a address.Addr) (r smtp.Reply, closed bool) {
 	if s.rcpts == nil {
 		s.rcpts = &rcptState{check: c.Session()}
 	}
-	addr := a.String()
 	res := s.rcpts.check.Check(addr)
 	facts := policy.ExistenceFacts{Existence: existence(res.Verdict), UnknownBefore: s.rcpts.unknown, RelayClient: s.mayRelay()}
 	switch policy.CheckExistence(facts, policy.ExistenceConfig{MaxUnknown: s.cfg.MaxUnknownRcpt}) {
@@ -69,4 +73,26 @@ func existence(v rcptcheck.Verdict) policy.Existence {
 		return policy.RcptLookupFailed
 	}
 	return policy.RcptNotChecked // NotLocal, Unverified
+}
+
+// checkSRS decides a recipient that is an SRS address of ours: a bounce
+// to mail goqmail forwarded. A valid one is accepted (send routes it to
+// the original sender); one with a hash that does not match any secret,
+// or older than srsmaxage days, is refused, so nobody can use the
+// address form to relay through us (docs/outbound.md). A refusal counts
+// as an unknown recipient toward the harvest limit.
+func (s *session) checkSRS(codec *srs.Codec, addr string) (smtp.Reply, bool) {
+	if _, err := codec.Reverse(addr, true); err != nil {
+		if s.rcpts == nil {
+			s.rcpts = &rcptState{}
+			if c := s.cfg.Recipients; c != nil {
+				s.rcpts.check = c.Session()
+			}
+		}
+		s.rcpts.unknown++
+		// Why, for the admin; the refusal line follows (mail.go).
+		s.srv.Log.Printf("%s: rcpt <%s>: %v", s.remote, addr, err)
+		return replyBadSRS, false
+	}
+	return policy.ReplyRcptOK, false
 }

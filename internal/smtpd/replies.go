@@ -47,6 +47,10 @@ var (
 
 	replyRcptLookupTemp = smtp.Reply{Code: 451, Enh: "4.3.0", Text: "temporary failure looking up that recipient; try again later"}
 	replyTooManyUnknown = smtp.Reply{Code: 421, Enh: "4.7.0", Text: "too many unknown recipients; closing connection"}
+	// RFC 3463 5.1.1 (no such mailbox), with words that say why: the
+	// address has the form of an SRS address of ours but is not one we
+	// made, or no longer valid (docs/outbound.md).
+	replyBadSRS = smtp.Reply{Code: 550, Enh: enhNoSuchUser, Text: "invalid SRS address: forged, or older than this server accepts"}
 )
 
 // enhNoSuchUser is RFC 3463's "bad destination mailbox address". Unknown

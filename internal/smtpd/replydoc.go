@@ -79,6 +79,7 @@ var replyTable = []documented{
 	doc(replySPFFail("mailfrom", "<domain>", "<client ip>"), "RCPT for a domain in `spfreject`: SPF of the MAIL FROM domain says `fail` for the client (postmaster is exempt)"),
 	doc(replySPFFail("helo", "<helo>", "<client ip>"), "RCPT for a domain in `spfreject`: SPF of the HELO name says `fail` for the client"),
 	doc(replySPFTemp, "RCPT for a domain in `spfreject` while the SPF lookups for the MAIL FROM domain fail (temperror)"),
+	doc(replyBadSRS, "RCPT for an SRS address of `srsdomain` whose hash matches no secret of `srssecrets`, or older than `srsmaxage` days (docs/outbound.md)"),
 	doc(replyTooManyUnknown, "one unknown recipient more than `maxunknownrcpt` in a session (a directory harvest); closed"),
 	doc(policy.ReplyBadMailFrom, "RCPT after a MAIL whose sender is in `badmailfrom` (the address, or its `@domain`), as qmail-smtpd refuses it"),
 	doc(policy.ReplyBadRcptTo, "RCPT for an address in `badrcptto` (the address, or its `@domain`)"),

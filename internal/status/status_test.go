@@ -80,7 +80,7 @@ func TestGatherNamesEachProblem(t *testing.T) {
 	defer lock.Release()
 	// Programs: every one a sleeping child of ours, but send has exited
 	// and smtpd has no pid file.
-	for _, name := range []string{"log", "queue", "lspawn", "remote", "send", "auth"} {
+	for _, name := range []string{"log", "queue", "lspawn", "remote", "send", "auth", "dkimsign"} {
 		cmd := exec.Command("sleep", "60")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

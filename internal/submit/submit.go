@@ -24,10 +24,13 @@ type Conn struct {
 	Path string // the queue's submit socket
 	// Network marks messages received by the SMTP server (see proto.Begin).
 	Network bool
-	c       net.Conn
-	w       *bufio.Writer
-	r       *ipc.Reader
-	buf     []byte
+	// Sign asks for a DKIM signature of network mail (see proto.Begin);
+	// the SMTP server sets it per message.
+	Sign bool
+	c    net.Conn
+	w    *bufio.Writer
+	r    *ipc.Reader
+	buf  []byte
 	// chunk stages message bytes so the queue gets frames of up to 64 KB
 	// however small the DATA reader's writes are.
 	chunk []byte
@@ -77,7 +80,7 @@ func (q *Conn) Begin(sender string, rcpts []string) error {
 			return err
 		}
 		q.chunk = q.chunk[:0]
-		q.buf = proto.Begin{Sender: sender, Network: q.Network}.Encode(q.buf)
+		q.buf = proto.Begin{Sender: sender, Network: q.Network, Sign: q.Sign}.Encode(q.buf)
 		q.frame(q.buf)
 		for _, r := range rcpts {
 			q.buf = proto.Rcpt{Addr: r}.Encode(q.buf)

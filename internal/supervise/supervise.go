@@ -444,7 +444,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth", "metrics"}} {
+	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth", "metrics"}, {"dkimsign"}} {
 		if i == 1 {
 			// The network front ends are gone: close the listening sockets,
 			// so new clients are refused at once instead of waiting in a

@@ -93,6 +93,7 @@ var Sockets = []Socket{
 	{Name: "remote", File: "remote.sock", Client: &accounts.Send},
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
 	{Name: "auth", File: "auth.sock", Clients: []*accounts.Account{&accounts.SMTPD, &accounts.POP3}, Packet: true},
+	{Name: "dkimsign", File: "dkimsign.sock", Client: &accounts.Queue},
 	{Name: "metrics", File: "metrics.sock", Senders: []*accounts.Account{&accounts.SMTPD, &accounts.Queue, &accounts.Send, &accounts.Remote, &accounts.POP3}},
 }
 
@@ -101,10 +102,13 @@ var Sockets = []Socket{
 // qmail-queue of QMAILQUEUE filters), for the test harnesses; the Makefile
 // and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
-	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue"}
+	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue",
+	"goqmail-dkimsign"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
+	// Before the queue, its only client; stopped after it (supervise.go).
+	{Name: "dkimsign", Binary: "goqmail-dkimsign", Account: &accounts.DKIM, Sockets: []string{"dkimsign"}, OneProc: true},
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
 	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
 	{Name: "remote", Binary: "goqmail-remote", Account: &accounts.Remote, Sockets: []string{"remote"}},

@@ -111,7 +111,7 @@ func answered(codes []int) bool {
 
 // logLine is the only shape a goqmail log line may have: a timestamp, the
 // program, printable ASCII.
-var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (goqmaild|smtpd|queue|send|lspawn|local|remote): [ -~]*$`)
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (goqmaild|smtpd|queue|send|lspawn|local|remote|dkimsign): [ -~]*$`)
 
 // TestHostileInputReachesNothing: shell metacharacters, path traversal in
 // local parts, control characters and forged log lines get an SMTP answer

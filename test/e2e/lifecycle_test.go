@@ -185,7 +185,7 @@ func TestKilledProgramIsRestarted(t *testing.T) {
 	requireTool(t, "swaks")
 	s := NewServer(t, Options{})
 	old := s.pidFiles()
-	for _, svc := range []string{"smtpd", "queue", "send", "lspawn", "remote", "auth"} {
+	for _, svc := range []string{"smtpd", "queue", "send", "lspawn", "remote", "auth", "dkimsign"} {
 		// send exits by itself when its queue connection drops: it may be
 		// gone (and restarting) before its turn comes.
 		if err := syscall.Kill(old[svc], syscall.SIGKILL); err != nil && err != syscall.ESRCH {

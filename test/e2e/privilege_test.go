@@ -79,8 +79,10 @@ func TestProcessSplitAndPrivileges(t *testing.T) {
 	checkIDs(t, sup, 0, -1)
 
 	pids := s.pidFiles()
-	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr", "auth": "", "log": "goqmaill"}
-	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote", "auth": "goqmail-auth", "log": "goqmail-log"}
+	want := map[string]string{"smtpd": "goqmaild", "queue": "goqmailq", "send": "goqmails", "lspawn": "", "remote": "goqmailr", "auth": "", "log": "goqmaill", "dkimsign": "goqmailk"}
+	// The kernel keeps 15 bytes of a command name: goqmail-dkimsign is
+	// goqmail-dkimsig in /proc/PID/comm.
+	comm := map[string]string{"smtpd": "goqmail-smtpd", "queue": "goqmail-queue", "send": "goqmail-send", "lspawn": "goqmail-lspawn", "remote": "goqmail-remote", "auth": "goqmail-auth", "log": "goqmail-log", "dkimsign": "goqmail-dkimsig"}
 	if len(pids) != len(want) {
 		t.Errorf("run/*.pid = %v, want exactly %d services", pids, len(want))
 	}
