@@ -3,6 +3,12 @@
 // (CNAME chains followed inside the answer), and can be told to fail.
 // It exists so that route and remote tests exercise the real resolver
 // (route.DNS) over real UDP and TCP, not only a fake.
+//
+// It can also play a DNSSEC-validating resolver (unbound) for DANE and
+// MTA-STS tests: answers for names marked Secure carry the AD bit, as a
+// validator sets it on data it validated (RFC 4035 3.2.3). It signs
+// nothing: the client trusts its validator's AD bit, and that is the
+// part under test.
 package dnstest
 
 import (
@@ -22,6 +28,7 @@ type Server struct {
 	mu       sync.Mutex
 	records  map[string][]dns.RR // by lower-case FQDN
 	servfail map[string]bool
+	secure   map[string]bool // names whose answers carry AD; "*" for all
 	queries  int
 }
 
@@ -31,19 +38,8 @@ type Server struct {
 // test ends.
 func Start(t testing.TB, zone string) *Server {
 	t.Helper()
-	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}}
-	for _, line := range strings.Split(zone, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == ';' {
-			continue
-		}
-		rr, err := dns.NewRR(line)
-		if err != nil {
-			t.Fatalf("dnstest: %q: %v", line, err)
-		}
-		name := strings.ToLower(rr.Header().Name)
-		s.records[name] = append(s.records[name], rr)
-	}
+	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, secure: map[string]bool{}}
+	s.parse(t, zone)
 	var pc net.PacketConn
 	var ln net.Listener
 	for tries := 0; ; tries++ {
@@ -78,12 +74,64 @@ func Start(t testing.TB, zone string) *Server {
 	return s
 }
 
+func (s *Server) parse(t testing.TB, zone string) {
+	for _, line := range strings.Split(zone, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == ';' {
+			continue
+		}
+		rr, err := dns.NewRR(line)
+		if err != nil {
+			t.Fatalf("dnstest: %q: %v", line, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		s.records[name] = append(s.records[name], rr)
+	}
+}
+
 // ServFail makes every query for name (absolute, any type) fail with
 // SERVFAIL.
 func (s *Server) ServFail(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.servfail[strings.ToLower(name)] = true
+}
+
+// Secure marks names (absolute; "*" for every name) as validated: their
+// answers, NXDOMAIN and NODATA included, carry the AD bit when the query
+// set AD or DO (RFC 6840 5.7), as a validating resolver answers.
+func (s *Server) Secure(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		s.secure[strings.ToLower(n)] = true
+	}
+}
+
+// Add adds records (zone-file lines, as for Start) while the server runs.
+func (s *Server) Add(t testing.TB, zone string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parse(t, zone)
+}
+
+// Remove drops every record of name and type (dns.TypeTLSA, ...).
+func (s *Server) Remove(name string, qtype uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name = strings.ToLower(name)
+	var keep []dns.RR
+	for _, rr := range s.records[name] {
+		if rr.Header().Rrtype != qtype {
+			keep = append(keep, rr)
+		}
+	}
+	if len(keep) == 0 {
+		delete(s.records, name)
+	} else {
+		s.records[name] = keep
+	}
 }
 
 // Queries returns how many queries were answered so far.
@@ -105,7 +153,10 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	s.mu.Lock()
 	s.queries++
-	rcode := s.answer(m, strings.ToLower(q.Name), q.Qtype)
+	qname := strings.ToLower(q.Name)
+	rcode := s.answer(m, qname, q.Qtype)
+	wantsAD := req.AuthenticatedData || req.IsEdns0() != nil && req.IsEdns0().Do()
+	m.AuthenticatedData = wantsAD && rcode != dns.RcodeServerFailure && (s.secure["*"] || s.secure[qname])
 	s.mu.Unlock()
 	m.Rcode = rcode
 	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
