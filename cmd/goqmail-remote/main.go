@@ -4,12 +4,17 @@
 // message, one domain, up to 100 recipients. SIGHUP rereads control/
 // (helohost, smtproutes, tlsdestinations, timeouts). See internal/remote.
 //
-// GOQMAIL_DNS (host:port of a DNS server instead of /etc/resolv.conf) and
-// GOQMAIL_REMOTEPORT (the SMTP port for MX hosts instead of 25) exist for
-// test networks; the supervisor passes them through.
+// GOQMAIL_DNS (host:port of a DNS server instead of /etc/resolv.conf),
+// GOQMAIL_REMOTEPORT (the SMTP port for MX hosts instead of 25),
+// GOQMAIL_TLS_ROOTS (a PEM file of CA certificates used instead of the
+// system's for verified TLS and MTA-STS fetches) and GOQMAIL_MTASTS_PORT
+// (the HTTPS port of MTA-STS policy hosts instead of 443) exist for test
+// networks; the supervisor passes them through.
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +29,7 @@ import (
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/metrics"
+	"goqmail/internal/mtasts"
 	"goqmail/internal/queue"
 	"goqmail/internal/remote"
 	"goqmail/internal/route"
@@ -46,6 +52,21 @@ func main() {
 		port = uint16(p)
 	}
 	resolver := route.NewDNS(os.Getenv("GOQMAIL_DNS"))
+	roots, err := testRoots(os.Getenv("GOQMAIL_TLS_ROOTS"))
+	if err != nil {
+		log.Fatalf("GOQMAIL_TLS_ROOTS: %v", err)
+	}
+	var stsPort uint16
+	if v := os.Getenv("GOQMAIL_MTASTS_PORT"); v != "" {
+		p, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || p == 0 {
+			log.Fatalf("GOQMAIL_MTASTS_PORT=%q is not a port", v)
+		}
+		stsPort = uint16(p)
+	}
+	// One policy cache for the life of the process: a SIGHUP must not
+	// forget the policies seen (RFC 8461 5.1).
+	stsCache := &mtasts.Cache{Resolver: resolver, Client: mtasts.NewHTTPClient(resolver, roots, stsPort)}
 	dead := route.NewDeadHosts(time.Now, os.Getpid())
 	s := &remote.Server{Queue: queue.Layout{Root: filepath.Join(root, "queue")}, SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"), Log: log}
 	// load reads control/ and smtproutes and switches to them, or changes
@@ -91,6 +112,13 @@ func main() {
 			MaxPerDest: int(snap.Number(control.ConcurrencyRemote)),
 			Log:        log,
 			Metrics:    mc,
+			TLSConfig:  &tls.Config{RootCAs: roots},
+		}
+		if snap.Number(control.MTASTS) == 1 {
+			c.MTASTS = stsCache
+		}
+		if snap.Number(control.DANE) == 1 {
+			c.DANE = resolver
 		}
 		s.SetClient(c, control.NewDomainSet(snap.List(control.TLSDestinations)))
 		return nil
@@ -119,4 +147,20 @@ func main() {
 	}()
 	s.Serve(ln.(*net.UnixListener))
 	select {} // the signal handler exits
+}
+
+// testRoots reads GOQMAIL_TLS_ROOTS: nil (the system's roots) when unset.
+func testRoots(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
