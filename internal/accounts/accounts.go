@@ -59,6 +59,11 @@ var (
 	// endpoint: an account of its own, so a flaw in the HTTP side reaches
 	// no other program's process or files.
 	Metrics = Account{"goqmailm", MetricsGroup, "runs goqmail-metrics: serves Prometheus metrics over HTTP, reads no files"}
+	// ACME runs goqmail-acme, which obtains and renews the server
+	// certificate and serves the MTA-STS policy: in goqmailnf, so the
+	// certificate file it writes is readable by smtpd and pop3d (and it
+	// may read the one it replaces); it owns acme/ with the account key.
+	ACME = Account{"goqmaila", NoFiles, "runs goqmail-acme: obtains and renews the TLS certificate (ACME), serves the MTA-STS policy; owns acme/"}
 )
 
 // LogGroup is the log account's own group.
@@ -74,7 +79,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, ACME}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

@@ -41,6 +41,10 @@ var Layout = []Entry{
 	// Log files (control/logdest files): goqmail-log's, readable by its
 	// group (docs/logs.md).
 	{Path: "log", Dir: true, Mode: 0o750, Owner: &accounts.Log},
+	// ACME (docs/acme.md): goqmail-acme's account key and the certificate
+	// it writes, which control/servercert.pem may link to; readable by
+	// the goqmailnf group (smtpd, pop3d), not by others.
+	{Path: "acme", Dir: true, Mode: 0o750, Owner: &accounts.ACME, Group: accounts.NoFiles},
 	// The two root programs are readable and runnable by root only.
 	{Path: "bin/goqmaild", Mode: 0o700},
 	{Path: "bin/goqmail-lspawn", Mode: 0o700},
@@ -53,6 +57,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-pop3d", Mode: 0o755},
 	{Path: "bin/goqmail-log", Mode: 0o755},
 	{Path: "bin/goqmail-metrics", Mode: 0o755},
+	{Path: "bin/goqmail-acme", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.
