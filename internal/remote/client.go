@@ -266,13 +266,7 @@ func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, dt domainTLS
 		if !stop() {
 			cn.broken = true
 		}
-		tlsText := "no TLS"
-		if cn.tlsOn {
-			tlsText = cn.tlsInfo
-			if cn.tlsAuth != "" {
-				tlsText += ", " + cn.tlsAuth
-			}
-		}
+		tlsText := cn.tlsSummary()
 		c.pool.release(cn)
 		return outs, a.t.AddrPort().String(), tlsText
 	}

@@ -176,6 +176,18 @@ func (c *conn) close() {
 	c.nc.Close()
 }
 
+// tlsSummary says how the connection uses TLS: "TLS1.3
+// TLS_AES_128_GCM_SHA256, DANE-EE", "..., not verified" or "none".
+func (c *conn) tlsSummary() string {
+	switch {
+	case !c.tlsOn:
+		return "none"
+	case c.tlsAuth != "":
+		return c.tlsInfo + ", " + c.tlsAuth
+	}
+	return c.tlsInfo + ", not verified"
+}
+
 func verb(line string) string {
 	v, _, _ := strings.Cut(line, " ")
 	return v

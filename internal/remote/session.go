@@ -120,9 +120,12 @@ func (c *Client) setup(cn *conn, o sessionOpts) (err error) {
 	host := cn.target.AddrPort().String()
 	fail := func(what string, r Reply, err error) error {
 		text := fmt.Sprintf("Connected to %s but %s", host, what)
-		if err != nil {
+		switch {
+		case err != nil:
 			text += fmt.Sprintf(": %v", err)
-		} else {
+		case r.Code == 0: // our own decision, no reply to quote
+			text += "."
+		default:
 			text += "./Remote host said: " + r.String()
 		}
 		return &setupError{text: text + " (#4.4.2)", connected: true, err: err}
@@ -284,7 +287,7 @@ func (c *Client) handshake(cn *conn, o sessionOpts) error {
 	cn.tlsInfo = tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
 	switch {
 	case cn.verified:
-		cn.tlsAuth = how
+		cn.tlsAuth = "certificate verified (" + how + ")"
 		c.logf("%s: %s, certificate verified (%s)", host, cn.tlsInfo, how)
 		c.report(o.outcome(cn.target, "", ""))
 	case o.stsTesting && testFail != nil:
