@@ -13,6 +13,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -22,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,6 +36,8 @@ import (
 	"goqmail/internal/queue"
 	"goqmail/internal/remote"
 	"goqmail/internal/route"
+	"goqmail/internal/submit"
+	"goqmail/internal/tlsrpt"
 )
 
 func main() {
@@ -67,6 +72,26 @@ func main() {
 	// One policy cache for the life of the process: a SIGHUP must not
 	// forget the policies seen (RFC 8461 5.1).
 	stsCache := &mtasts.Cache{Resolver: resolver, Client: mtasts.NewHTTPClient(resolver, roots, stsPort)}
+	// TLS-RPT (RFC 8460): every outcome is counted in memory (a restart
+	// loses the day's counts so far) and logged when it is a failure;
+	// after each UTC day the reports go out through the queue.
+	rpt := &tlsrpt.Store{}
+	var rptFrom, me atomic.Pointer[string]
+	report := func(o remote.TLSOutcome) {
+		rpt.Add(o, time.Now())
+		if o.Failure != "" {
+			log.Printf("tls: %s: %s policy %s, MX %s [%s]: %s: %s", o.Domain, o.PolicyType, o.PolicyID, o.MXHost, o.Addr, o.Failure, o.Detail)
+		}
+	}
+	go sendReports(log, rpt, &tlsrpt.Sender{Resolver: resolver,
+		Submit: func(from string, to []string, msg []byte) error {
+			res, err := submit.Message(filepath.Join(root, "run", "submit.sock"), from, to, bytes.NewReader(msg), time.Minute)
+			if err == nil && !res.OK {
+				err = fmt.Errorf("the queue refused the report: %s", res.Text)
+			}
+			return err
+		},
+		Log: func(f string, a ...any) { log.Printf(f, a...) }}, &rptFrom, &me)
 	dead := route.NewDeadHosts(time.Now, os.Getpid())
 	s := &remote.Server{Queue: queue.Layout{Root: filepath.Join(root, "queue")}, SendUID: ipc.EnvUID("GOQMAIL_SEND_UID"), Log: log}
 	// load reads control/ and smtproutes and switches to them, or changes
@@ -120,6 +145,10 @@ func main() {
 		if snap.Number(control.DANE) == 1 {
 			c.DANE = resolver
 		}
+		c.Report = report
+		from, host := snap.Line(control.TLSRPTFrom), snap.Line(control.Me)
+		rptFrom.Store(&from)
+		me.Store(&host)
 		s.SetClient(c, control.NewDomainSet(snap.List(control.TLSDestinations)))
 		return nil
 	}
@@ -163,4 +192,25 @@ func testRoots(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
+}
+
+// sendReports hands the finished days' TLS reports to the sender once an
+// hour (RFC 8460 4.1: a report covers one UTC day), when control/tlsrptfrom
+// names a sender; without one the counts are dropped with a log line.
+func sendReports(log *logline.Logger, st *tlsrpt.Store, snd *tlsrpt.Sender, from, me *atomic.Pointer[string]) {
+	for range time.Tick(time.Hour) {
+		reports := st.Take(time.Now())
+		if len(reports) == 0 {
+			continue
+		}
+		f, m := from.Load(), me.Load()
+		if f == nil || *f == "" {
+			log.Printf("TLS reports for %d domains not sent: control/tlsrptfrom is empty", len(reports))
+			continue
+		}
+		snd.From, snd.Submitter = *f, *m
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		snd.Send(ctx, reports, time.Now())
+		cancel()
+	}
 }

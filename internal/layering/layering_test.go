@@ -24,8 +24,9 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
-	"acmecert": 3, // goqmail-acme: ACME certificates and the MTA-STS policy server
-	"mtasts":   2, // MTA-STS policies: parse, fetch, cache (remote) and render (goqmail-acme)
+	"acmecert": 3, "acmecert/pebbletest": 3, // goqmail-acme: ACME certificates and the MTA-STS policy server; pebble for its tests
+	"tlsrpt": 2, // TLS-RPT: outcomes counted per day, reports built and mailed (remote)
+	"mtasts": 2, // MTA-STS policies: parse, fetch, cache (remote) and render (goqmail-acme)
 }
 
 // rootForbidden are packages the root programs must not link: network

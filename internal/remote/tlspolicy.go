@@ -14,6 +14,7 @@ import (
 
 	"goqmail/internal/mtasts"
 	"goqmail/internal/route"
+	"goqmail/internal/tlsrpt"
 )
 
 // The outbound TLS policies, strongest first (RFC 8461 2: DANE wins over
@@ -44,19 +45,7 @@ const (
 
 // TLSOutcome is what one delivery attempt to one host taught about TLS,
 // for TLS-RPT (RFC 8460) and the logs.
-type TLSOutcome struct {
-	Domain     string // the recipient domain (the policy domain)
-	PolicyType string // PolicySTS, PolicyTLSA or PolicyNone
-	PolicyID   string // MTA-STS record id
-	Policy     []string
-	MXHost     string
-	Addr       string // ip of the receiving host; "" when none was reached
-	// Failure is "" for a successful TLS session, else an RFC 8460 4.3
-	// result type (starttls-not-supported, certificate-host-mismatch,
-	// validation-failure, sts-policy-fetch-error, ...).
-	Failure string
-	Detail  string
-}
+type TLSOutcome = tlsrpt.Outcome
 
 // domainTLS is what the policies say about one recipient domain.
 type domainTLS struct {
