@@ -6,7 +6,7 @@
 // acmehttp, mtasts). It writes ROOT/acme/servercert.pem, which
 // control/servercert.pem links to; smtpd and pop3d notice a new file by
 // themselves. SIGHUP rereads control/ and checks the certificate at once.
-// See internal/acmecert and docs/acme.md.
+// See internal/acmecert and docs/outbound.md.
 //
 // GOQMAIL_TLS_ROOTS (a PEM file of CA certificates trusted for the ACME
 // server instead of the system's) and GOQMAIL_ACME_CHECK (how often the

@@ -41,7 +41,7 @@ var Layout = []Entry{
 	// Log files (control/logdest files): goqmail-log's, readable by its
 	// group (docs/logs.md).
 	{Path: "log", Dir: true, Mode: 0o750, Owner: &accounts.Log},
-	// ACME (docs/acme.md): goqmail-acme's account key and the certificate
+	// ACME (docs/outbound.md): goqmail-acme's account key and the certificate
 	// it writes, which control/servercert.pem may link to; readable by
 	// the goqmailnf group (smtpd, pop3d), not by others.
 	{Path: "acme", Dir: true, Mode: 0o750, Owner: &accounts.ACME, Group: accounts.NoFiles},

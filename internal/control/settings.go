@@ -166,7 +166,7 @@ var (
 	TLSRPTFrom = &Setting{Name: "tlsrptfrom", Kind: Line, UsedBy: []string{"remote"}, Check: checkAddressOrEmpty, Rule: "empty, or an address local@domain",
 		Meaning: "sender of the daily TLS reports (RFC 8460) goqmail-remote sends to the domains that ask for them with a `_smtp._tls` TXT record (`rua=mailto:`). Empty (default): no reports are sent (outcomes are still logged). Reread on SIGHUP."}
 
-	// ACME and the HTTP(S) side of the certificate (docs/acme.md, issue 14).
+	// ACME and the HTTP(S) side of the certificate (docs/outbound.md, issue 14).
 	ACMEDomains = &Setting{Name: "acmedomains", Kind: List, UsedBy: []string{"acme"}, Check: checkDomain, Rule: "each line a host name",
 		Meaning: "names the ACME certificate is for (RFC 8555), the first one its subject: this host's MX name, and `mta-sts.DOMAIN` for each domain whose MTA-STS policy goqmail serves. Empty (default): no ACME, goqmail-acme only serves. Reread on SIGHUP."}
 	ACMEDirectory = &Setting{Name: "acmedirectory", Kind: Line, Default: "https://acme-v02.api.letsencrypt.org/directory", UsedBy: []string{"acme"}, Check: checkHTTPSURL, Rule: "an https:// URL",
