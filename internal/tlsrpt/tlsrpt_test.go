@@ -117,3 +117,19 @@ func TestDailyReport(t *testing.T) {
 		t.Errorf("report JSON %v", doc)
 	}
 }
+
+func FuzzParseRecord(f *testing.F) {
+	f.Add("v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/x")
+	f.Add("v=TLSRPTv1;rua=mailto:a@b.c;ext=1")
+	f.Fuzz(func(t *testing.T, s string) {
+		to, _, err := ParseRecord(s)
+		if err != nil {
+			return
+		}
+		for _, a := range to {
+			if _, err := mail.ParseAddress(a); err != nil {
+				t.Fatalf("%q gave the address %q, which does not parse: %v", s, a, err)
+			}
+		}
+	})
+}
