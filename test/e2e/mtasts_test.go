@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -162,5 +163,48 @@ func TestMTASTSEnforcedEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(list, "good.example") {
 		t.Errorf("good.example's message is still queued:\n%s", list)
+	}
+}
+
+// TestDANEEndToEnd: with control/dane, goqmaild trusts the AD bit of its
+// DNS server (the test server plays the validating resolver). dane.example
+// publishes a DANE-EE record matching its MX's certificate, issued by a CA
+// nobody trusts and for another name: it delivers, verified by DANE.
+// wrongtlsa.example's record matches nothing: the mail stays queued.
+func TestDANEEndToEnd(t *testing.T) {
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import aiosmtpd").CombinedOutput(); err != nil {
+		t.Fatalf("aiosmtpd missing (apt-get install python3-aiosmtpd): %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	ca := newE2ECA(t) // not in GOQMAIL_TLS_ROOTS: only DANE can vouch for it
+	port := freePortOn(t, "127.0.0.5", "127.0.0.6")
+	crt, key := ca.issue(t, dir, "mx", "not-the-mx-name.example")
+	startAiosmtpd(t, fmt.Sprintf("127.0.0.5:%d", port), filepath.Join(dir, "dane"), crt, key)
+	startAiosmtpd(t, fmt.Sprintf("127.0.0.6:%d", port), filepath.Join(dir, "wrong"), crt, key)
+	pemData, _ := os.ReadFile(crt)
+	blk, _ := pem.Decode(pemData)
+	leaf, _ := x509.ParseCertificate(blk.Bytes)
+	spki := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	dns := dnstest.Start(t, fmt.Sprintf(`
+dane.example. 300 IN MX 10 mx.dane.example.
+mx.dane.example. 300 IN A 127.0.0.5
+_25._tcp.mx.dane.example. 300 IN TLSA 3 1 1 %x
+wrongtlsa.example. 300 IN MX 10 mx.wrongtlsa.example.
+mx.wrongtlsa.example. 300 IN A 127.0.0.6
+_25._tcp.mx.wrongtlsa.example. 300 IN TLSA 3 1 1 %s
+`, spki, strings.Repeat("ab", 32)))
+	dns.Secure("*")
+	s := NewServer(t, Options{Env: []string{"GOQMAIL_DNS=" + dns.Addr, "GOQMAIL_REMOTEPORT=" + strconv.Itoa(port)},
+		Control: map[string]string{"timeoutconnect": "2\n", "dane": "1\n"}})
+	sendmailAs(t, s, "demo@example.test", []string{"rcpt@dane.example"}, "Subject: DANE\n\nhello\n")
+	sendmailAs(t, s, "demo@example.test", []string{"rcpt@wrongtlsa.example"}, "Subject: DANE\n\nhello\n")
+	waitFor(t, deliverTimeout, "the message in dane.example's Maildir", func() bool {
+		return len(listFiles(t, filepath.Join(dir, "dane", "new"))) == 1
+	})
+	s.WaitLog(`send: delivery \d+: success: rcpt@dane\.example.*TLS: TLS.*certificate verified \(DANE-EE\)`, 1, deliverTimeout)
+	s.WaitLog(`send: delivery \d+: deferral: rcpt@wrongtlsa\.example: .*TLS handshake failed \(DANE\): DANE: no TLSA record matches`, 1, deliverTimeout)
+	if f := listFiles(t, filepath.Join(dir, "wrong", "new")); len(f) != 0 {
+		t.Errorf("wrongtlsa.example got mail although no TLSA record matched: %v", f)
 	}
 }
