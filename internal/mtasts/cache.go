@@ -26,6 +26,11 @@ const FetchTimeout = 60 * time.Second
 // maxEntries bounds the cache; beyond it the oldest-expiring entry goes.
 const maxEntries = 10000
 
+// RetryFetch is how long a failed fetch of one record id is remembered:
+// meanwhile deliveries to the domain do not wait for another fetch (up to
+// FetchTimeout each) but go on with the cached policy, or none.
+const RetryFetch = 5 * time.Minute
+
 // Failure types of RFC 8460 4.3 that a policy lookup can produce.
 const (
 	FailFetch   = "sts-policy-fetch-error"
@@ -61,6 +66,12 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
+	failed  map[string]failure // domain -> the last failed fetch
+}
+
+type failure struct {
+	id, kind, detail string
+	until            time.Time
 }
 
 type entry struct {
@@ -122,8 +133,23 @@ func (c *Cache) Lookup(ctx context.Context, domain string) Lookup {
 	if e != nil && e.id == recs[0].ID {
 		return cached(Lookup{})
 	}
+	c.mu.Lock()
+	f, ok := c.failed[domain]
+	c.mu.Unlock()
+	if ok && f.id == recs[0].ID && now.Before(f.until) {
+		return cached(Lookup{Failure: f.kind, Detail: f.detail + " (not retried before " + f.until.UTC().Format(time.RFC3339) + ")"})
+	}
 	p, fail, err := c.fetch(ctx, domain)
 	if err != nil {
+		c.mu.Lock()
+		if c.failed == nil {
+			c.failed = map[string]failure{}
+		}
+		if len(c.failed) >= maxEntries {
+			clear(c.failed)
+		}
+		c.failed[domain] = failure{id: recs[0].ID, kind: fail, detail: err.Error(), until: now.Add(RetryFetch)}
+		c.mu.Unlock()
 		return cached(Lookup{Failure: fail, Detail: err.Error()})
 	}
 	ne := &entry{id: recs[0].ID, policy: p, expires: now.Add(time.Duration(p.MaxAge) * time.Second)}

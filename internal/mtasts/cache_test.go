@@ -128,6 +128,16 @@ _mta-sts.two.test.   300 IN TXT "v=STSv1; id=two;"
 	if l := c.Lookup(ctx, "sts.test"); l.Policy == nil || l.ID != "three" || l.Failure != FailInvalid {
 		t.Fatalf("an invalid new policy must keep the cached one and report sts-policy-invalid: %+v", l)
 	}
+	// The failed fetch is not repeated for a while, and then it is.
+	before := fetches.Load()
+	if l := c.Lookup(ctx, "sts.test"); l.Policy == nil || l.Failure != FailInvalid || fetches.Load() != before {
+		t.Fatalf("failed fetch repeated at once: %+v (fetches %d, before %d)", l, fetches.Load(), before)
+	}
+	now = now.Add(RetryFetch)
+	body.Store(&pol)
+	if l := c.Lookup(ctx, "sts.test"); l.ID != "four" || l.Failure != "" || fetches.Load() != before+1 {
+		t.Fatalf("fetch after RetryFetch: %+v (fetches %d)", l, fetches.Load())
+	}
 	// A certificate for another name: sts-webpki-invalid, no policy.
 	if l := c.Lookup(ctx, "badcert.test"); l.Policy != nil || l.Failure != FailWebPKI {
 		t.Fatalf("bad certificate: %+v", l)
@@ -137,7 +147,7 @@ _mta-sts.two.test.   300 IN TXT "v=STSv1; id=two;"
 		t.Fatalf("two records: %+v", l)
 	}
 	// No record and nothing cached: no policy, no failure, no fetch.
-	before := fetches.Load()
+	before = fetches.Load()
 	if l := c.Lookup(ctx, "gone.test"); l.Policy != nil || l.Failure != "" || fetches.Load() != before {
 		t.Fatalf("no record: %+v", l)
 	}
