@@ -115,6 +115,16 @@ func TestACMECertificateIssuedRenewedAndKept(t *testing.T) {
 	if _, err := os.Stat(hookFile); err != nil {
 		t.Errorf("acmehook did not run: %v", err)
 	}
+	if asRoot {
+		// goqmail-acme holds keys and faces the network: never root.
+		ids, _ := accounts.Lookup(accounts.ACME)
+		pid, _ := os.ReadFile(filepath.Join(s.Root, "run", "acme.pid"))
+		status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+		want := "Uid:\t" + strconv.Itoa(ids.UID) + "\t" + strconv.Itoa(ids.UID)
+		if err != nil || !strings.Contains(string(status), want) || !strings.Contains(string(status), "CapEff:\t0000000000000000") {
+			t.Errorf("goqmail-acme (pid %s) should run as goqmaila without capabilities: %v\n%s", pid, err, status)
+		}
+	}
 	if fi, err := os.Stat(acmeCert); err != nil || fi.Mode().Perm() != 0o640 {
 		t.Errorf("certificate file: %v %v, want mode 0640", fi.Mode(), err)
 	}
