@@ -66,6 +66,11 @@ var (
 	// DKIM runs goqmail-dkimsign, the only reader of the DKIM private
 	// keys (DESIGN.md's signer): a flaw anywhere else reaches no key.
 	DKIM = Account{"goqmailk", DKIMGroup, "runs goqmail-dkimsign: the only reader of the DKIM private keys under dkim/"}
+	// ACME runs goqmail-acme, which obtains and renews the server
+	// certificate and serves the MTA-STS policy: in goqmailnf, so the
+	// certificate file it writes is readable by smtpd and pop3d (and it
+	// may read the one it replaces); it owns acme/ with the account key.
+	ACME = Account{"goqmaila", NoFiles, "runs goqmail-acme: obtains and renews the TLS certificate (ACME), serves the MTA-STS policy; owns acme/"}
 )
 
 // LogGroup is the log account's own group.
@@ -81,7 +86,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, DKIM}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, DKIM, ACME}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

@@ -131,6 +131,13 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		if err := chownTree(filepath.Join(abs, "log"), lg.UID, lg.GID); err != nil {
 			return err
 		}
+		ac, err := accounts.Lookup(accounts.ACME)
+		if err != nil {
+			return err
+		}
+		if err := chownTree(filepath.Join(abs, "acme"), ac.UID, ac.GID); err != nil {
+			return err
+		}
 	}
 	files := map[string]string{
 		"control/me":         DemoHost + "\n",

@@ -47,6 +47,10 @@ var Layout = []Entry{
 	// DKIM private keys (docs/outbound.md): only the signer's account
 	// (and root) may enter.
 	{Path: "dkim", Dir: true, Mode: 0o700, Owner: &accounts.DKIM},
+	// ACME (docs/outbound.md): goqmail-acme's account key and the certificate
+	// it writes, which control/servercert.pem may link to; readable by
+	// the goqmailnf group (smtpd, pop3d), not by others.
+	{Path: "acme", Dir: true, Mode: 0o750, Owner: &accounts.ACME, Group: accounts.NoFiles},
 	// The two root programs are readable and runnable by root only.
 	{Path: "bin/goqmaild", Mode: 0o700},
 	{Path: "bin/goqmail-lspawn", Mode: 0o700},
@@ -60,6 +64,7 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-log", Mode: 0o755},
 	{Path: "bin/goqmail-metrics", Mode: 0o755},
 	{Path: "bin/goqmail-dkimsign", Mode: 0o755},
+	{Path: "bin/goqmail-acme", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

@@ -319,3 +319,59 @@ func CheckSelector(s string) error {
 // CheckDomain is the domain-name check of the control files, for the
 // admin commands that take a domain.
 func CheckDomain(s string) error { return checkDomain(s) }
+
+// checkAddressOrEmpty is an address local@domain (a report's sender, an
+// ACME contact), or empty for none.
+func checkAddressOrEmpty(s string) error {
+	const fix = "write an address such as postmaster@example.org, or leave the file empty"
+	if s == "" {
+		return nil
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || strings.ContainsAny(s, " \t<>\"") {
+		return invalid(fix, "%q is not an address", s)
+	}
+	if err := checkDomain(domain); err != nil {
+		return invalid(fix, "%q: the domain %q is not a domain name", s, domain)
+	}
+	return nil
+}
+
+// checkHTTPSURL is an ACME directory: https, a host, nothing odd.
+func checkHTTPSURL(s string) error {
+	const fix = "write the ACME directory URL, such as https://acme-v02.api.letsencrypt.org/directory"
+	rest, ok := strings.CutPrefix(s, "https://")
+	host, _, _ := strings.Cut(rest, "/")
+	if !ok || host == "" || strings.ContainsAny(s, " \t@") {
+		return invalid(fix, "%q is not an https:// URL", s)
+	}
+	return nil
+}
+
+// checkCommandOrEmpty is a command line whose program is named by its
+// absolute path (run without a shell), or empty.
+func checkCommandOrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	prog, _, _ := strings.Cut(s, " ")
+	if !filepath.IsAbs(prog) {
+		return invalid("start the command with the program's absolute path, such as /usr/bin/sudo -n /usr/bin/doveadm reload", "%q does not start with an absolute path", s)
+	}
+	return nil
+}
+
+// checkMTASTSMode is a mode of RFC 8461 3.2.
+func checkMTASTSMode(s string) error {
+	switch s {
+	case "enforce", "testing", "none":
+		return nil
+	}
+	return invalid("write enforce, testing or none", "%q is not an MTA-STS mode", s)
+}
+
+// checkDomainOrWildcard is an MTA-STS mx pattern: a host name, or
+// "*." and a domain (RFC 8461 4.1).
+func checkDomainOrWildcard(s string) error {
+	return checkDomain(strings.TrimPrefix(s, "*."))
+}

@@ -158,6 +158,36 @@ var (
 	TimeoutRemote = &Setting{Name: "timeoutremote", Kind: Number, Default: "1200", Min: 1, Qmail: true, UsedBy: []string{"remote"}, Unit: "seconds",
 		Meaning: "seconds to wait for each remote response (and for each write to go through)."}
 
+	// Outbound TLS policies (docs/outbound.md, issue 14).
+	MTASTS = &Setting{Name: "mtasts", Kind: Number, Default: "1", Min: 0, Max: 1, UsedBy: []string{"remote"}, Unit: "",
+		Meaning: "1 (default): look up recipient domains' MTA-STS policies (RFC 8461: the `_mta-sts` TXT record, then the policy over HTTPS, cached for its max_age in goqmail-remote's memory) and, for a policy in mode enforce, deliver only to the MX hosts it names over TLS with a valid certificate for the MX name, else defer; mode testing only logs and reports. 0: no MTA-STS. Reread on SIGHUP."}
+	DANE = &Setting{Name: "dane", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"remote"}, Unit: "",
+		Meaning: "1: DANE for outbound mail (RFC 7672): TLSA records of MX hosts whose MX records validated decide the certificate (DANE-EE, DANE-TA), STARTTLS becomes mandatory for them, and a failure defers. It trusts the AD bit of the resolver in /etc/resolv.conf, which must be a DNSSEC-validating resolver on this host (unbound on 127.0.0.1), as Postfix, mox and maddy do. 0 (default): no DANE. Reread on SIGHUP."}
+	TLSRPTFrom = &Setting{Name: "tlsrptfrom", Kind: Line, UsedBy: []string{"remote"}, Check: checkAddressOrEmpty, Rule: "empty, or an address local@domain",
+		Meaning: "sender of the daily TLS reports (RFC 8460) goqmail-remote sends to the domains that ask for them with a `_smtp._tls` TXT record (`rua=mailto:`). Empty (default): no reports are sent (outcomes are still logged). Reread on SIGHUP."}
+
+	// ACME and the HTTP(S) side of the certificate (docs/outbound.md, issue 14).
+	ACMEDomains = &Setting{Name: "acmedomains", Kind: List, UsedBy: []string{"acme"}, Check: checkDomain, Rule: "each line a host name",
+		Meaning: "names the ACME certificate is for (RFC 8555), the first one its subject: this host's MX name, and `mta-sts.DOMAIN` for each domain whose MTA-STS policy goqmail serves. Empty (default): no ACME, goqmail-acme only serves. Reread on SIGHUP."}
+	ACMEDirectory = &Setting{Name: "acmedirectory", Kind: Line, Default: "https://acme-v02.api.letsencrypt.org/directory", UsedBy: []string{"acme"}, Check: checkHTTPSURL, Rule: "an https:// URL",
+		Meaning: "the ACME server's directory URL. The default is Let's Encrypt; its staging server is https://acme-staging-v02.api.letsencrypt.org/directory. Reread on SIGHUP."}
+	ACMEEmail = &Setting{Name: "acmeemail", Kind: Line, UsedBy: []string{"acme"}, Check: checkAddressOrEmpty, Rule: "empty, or an address local@domain",
+		Meaning: "contact address given to the ACME server when the account is made (expiry warnings). Empty: none. Reread on SIGHUP."}
+	ACMERenewDays = &Setting{Name: "acmerenewdays", Kind: Number, Default: "30", Min: 1, Max: 3650, UsedBy: []string{"acme"}, Unit: "days",
+		Meaning: "a certificate is renewed when fewer than this many days of validity are left, or when acmedomains names a host it does not cover. Let's Encrypt's certificates last 90 days; 30 leaves a month of retries before expiry. Reread on SIGHUP."}
+	ACMEHook = &Setting{Name: "acmehook", Kind: Line, UsedBy: []string{"acme"}, Check: checkCommandOrEmpty, Rule: "empty, or a command line starting with an absolute path",
+		Meaning: "a command run (without a shell, split at spaces, as goqmail-acme's account) after a new certificate is in place, for programs that do not reread servercert.pem by themselves: `/usr/bin/sudo -n /usr/bin/doveadm reload` with a sudoers line for goqmaila. goqmail's own programs need no hook. Empty: none. Reread on SIGHUP."}
+	ACMEListen = &Setting{Name: "acmelisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
+		Meaning: "addresses of the HTTP server for ACME's HTTP-01 challenges (RFC 8555 8.3), served by goqmail-acme under its own account: port 80 of the addresses acmedomains resolve to (`:80`). Empty (default): goqmail-acme is not started. Read at start only."}
+	MTASTSListen = &Setting{Name: "mtastslisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`",
+		Meaning: "addresses of the HTTPS server (`:443`) that publishes this host's MTA-STS policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 3.3), served by goqmail-acme with servercert.pem, whose names must include mta-sts.DOMAIN (acmedomains). Empty (default): no policy is served. Read at start only."}
+	MTASTSMode = &Setting{Name: "mtastsmode", Kind: Line, Default: "testing", UsedBy: []string{"acme"}, Check: checkMTASTSMode, Rule: "`enforce`, `testing` or `none`",
+		Meaning: "the mode of the MTA-STS policy served on mtastslisten: `testing` (default) while you watch the TLS reports, then `enforce`; `none` withdraws it (keep serving it until the old max_age has passed). Reread on SIGHUP."}
+	MTASTSMX = &Setting{Name: "mtastsmx", Kind: List, FromMe: true, UsedBy: []string{"acme"}, Check: checkDomainOrWildcard, Rule: "each line a host name or `*.domain`",
+		Meaning: "the MX host names the served MTA-STS policy allows (`mx:` lines); every MX of your domains must match one, and have a certificate valid for its name. Default: me. Reread on SIGHUP."}
+	MTASTSMaxAge = &Setting{Name: "mtastsmaxage", Kind: Number, Default: "604800", Min: 86400, Max: 31557600, UsedBy: []string{"acme"}, Unit: "seconds",
+		Meaning: "max_age of the served policy: how long senders cache it (RFC 8461 3.2; one day at least, a year at most; weeks are usual). Reread on SIGHUP."}
+
 	// Submission, TLS, POP3 and authentication (docs/auth.md).
 	SubmissionListen = &Setting{Name: "submissionlisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem` unless `authplaintext` is 1",
 		Meaning: "addresses for mail submission (port 587, RFC 6409): STARTTLS, and AUTH required before MAIL. Empty: none. Read at start only."}
@@ -258,4 +288,6 @@ var All = []*Setting{
 	RateWindow, MsgRatePerIP, RcptRatePerIP, MsgRatePerUser, RcptRatePerUser, GreylistDelay, GreylistAllow,
 	QmailQueue, TimeoutQmailQueue, Milters, SMTPPlugins, TimeoutPlugin,
 	DKIMKeys, SRSDomain, SRSSecrets, SRSMaxAge,
+	MTASTS, DANE, TLSRPTFrom,
+	ACMEDomains, ACMEDirectory, ACMEEmail, ACMERenewDays, ACMEHook, ACMEListen, MTASTSListen, MTASTSMode, MTASTSMX, MTASTSMaxAge,
 }

@@ -76,7 +76,7 @@ func AccountsOf() map[string]accounts.IDs {
 // the auth service run as root; deliveries as the recipient.
 var programAccounts = map[string]*accounts.Account{
 	"smtpd": &accounts.SMTPD, "queue": &accounts.Queue, "send": &accounts.Send,
-	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log, "dkimsign": &accounts.DKIM,
+	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log, "dkimsign": &accounts.DKIM, "acme": &accounts.ACME,
 }
 
 type checker struct {

@@ -30,8 +30,11 @@ var tiers = map[string]int{
 	"qmailqueue":   2,           // qmail-queue's envelope and exit codes: smtpd's QMAILQUEUE filters and goqmail-qmail-queue
 	"milterclient": 3, "spp": 3, // filter hooks of smtpd: the milter protocol's client side, qmail-spp plugins
 	"dkimkey": 2, "dkimsign": 3, // DKIM keys on disk; goqmail-dkimsign (issue 14)
-	"srs":       2, // the Sender Rewriting Scheme: send and smtpd share it
-	"dnsadvice": 3, // goqmail dns records|check
+	"srs":       2,                           // the Sender Rewriting Scheme: send and smtpd share it
+	"dnsadvice": 3,                           // goqmail dns records|check
+	"acmecert":  3, "acmecert/pebbletest": 3, // goqmail-acme: ACME certificates and the MTA-STS policy server; pebble for its tests
+	"tlsrpt": 2, // TLS-RPT: outcomes counted per day, reports built and mailed (remote)
+	"mtasts": 2, // MTA-STS policies: parse, fetch, cache (remote) and render (goqmail-acme)
 }
 
 // rootForbidden are packages the root programs must not link: network

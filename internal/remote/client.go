@@ -14,6 +14,7 @@ import (
 
 	"goqmail/internal/logline"
 	"goqmail/internal/metrics"
+	"goqmail/internal/mtasts"
 	"goqmail/internal/proto"
 	"goqmail/internal/route"
 )
@@ -52,6 +53,10 @@ type Result struct {
 	Code byte   // proto.ResultSuccess ('K'), ResultDeferral ('Z') or ResultPermanent ('D')
 	Text string // qmail-style report: no control characters, capped at proto.MaxText
 	Host string // "ip:port" that gave the result; "" when none did
+	// TLS says how the session that gave the result used TLS ("TLS1.3
+	// TLS_AES_128_GCM_SHA256, DANE-EE"), or the policy in force when no
+	// host took the mail; for the logs.
+	TLS string
 }
 
 // Client delivers Jobs over SMTP. Set the fields, then call Deliver from
@@ -83,6 +88,15 @@ type Client struct {
 	Log  *logline.Logger
 	// Metrics receives the TLS outcomes of docs/metrics.md; nil: none.
 	Metrics *metrics.Client
+	// DANE answers TLSA and DNSSEC questions (RFC 7672, tlspolicy.go);
+	// nil: no DANE. Set it only when the resolver validates (control/dane).
+	DANE route.TLSResolver
+	// MTASTS finds recipient domains' MTA-STS policies (RFC 8461); nil:
+	// none are looked up.
+	MTASTS *mtasts.Cache
+	// Report, when set, is told every TLS outcome (TLS-RPT, RFC 8460). It
+	// is called from delivery goroutines and must not block.
+	Report func(TLSOutcome)
 
 	pollWait time.Duration // how long silent() waits; earlyPoll when 0 (tests lengthen it)
 
@@ -185,10 +199,14 @@ func (c *Client) Deliver(ctx context.Context, j Job) []Result {
 		}
 		return setAll(proto.ResultDeferral, err.Error())
 	}
-	opts := sessionOpts{requireVerified: j.RequireTLS}
+	opts := sessionOpts{requireVerified: j.RequireTLS, requireTLS: j.RequireTLS}
+	if j.RequireTLS {
+		opts.why = "control/tlsdestinations"
+	}
 	if plan.Route != nil && plan.Route.HasAuth() {
 		opts.auth = plan.Route
 	}
+	dt := c.domainPolicy(ctx, j.Domain, plan)
 	for start := 0; start < len(todo); start += MaxRcptsPerTransaction {
 		batch := todo[start:min(start+MaxRcptsPerTransaction, len(todo))]
 		env := envelope{from: smtpPath(j.Sender)}
@@ -196,9 +214,9 @@ func (c *Client) Deliver(ctx context.Context, j Job) []Result {
 			env.rcpts = append(env.rcpts, smtpPath(j.Rcpts[i]))
 		}
 		env.utf8 = !isASCII(j.Sender) || !isASCII(strings.Join(j.Rcpts, ""))
-		outs, host := c.deliverBatch(ctx, plan, opts, env, msg)
+		outs, host, tlsText := c.deliverBatch(ctx, plan, dt, opts, env, msg)
 		for k, i := range batch {
-			res[i].Code, res[i].Text, res[i].Host = outs[k].code, outs[k].text, host
+			res[i].Code, res[i].Text, res[i].Host, res[i].TLS = outs[k].code, outs[k].text, host, tlsText
 		}
 	}
 	return finish(res)
@@ -209,7 +227,7 @@ func (c *Client) Deliver(ctx context.Context, j Job) []Result {
 // greeting, EHLO/HELO, STARTTLS or AUTH fails; once a transaction starts,
 // its replies are the result (qmail does not move on after connecting;
 // we do for failures before MAIL, as Postfix does).
-func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, opts sessionOpts, env envelope, msg *message) ([]outcome, string) {
+func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, dt domainTLS, opts sessionOpts, env envelope, msg *message) ([]outcome, string, string) {
 	type attempt struct {
 		t     route.Target
 		plain bool
@@ -222,9 +240,12 @@ func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, opts session
 	connected := false
 	for i := 0; i < len(queue) && ctx.Err() == nil; i++ {
 		a := queue[i]
-		o := opts
+		o, err := c.targetOpts(ctx, dt, opts, a.t)
 		o.plain = a.plain
-		cn, err := c.session(ctx, a.t, o)
+		var cn *conn
+		if err == nil {
+			cn, err = c.session(ctx, a.t, o)
+		}
 		if err != nil {
 			c.logf("%s: %v", a.t.AddrPort(), err)
 			var se *setupError
@@ -245,8 +266,9 @@ func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, opts session
 		if !stop() {
 			cn.broken = true
 		}
+		tlsText := cn.tlsSummary()
 		c.pool.release(cn)
-		return outs, a.t.AddrPort().String()
+		return outs, a.t.AddrPort().String(), tlsText
 	}
 	if err := ctx.Err(); err != nil {
 		lastText = fmt.Sprintf("Delivery interrupted: %v. (#4.4.2)", err)
@@ -255,7 +277,7 @@ func (c *Client) deliverBatch(ctx context.Context, plan route.Plan, opts session
 	for i := range outs {
 		outs[i] = outcome{proto.ResultDeferral, lastText}
 	}
-	return outs, ""
+	return outs, "", dt.summary()
 }
 
 // session returns a connection ready for MAIL: an idle one to the same

@@ -38,6 +38,7 @@ type conn struct {
 	// tlsRefused: the server answered STARTTLS with an error.
 	tlsRefused bool
 	tlsInfo    string // "TLS1.3 TLS_AES_128_GCM_SHA256", for logs
+	tlsAuth    string // how the certificate was checked: "DANE-EE", "WebPKI", ...; "" not at all
 	// broken is set once the connection's state is unknown (I/O error,
 	// timeout, protocol violation, 421): it is closed, never reused.
 	broken bool
@@ -173,6 +174,18 @@ func (c *conn) close() {
 		}
 	}
 	c.nc.Close()
+}
+
+// tlsSummary says how the connection uses TLS: "TLS1.3
+// TLS_AES_128_GCM_SHA256, DANE-EE", "..., not verified" or "none".
+func (c *conn) tlsSummary() string {
+	switch {
+	case !c.tlsOn:
+		return "none"
+	case c.tlsAuth != "":
+		return c.tlsInfo + ", " + c.tlsAuth
+	}
+	return c.tlsInfo + ", not verified"
 }
 
 func verb(line string) string {

@@ -24,7 +24,10 @@
 //     plaintext after every other host (a broken TLS stack should not
 //     stop mail). Job.RequireTLS demands TLS with a certificate valid for
 //     the MX host name: no fallback, a deferral otherwise. Port 465 is
-//     TLS from the first byte (RFC 8314).
+//     TLS from the first byte (RFC 8314). DANE (RFC 7672) and MTA-STS
+//     (RFC 8461) make TLS and a checked certificate mandatory for the
+//     domains that publish them (tlspolicy.go); Client.Report hears every
+//     outcome under a policy, for TLS-RPT (RFC 8460).
 //   - AUTH PLAIN (RFC 4954) with smtproutes credentials, only after TLS;
 //     any refusal defers (the admin fixes credentials; bouncing meanwhile
 //     would lose mail).

@@ -21,6 +21,7 @@ const (
 type connKey struct {
 	addr       netip.AddrPort
 	verifyName string
+	security   string // "dane", "webpki", "tls" (required, unauthenticated) or "" (opportunistic)
 	user       string
 	plain      bool
 }

@@ -154,15 +154,31 @@ func jobLine(job proto.Remote, rep []proto.RcptResult, results []Result) string 
 			deferred++
 		}
 	}
+	// Each host with its TLS (docs/outbound.md): "via 192.0.2.1:25 [TLS1.3
+	// TLS_AES_128_GCM_SHA256, DANE-EE]".
 	var hosts []string
+	policy := ""
 	for _, r := range results {
-		if r.Host != "" && !slices.Contains(hosts, r.Host) {
-			hosts = append(hosts, r.Host)
+		h := r.Host
+		if h == "" {
+			if r.TLS != "" {
+				policy = r.TLS
+			}
+			continue
+		}
+		if r.TLS != "" {
+			h += " [" + r.TLS + "]"
+		}
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
 		}
 	}
 	via := "no host answered"
 	if len(hosts) > 0 {
 		via = "via " + strings.Join(hosts, " ")
+	}
+	if policy != "" {
+		via += "; TLS policy: " + policy
 	}
 	return fmt.Sprintf("delivery %d: msg %s to %s: %d accepted, %d failed, %d deferred (%s)", job.Seq, job.ID, job.Domain, ok, failed, deferred, via)
 }

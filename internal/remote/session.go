@@ -34,15 +34,27 @@ func (e *setupError) Unwrap() error { return e.err }
 
 // sessionOpts is the security a delivery asks of a connection.
 type sessionOpts struct {
-	requireVerified bool // Job.RequireTLS: TLS with a certificate valid for the target
+	requireVerified bool         // TLS with a certificate valid (WebPKI) for the target: tlsdestinations, MTA-STS enforce
+	requireTLS      bool         // TLS, never plaintext: every policy above, and DANE
+	dane            []route.TLSA // DANE: the certificate must match one of these (tlspolicy.go)
+	why             string       // the policy that requires TLS, for messages
+	stsTesting      bool         // an MTA-STS policy in testing mode: verify, report, deliver anyway
+	stsID           string
+	stsMX           []string
+	policyDomain    string
 	plain           bool // do not try STARTTLS (fallback after a failed handshake)
 	auth            *route.Route
 }
 
 func (o sessionOpts) key(t route.Target) connKey {
 	k := connKey{addr: t.AddrPort(), plain: o.plain}
-	if o.requireVerified {
-		k.verifyName = t.Name
+	switch {
+	case len(o.dane) > 0:
+		k.verifyName, k.security = t.Name, "dane"
+	case o.requireVerified:
+		k.verifyName, k.security = t.Name, "webpki"
+	case o.requireTLS:
+		k.security = "tls"
 	}
 	if o.auth != nil {
 		k.user = o.auth.User
@@ -53,7 +65,25 @@ func (o sessionOpts) key(t route.Target) connKey {
 // opportunistic reports whether TLS to t is a nicety, not a requirement:
 // then a failed STARTTLS may be retried without TLS.
 func (o sessionOpts) opportunistic(t route.Target) bool {
-	return !o.requireVerified && o.auth == nil && t.Port != implicitTLSPort
+	return !o.requireVerified && !o.requireTLS && o.auth == nil && t.Port != implicitTLSPort
+}
+
+// policyType is the RFC 8460 policy type a session under o is reported
+// under.
+func (o sessionOpts) policyType() string {
+	switch {
+	case o.requireTLS && o.why == "DANE":
+		return PolicyTLSA
+	case o.stsID != "":
+		return PolicySTS
+	}
+	return PolicyNone
+}
+
+// outcome is a TLSOutcome of a session under o to t.
+func (o sessionOpts) outcome(t route.Target, failure, detail string) TLSOutcome {
+	return TLSOutcome{Domain: o.policyDomain, PolicyType: o.policyType(), PolicyID: o.stsID, Policy: o.stsMX,
+		MXHost: t.Name, Addr: t.Addr.String(), Failure: failure, Detail: detail}
 }
 
 // open dials t and brings the session to the point where MAIL may be
@@ -90,9 +120,12 @@ func (c *Client) setup(cn *conn, o sessionOpts) (err error) {
 	host := cn.target.AddrPort().String()
 	fail := func(what string, r Reply, err error) error {
 		text := fmt.Sprintf("Connected to %s but %s", host, what)
-		if err != nil {
+		switch {
+		case err != nil:
 			text += fmt.Sprintf(": %v", err)
-		} else {
+		case r.Code == 0: // our own decision, no reply to quote
+			text += "."
+		default:
 			text += "./Remote host said: " + r.String()
 		}
 		return &setupError{text: text + " (#4.4.2)", connected: true, err: err}
@@ -135,17 +168,24 @@ func (c *Client) setup(cn *conn, o sessionOpts) (err error) {
 			if err := c.hello(cn); err != nil {
 				return fail("EHLO after STARTTLS failed", Reply{}, err)
 			}
-		case o.requireVerified || o.auth != nil:
+		case o.requireTLS || o.requireVerified || o.auth != nil:
 			c.Metrics.Inc(metrics.RemoteTLS, "refused")
+			if o.requireTLS {
+				c.report(o.outcome(cn.target, "starttls-not-supported", "STARTTLS refused: "+r.String()))
+			}
 			return fail("it refused STARTTLS", r, nil)
 		default:
 			cn.tlsRefused = true
 			c.logf("%s: STARTTLS refused, continuing without TLS: %s", host, r)
 		}
 	}
-	if !cn.tlsOn && o.requireVerified {
+	if !cn.tlsOn && (o.requireVerified || o.requireTLS) {
 		c.Metrics.Inc(metrics.RemoteTLS, "not_offered")
-		return fail("it does not offer STARTTLS, and TLS is required for this domain", Reply{}, nil)
+		c.report(o.outcome(cn.target, "starttls-not-supported", "STARTTLS not offered"))
+		return fail(fmt.Sprintf("it does not offer STARTTLS, and TLS is required for this domain (%s)", o.why), Reply{}, nil)
+	}
+	if !cn.tlsOn && o.stsTesting {
+		c.report(o.outcome(cn.target, "starttls-not-supported", "STARTTLS not offered (MTA-STS testing: delivered anyway)"))
 	}
 	if o.auth != nil {
 		return c.authenticate(cn, o.auth, fail)
@@ -196,8 +236,8 @@ func tlsOutcome(cn *conn, o sessionOpts) string {
 }
 
 // handshake runs the TLS client handshake on cn: TLS 1.2 or newer, the
-// certificate checked only when the domain requires it (opportunistic TLS
-// otherwise, RFC 7435). SNI carries the target's name.
+// certificate checked as the policies demand (tlspolicy.go), not at all
+// for opportunistic TLS (RFC 7435). SNI carries the target's name.
 func (c *Client) handshake(cn *conn, o sessionOpts) error {
 	host := cn.target.AddrPort().String()
 	cfg := &tls.Config{}
@@ -211,14 +251,30 @@ func (c *Client) handshake(cn *conn, o sessionOpts) error {
 	if cfg.ServerName == "" {
 		cfg.ServerName = cn.target.Addr.String()
 	}
-	cfg.InsecureSkipVerify = !o.requireVerified
+	// Go's own check knows neither DANE nor a check that only reports;
+	// the verifier does every kind, and nothing at all when none applies.
+	var how string
+	var testFail error
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = c.verifier(o, cn.target.Name, &how, &testFail)
 	tc := tls.Client(cn.nc, cfg)
 	tc.SetDeadline(cn.deadline())
 	if err := tc.HandshakeContext(cn.ctx); err != nil {
 		cn.broken = true
 		c.Metrics.Inc(metrics.RemoteTLS, "failed")
+		failure := "validation-failure"
+		if !errors.Is(err, errDANE) {
+			failure = failureType(err)
+		}
+		if o.requireTLS || o.stsTesting || len(o.dane) > 0 {
+			c.report(o.outcome(cn.target, failure, err.Error()))
+		}
+		why := ""
+		if o.requireTLS {
+			why = " (" + o.why + ")"
+		}
 		return &setupError{
-			text:       fmt.Sprintf("Connected to %s but the TLS handshake failed: %v. (#4.7.5)", host, err),
+			text:       fmt.Sprintf("Connected to %s but the TLS handshake failed%s: %v. (#4.7.5)", host, why, err),
 			connected:  true,
 			plainRetry: o.opportunistic(cn.target),
 			err:        err,
@@ -227,9 +283,26 @@ func (c *Client) handshake(cn *conn, o sessionOpts) error {
 	tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	cn.setTransport(tc)
-	cn.tlsOn, cn.verified = true, o.requireVerified
+	cn.tlsOn, cn.verified = true, how != ""
 	cn.tlsInfo = tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
-	c.logf("%s: %s, certificate %s", host, cn.tlsInfo, map[bool]string{true: "verified", false: "not verified"}[cn.verified])
+	switch {
+	case cn.verified:
+		cn.tlsAuth = "certificate verified (" + how + ")"
+		c.logf("%s: %s, certificate verified (%s)", host, cn.tlsInfo, how)
+		c.report(o.outcome(cn.target, "", ""))
+	case o.stsTesting && testFail != nil:
+		cn.tlsAuth = "MTA-STS testing: would fail: " + testFail.Error()
+		c.logf("%s: %s, certificate not verified; MTA-STS testing mode of %s would refuse it: %v", host, cn.tlsInfo, o.policyDomain, testFail)
+		c.report(o.outcome(cn.target, failureType(testFail), testFail.Error()))
+	default:
+		if o.stsTesting {
+			cn.tlsAuth = "MTA-STS testing: valid"
+			c.report(o.outcome(cn.target, "", ""))
+		} else if o.requireTLS {
+			c.report(o.outcome(cn.target, "", ""))
+		}
+		c.logf("%s: %s, certificate not verified", host, cn.tlsInfo)
+	}
 	return nil
 }
 

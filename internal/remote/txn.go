@@ -209,7 +209,11 @@ func (cn *conn) transact(env envelope, msg *message) []outcome {
 		return pending(outcome{proto.ResultDeferral, fmt.Sprintf("Connected to %s but the connection died waiting for the reply to the end of data (%v). Possible duplicate! (#4.4.2)", host, err)})
 	}
 	if r.Class() == 2 {
-		return pending(fromReply(r, fmt.Sprintf("%s accepted message.", host)))
+		// How the message travelled, for send's log and `goqmail queue
+		// show` (docs/outbound.md): qmail's text, then "/TLS: ...".
+		o := fromReply(r, fmt.Sprintf("%s accepted message.", host))
+		o.text += "/TLS: " + cn.tlsSummary()
+		return pending(o)
 	}
 	if r.Class() == 3 {
 		cn.broken = true

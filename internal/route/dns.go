@@ -44,8 +44,12 @@ type Resolver interface {
 // bytes as in netqmail. Names are queried fully qualified (a trailing dot
 // is added), so resolv.conf search domains never apply. Host lookups
 // consult /etc/hosts first, as every Go and libc lookup does.
+//
+// The TLS policy lookups (dnssec.go) go through github.com/miekg/dns to
+// the same server, since Go's resolver hides the AD bit and TLSA records.
 type DNS struct {
-	r *net.Resolver
+	r      *net.Resolver
+	server string // "" = resolv.conf
 }
 
 // NewDNS returns a resolver that queries server ("127.0.0.1:5353";
@@ -59,7 +63,7 @@ func NewDNS(server string) *DNS {
 			return d.DialContext(ctx, network, server)
 		}
 	}
-	return &DNS{r: r}
+	return &DNS{r: r, server: server}
 }
 
 func fqdn(name string) string {

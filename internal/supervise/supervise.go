@@ -189,11 +189,13 @@ func (s *Supervisor) resolveAccounts() error {
 	}
 	// Go runtime tuning set by the administrator reaches every program.
 	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
-	// network's DNS server and SMTP port (cmd/goqmail-remote); GOQMAIL_DNS
-	// also smtpd's policy lookups (cmd/goqmail-smtpd).
+	// network's DNS server and SMTP port (cmd/goqmail-remote); GOQMAIL_DNS also smtpd's policy lookups (cmd/goqmail-smtpd);
+	// GOQMAIL_TLS_ROOTS and GOQMAIL_MTASTS_PORT at its CA and HTTPS port
+	// (cmd/goqmail-remote, cmd/goqmail-acme); GOQMAIL_ACME_CHECK sets how
+	// often goqmail-acme looks at the certificate (cmd/goqmail-acme).
 	// GOQMAIL_JOURNAL_SOCKET and GOQMAIL_SYSLOG_SOCKET point goqmail-log
 	// at a test's stand-ins for journald and syslogd.
-	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET"} {
+	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_TLS_ROOTS", "GOQMAIL_MTASTS_PORT", "GOQMAIL_ACME_CHECK", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET"} {
 		if val, ok := os.LookupEnv(v); ok {
 			s.env = append(s.env, v+"="+val)
 		}

@@ -60,6 +60,8 @@ var TCPListeners = []TCPListener{
 	{Kind: "pop3", Control: control.POP3Listen},
 	{Kind: "pop3s", Control: control.POP3SListen},
 	{Kind: "prometheus", Control: control.MetricsListen},
+	{Kind: "acmehttp", Control: control.ACMEListen},
+	{Kind: "mtasts", Control: control.MTASTSListen},
 }
 
 // Service is one program the supervisor runs.
@@ -103,7 +105,7 @@ var Sockets = []Socket{
 // and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
 	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue",
-	"goqmail-dkimsign"}
+	"goqmail-dkimsign", "goqmail-acme"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
@@ -118,6 +120,9 @@ var Services = []Service{
 	{Name: "smtpd", Binary: "goqmail-smtpd", Account: &accounts.SMTPD, Sockets: []string{"smtp", "submission", "smtps"}},
 	// Last: the programs above never wait for it (internal/metrics).
 	{Name: "metrics", Binary: "goqmail-metrics", Account: &accounts.Metrics, Sockets: []string{"metrics", "prometheus"}, NeedsListener: true},
+	// Ports 80 and 443 are bound here, as root; ACME, its keys and the
+	// HTTP servers run as goqmaila (internal/acmecert).
+	{Name: "acme", Binary: "goqmail-acme", Account: &accounts.ACME, Sockets: []string{"acmehttp", "mtasts"}, NeedsListener: true},
 }
 
 // metricsSenders is GOQMAIL_METRICS_CLIENTS: the program name each

@@ -23,6 +23,7 @@ type Server struct {
 	records  map[string][]dns.RR // by lower-case FQDN
 	servfail map[string]bool
 	drop     map[string]bool // never answered: the client times out
+	secure   map[string]bool // names whose answers carry AD; "*" for all
 	queries  int
 }
 
@@ -32,7 +33,7 @@ type Server struct {
 // test ends.
 func Start(t testing.TB, zone string) *Server {
 	t.Helper()
-	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, drop: map[string]bool{}}
+	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, drop: map[string]bool{}, secure: map[string]bool{}}
 	for _, rr := range parseZone(t, zone) {
 		name := strings.ToLower(rr.Header().Name)
 		s.records[name] = append(s.records[name], rr)
@@ -126,6 +127,47 @@ func parseZone(t testing.TB, zone string) []dns.RR {
 	return out
 }
 
+// Secure marks names (absolute; "*" for every name) as validated: their
+// answers, NXDOMAIN and NODATA included, carry the AD bit when the query
+// set AD or DO (RFC 6840 5.7), as a validating resolver answers.
+func (s *Server) Secure(names ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		s.secure[strings.ToLower(n)] = true
+	}
+}
+
+// Add adds records (zone-file lines, as for Start) while the server runs.
+func (s *Server) Add(t testing.TB, zone string) {
+	t.Helper()
+	rrs := parseZone(t, zone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rr := range rrs {
+		name := strings.ToLower(rr.Header().Name)
+		s.records[name] = append(s.records[name], rr)
+	}
+}
+
+// RemoveType drops every record of name and type (dns.TypeTLSA, ...).
+func (s *Server) RemoveType(name string, qtype uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name = strings.ToLower(name)
+	var keep []dns.RR
+	for _, rr := range s.records[name] {
+		if rr.Header().Rrtype != qtype {
+			keep = append(keep, rr)
+		}
+	}
+	if len(keep) == 0 {
+		delete(s.records, name)
+	} else {
+		s.records[name] = keep
+	}
+}
+
 // Queries returns how many queries were answered so far.
 func (s *Server) Queries() int {
 	s.mu.Lock()
@@ -153,10 +195,13 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		s.mu.Unlock()
 		return
 	}
-	rcode := s.answer(m, strings.ToLower(q.Name), q.Qtype)
+	qname := strings.ToLower(q.Name)
+	rcode := s.answer(m, qname, q.Qtype)
 	if len(m.Answer) == 0 && (rcode == dns.RcodeNameError || rcode == dns.RcodeSuccess) {
-		s.addSOA(m, strings.ToLower(q.Name))
+		s.addSOA(m, qname)
 	}
+	wantsAD := req.AuthenticatedData || req.IsEdns0() != nil && req.IsEdns0().Do()
+	m.AuthenticatedData = wantsAD && rcode != dns.RcodeServerFailure && (s.secure["*"] || s.secure[qname])
 	s.mu.Unlock()
 	m.Rcode = rcode
 	if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
