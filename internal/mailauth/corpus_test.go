@@ -2,6 +2,7 @@ package mailauth
 
 import (
 	"context"
+	"goqmail/internal/policydns"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -238,7 +239,7 @@ func TestCorpusAgreesWithReference(t *testing.T) {
 	srv.Drop("slowspf.test.")
 	srv.Drop("slow._domainkey.keys.test.")
 	const timeout = time.Second
-	r := &DNS{Server: srv.Addr, Timeout: timeout}
+	r := policydns.New([]string{srv.Addr}, timeout, 0)
 
 	// Coverage: every result of every mechanism is in the table.
 	seen := map[string]bool{}

@@ -3,11 +3,13 @@ package mailauth
 import (
 	"bytes"
 	"context"
+	"goqmail/internal/policydns"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"goqmail/internal/route/dnstest"
 )
@@ -21,7 +23,7 @@ func TestDkimsignSignedVerifies(t *testing.T) {
 	requirePython(t) // Ed25519 signing needs python3-nacl
 	k := newKeys(t)
 	srv := dnstest.Start(t, txtRR("rsa._domainkey.signer.test.", k.record("rsa2048"))+"\n"+txtRR("ed._domainkey.signer.test.", k.record("ed25519")))
-	r := &DNS{Server: srv.Addr, Timeout: DefaultQueryTimeout}
+	r := policydns.New([]string{srv.Addr}, 5*time.Second, 0)
 	dir := t.TempDir()
 	msg := "From: Ann <ann@signer.test>\nTo: bob@mx.example.test\nSubject: signed by dkimsign\n" +
 		"Date: Thu, 01 Jan 2026 00:00:00 +0000\n\nHello Bob,\n\n.a line with a dot\nthe end.\n"
