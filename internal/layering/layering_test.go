@@ -35,6 +35,9 @@ var tiers = map[string]int{
 	"acmecert":  3, "acmecert/pebbletest": 3, // goqmail-acme: ACME certificates and the MTA-STS policy server; pebble for its tests
 	"tlsrpt": 2, // TLS-RPT: outcomes counted per day, reports built and mailed (remote)
 	"mtasts": 2, // MTA-STS policies: parse, fetch, cache (remote) and render (goqmail-acme)
+	// The web (issue 15): the front and its session protocol, the mailbox
+	// session and what it reads and writes, the admin session.
+	"webrpc": 2, "mailstore": 2, "mimeview": 2, "webmbox": 3, "webadmin": 3, "web": 3, "vacation": 3,
 }
 
 // rootForbidden are packages the root programs must not link: network

@@ -1,0 +1,206 @@
+// Package mailstore is a Maildir++ mailbox as the webmail sees it: folders
+// (INBOX at the Maildir's root, others in ".Name" subdirectories, the
+// layout Dovecot and Courier share), messages named by the unique part of
+// their file name, flags kept in the file name (":2,FRST") so that
+// Dovecot, POP3 and the webmail agree.
+//
+// It runs inside the mailbox session (goqmail-webmbox, as the mailbox
+// owner), never in the web front.
+//
+// Names. The protocol names a folder by its Maildir++ name without the
+// leading dot, in UTF-8, with "." separating levels ("Sent",
+// "Archive.2026"); "INBOX" is the root. A message id is the part of its
+// file name before ":2," (the same in new/ and cur/).
+package mailstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"goqmail/internal/maildir"
+)
+
+var (
+	ErrNotFound = errors.New("no such folder or message")
+	ErrInvalid  = errors.New("invalid name")
+	ErrExists   = errors.New("it exists already")
+)
+
+// Inbox is the root folder's name.
+const Inbox = "INBOX"
+
+// Store is one Maildir++ mailbox.
+type Store struct {
+	Root string // the Maildir (holds cur/, new/, tmp/ and the .Folder directories)
+	del  maildir.Deliverer
+}
+
+// Open returns the store of the Maildir at root, which must exist.
+func Open(root string) (*Store, error) {
+	fi, err := os.Stat(filepath.Join(root, "cur"))
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("mailstore: %s is not a Maildir: %w", root, ErrNotFound)
+	}
+	return &Store{Root: root}, nil // the zero durable.Syncer fsyncs
+}
+
+// Dir returns the Maildir directory of folder.
+func (s *Store) Dir(folder string) (string, error) {
+	if folder == Inbox {
+		return s.Root, nil
+	}
+	if err := CheckFolderName(folder); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.Root, "."+folder)
+	if fi, err := os.Stat(filepath.Join(dir, "cur")); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("folder %q: %w", folder, ErrNotFound)
+	}
+	return dir, nil
+}
+
+// CheckFolderName refuses names that could leave the Maildir or confuse
+// Maildir++ (empty levels, "/", control characters, a leading dot).
+func CheckFolderName(folder string) error {
+	if folder == "" || len(folder) > 255 || strings.ContainsAny(folder, "/\\\x00") ||
+		strings.HasPrefix(folder, ".") || strings.HasSuffix(folder, ".") || strings.Contains(folder, "..") ||
+		strings.EqualFold(folder, Inbox) {
+		return fmt.Errorf("folder %q: %w", folder, ErrInvalid)
+	}
+	for _, r := range folder {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("folder %q: %w", folder, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// checkID refuses ids that are not a plain file name.
+func checkID(id string) error {
+	if id == "" || len(id) > 255 || strings.ContainsAny(id, "/\\:\x00") || id[0] == '.' {
+		return fmt.Errorf("message id %q: %w", id, ErrInvalid)
+	}
+	return nil
+}
+
+// Path returns the current file of message id in folder (in new/ or cur/).
+func (s *Store) Path(folder, id string) (string, error) {
+	if err := checkID(id); err != nil {
+		return "", err
+	}
+	dir, err := s.Dir(folder)
+	if err != nil {
+		return "", err
+	}
+	if p := filepath.Join(dir, "new", id); exists(p) {
+		return p, nil
+	}
+	// cur/ names carry ":2,FLAGS"; the flags are not known here.
+	matches, _ := filepath.Glob(filepath.Join(dir, "cur", globEscape(id)+":2,*"))
+	if len(matches) > 0 {
+		return matches[0], nil
+	}
+	if p := filepath.Join(dir, "cur", id); exists(p) {
+		return p, nil
+	}
+	return "", fmt.Errorf("message %s in %s: %w", id, folder, ErrNotFound)
+}
+
+// Flags returns the Maildir flags of a message file's name ("" in new/).
+func Flags(path string) string {
+	base := filepath.Base(path)
+	if i := strings.Index(base, ":2,"); i >= 0 {
+		return base[i+3:]
+	}
+	return ""
+}
+
+// ID returns the message id of a file name.
+func ID(path string) string {
+	base := filepath.Base(path)
+	if i := strings.Index(base, ":2,"); i >= 0 {
+		return base[:i]
+	}
+	return base
+}
+
+// Append stores raw durably in folder's cur/ with flags (Maildir letters,
+// e.g. "S" for a sent copy, "DS" for a draft) and returns its id.
+func (s *Store) Append(folder string, raw []byte, flags string) (string, error) {
+	dir, err := s.Dir(folder)
+	if err != nil {
+		return "", err
+	}
+	name, err := s.del.Deliver(dir, raw, strings.NewReader(""))
+	if err != nil {
+		return "", err
+	}
+	if flags == "" {
+		return name, nil
+	}
+	if err := s.rename(dir, filepath.Join(dir, "new", name), normFlags(flags)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// SetFlags adds and removes Maildir flags (letters) of a message; a
+// message in new/ moves to cur/ (it has been seen by a client).
+func (s *Store) SetFlags(folder, id, add, remove string) error {
+	p, err := s.Path(folder, id)
+	if err != nil {
+		return err
+	}
+	dir, _ := s.Dir(folder)
+	var fl []rune
+	for _, r := range Flags(p) + add {
+		if !strings.ContainsRune(remove, r) {
+			fl = append(fl, r)
+		}
+	}
+	return s.rename(dir, p, normFlags(string(fl)))
+}
+
+// rename moves p into dir/cur with flags and makes the name durable.
+func (s *Store) rename(dir, p, flags string) error {
+	to := filepath.Join(dir, "cur", ID(p)+":2,"+flags)
+	if to == p {
+		return nil
+	}
+	if err := os.Rename(p, to); err != nil {
+		return err
+	}
+	return syncDir(filepath.Join(dir, "cur"))
+}
+
+// normFlags sorts and deduplicates flag letters (Maildir wants them in
+// ASCII order).
+func normFlags(f string) string {
+	rs := []rune(f)
+	slices.Sort(rs)
+	return string(slices.Compact(rs))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func globEscape(s string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(s)
+}

@@ -1,0 +1,127 @@
+package webrpc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"goqmail/internal/ipc"
+)
+
+// maxFrameRead is the largest frame either side reads: a chunk is at most
+// chunkSize plus a few bytes of header; a request head holds MaxArgs
+// arguments of at most MaxArg bytes, bounded again by ipc.MaxFrame.
+const maxFrameRead = ipc.MaxFrame
+
+// Client is the front's end of one session. Calls are serialized: a
+// session answers one request at a time. A protocol error or a timeout
+// breaks the client for good (Broken), and the front ends the web session.
+type Client struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	rd     *ipc.Reader
+	w      *bufio.Writer
+	broken error
+}
+
+// NewClient wraps a connection to a session.
+func NewClient(conn net.Conn) *Client {
+	return &Client{conn: conn, rd: ipc.NewReader(conn, maxFrameRead), w: bufio.NewWriterSize(conn, 64<<10)}
+}
+
+// DefaultCallTimeout bounds a call whose context has no deadline: a search
+// through a large mailbox is the slowest thing a session does.
+const DefaultCallTimeout = 2 * time.Minute
+
+// Call sends req and waits for the response. The error is for transport
+// and protocol failures only; a session's refusal is a Response with a
+// Status other than OK.
+func (c *Client) Call(ctx context.Context, req *Request) (*Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken != nil {
+		return nil, c.broken
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(DefaultCallTimeout)
+	}
+	c.conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	resp, err := c.call(req)
+	if err != nil {
+		c.broken = fmt.Errorf("webrpc: session %s: %w", req.Op, err)
+		c.conn.Close()
+		return nil, c.broken
+	}
+	return resp, nil
+}
+
+func (c *Client) call(req *Request) (*Response, error) {
+	if err := WriteRequest(c.w, req); err != nil {
+		return nil, err
+	}
+	if err := c.w.Flush(); err != nil {
+		return nil, err
+	}
+	return ReadResponse(c.rd)
+}
+
+// Broken says why the client can no longer be used (nil while it can).
+func (c *Client) Broken() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.broken
+}
+
+// Close ends the session: the session process sees EOF and exits.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken == nil {
+		c.broken = errors.New("webrpc: session closed")
+	}
+	return c.conn.Close()
+}
+
+// Handler answers one request. It must not keep req's byte slices past
+// the call; it never returns nil.
+type Handler func(req *Request) *Response
+
+// Serve answers requests on rw until the peer closes it (nil) or sends
+// something malformed (the error; the caller exits). idle bounds the wait
+// for the next request (0: none): a front that vanished without closing
+// does not keep a session process forever.
+func Serve(conn net.Conn, idle time.Duration, h Handler) error {
+	rd := ipc.NewReader(conn, maxFrameRead)
+	w := bufio.NewWriterSize(conn, 64<<10)
+	for {
+		if idle > 0 {
+			conn.SetReadDeadline(time.Now().Add(idle))
+		}
+		req, err := ReadRequest(rd)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		conn.SetReadDeadline(time.Time{})
+		resp := h(req)
+		if resp == nil {
+			resp = Errorf(Failed, "internal error: no answer to %s", req.Op)
+		}
+		if err := WriteResponse(w, resp); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+}
