@@ -122,12 +122,13 @@ func lookupIDs(t *testing.T, name string) (uid, gid int) {
 
 // tools maps each client program to the Debian package that ships it.
 var tools = map[string]string{
-	"swaks":  "swaks",
-	"rspamd": "rspamd",
-	"msmtp":  "msmtp",
-	"mlist":  "mblaze",
-	"mshow":  "mblaze",
-	"mhdr":   "mblaze",
+	"swaks":    "swaks",
+	"rspamd":   "rspamd",
+	"msmtp":    "msmtp",
+	"mlist":    "mblaze",
+	"mshow":    "mblaze",
+	"mhdr":     "mblaze",
+	"chromium": "chromium",
 }
 
 // requireTool fails the test when a client is missing: a missing client
