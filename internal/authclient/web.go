@@ -67,4 +67,3 @@ func (c *Client) ChangePassword(ctx context.Context, login, old, new, remoteIP s
 	}
 	return r, err
 }
-
