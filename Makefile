@@ -1,7 +1,7 @@
 # goqmail: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 BIN := bin
-PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics goqmail-qmail-queue goqmail-dkimsign goqmail-acme
+PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics goqmail-qmail-queue goqmail-dkimsign goqmail-acme goqmail-webmbox
 DEMO ?= demo
 
 .PHONY: build run test fuzz crash powercut bench clean
@@ -13,7 +13,7 @@ build:
 # Build, create the self-contained demo directory (once), start the server
 # in the foreground on 127.0.0.1:2525. Ctrl-C stops it.
 run: build
-	GOQMAIL_LISTEN_SUBMISSION=127.0.0.1:2587 GOQMAIL_LISTEN_POP3=127.0.0.1:2110 $(BIN)/goqmail init $(DEMO)
+	GOQMAIL_LISTEN_SUBMISSION=127.0.0.1:2587 GOQMAIL_LISTEN_POP3=127.0.0.1:2110 GOQMAIL_LISTEN_WEB=127.0.0.1:2443 $(BIN)/goqmail init $(DEMO)
 	$(BIN)/goqmaild $(DEMO)
 
 # Unit, fuzz-seed, golden-dialog and end-to-end tests (real binaries, real

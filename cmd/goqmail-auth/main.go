@@ -62,8 +62,13 @@ func main() {
 		Shadow:         authd.ExecShadow(exe, "-shadow"),
 		Grants:         grants,
 		SessionProgram: filepath.Join(filepath.Dir(exe), "goqmail-pop3d"),
-		Clients:        clients,
-		Log:            log,
+		// The web's sessions (docs/web.md): the mailbox session as its
+		// owner, the admin session as root (this service's own uid).
+		WebSessionProgram: filepath.Join(filepath.Dir(exe), "goqmail-webmbox"),
+		AdminProgram:      filepath.Join(filepath.Dir(exe), "goqmail"),
+		Root:              root,
+		Clients:           clients,
+		Log:               log,
 	}, st)
 	ln, err := ipc.InheritedListener(3, "auth")
 	if err != nil {
@@ -94,7 +99,8 @@ func main() {
 }
 
 // loadSettings reads the auth settings from control/ (checkpassword,
-// relaygrantlifetime, locals, authconcurrencyperip, authconcurrency),
+// relaygrantlifetime, locals, authconcurrencyperip, authconcurrency,
+// webadmins),
 // checked by their declarations.
 func loadSettings(dir string) (authd.Settings, error) {
 	snap, err := control.Load(dir)
@@ -109,5 +115,6 @@ func loadSettings(dir string) (authd.Settings, error) {
 		NoGrants:         n == 0,
 		MaxPerIP:         int(snap.Number(control.AuthConcurrencyPerIP)),
 		MaxVerifications: int(snap.Number(control.AuthConcurrency)),
+		WebAdmins:        snap.List(control.WebAdmins),
 	}, nil
 }

@@ -14,6 +14,7 @@
 //	goqmail srs CMD         SRS secrets: rotate, list
 //	goqmail dns records|check DOMAIN  the DNS records a domain needs, and a check of them
 //	goqmail status [ROOT]   programs, listeners, queue, recent deliveries, certificate; exit 111 when something is wrong
+//	goqmail admin-session   the web administration's session, started by goqmail-auth (docs/web.md)
 //
 // Every command finds its installation the same way (internal/rootdir:
 // -root DIR anywhere, else the positional ROOT where the command takes
@@ -112,6 +113,8 @@ func init() {
 			usage: admin.DNSUsage, run: dnsCmd},
 		{name: "status", summary: "status [ROOT]     is it running, and well? (for people and for monitoring)",
 			usage: statusUsage, rootArg: true, valueFlags: []string{"cert-days", "queue-age", "window"}, run: statusCmd},
+		{name: "admin-session", summary: "admin-session ...  the web administration's session (started by goqmail-auth)",
+			usage: adminSessionUsage, run: adminSessionCmd},
 	}
 }
 

@@ -55,6 +55,7 @@ var ownArgs = map[string][]string{
 	"queue": {"list"}, "domain": {"list"}, "user": {"list", "x.example"}, "alias": {"list", "x.example"},
 	"import": {"--dry-run"}, "relay": {"list"}, "log": {"summary"}, "status": nil,
 	"dkim": {"list"}, "srs": {"list"}, "dns": {"records", "x.example"},
+	"admin-session": {"-role", "site", "-login", "x"},
 }
 
 // TestRootConventionEveryCommand runs the shared table of command lines

@@ -17,8 +17,11 @@ const initUsage = `usage: goqmail init DIR
   Make a self-contained server directory for the invoking user: control/ (domain
   example.test), users/assign with the demo user, home/demo/Maildir, the alias user's
   home/alias (postmaster, abuse, root, mailer-daemon go to the demo user), SMTP on
-  $GOQMAIL_LISTEN or 127.0.0.1:2525. As root it also creates the system accounts.
-  An existing directory is left as it is.
+  $GOQMAIL_LISTEN or 127.0.0.1:2525; submission, POP3 and the web on
+  $GOQMAIL_LISTEN_SUBMISSION, $GOQMAIL_LISTEN_POP3 and $GOQMAIL_LISTEN_WEB if set. With
+  the web it also makes the virtual user demo@virtual.test, a web site administrator
+  (control/webadmins), with a random password it prints and keeps in DIR/webpassword.
+  As root it also creates the system accounts. An existing directory is left as it is.
 DIR: the argument, else -root DIR, else $GOQMAIL_ROOT (there is no default).
 `
 
@@ -66,7 +69,8 @@ const showctlUsage = `usage: goqmail showctl [ROOT]
 
 func initCmd(c *call) {
 	if err := admin.Init(c.root, admin.InitOptions{Listen: os.Getenv("GOQMAIL_LISTEN"),
-		Submission: os.Getenv("GOQMAIL_LISTEN_SUBMISSION"), POP3: os.Getenv("GOQMAIL_LISTEN_POP3")}, os.Stdout); err != nil {
+		Submission: os.Getenv("GOQMAIL_LISTEN_SUBMISSION"), POP3: os.Getenv("GOQMAIL_LISTEN_POP3"),
+		Web: os.Getenv("GOQMAIL_LISTEN_WEB")}, os.Stdout); err != nil {
 		fail("init %s: %v", c.root, err)
 	}
 }

@@ -71,6 +71,11 @@ var (
 	// certificate file it writes is readable by smtpd and pop3d (and it
 	// may read the one it replaces); it owns acme/ with the account key.
 	ACME = Account{"goqmaila", NoFiles, "runs goqmail-acme: obtains and renews the TLS certificate (ACME), serves the MTA-STS policy; owns acme/"}
+	// Web runs goqmail-web, the HTTPS front of the webmail and the web
+	// administration (docs/web.md): in goqmailnf, like smtpd and pop3d, to
+	// read the TLS certificate; it never opens a mailbox, a password file,
+	// control/ or queue/ (goqmail-auth starts the sessions that do).
+	Web = Account{"goqmailw", NoFiles, "runs goqmail-web: the HTTPS front of webmail and web administration, owns no files"}
 )
 
 // LogGroup is the log account's own group.
@@ -86,7 +91,7 @@ var Demo = Account{"goqmaildemo", DemoGroup, "owns the demo mailbox made by `goq
 const DemoGroup = "goqmaildemo"
 
 // All lists the accounts in creation order.
-var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, DKIM, ACME}
+var All = []Account{SMTPD, Queue, Send, Remote, Virtual, POP3, Log, Metrics, DKIM, ACME, Web}
 
 // IDs is an account's uid and gid.
 type IDs struct{ UID, GID int }

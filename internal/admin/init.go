@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -9,10 +11,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"goqmail/internal/accounts"
 	"goqmail/internal/atomicfile"
 	"goqmail/internal/maildir"
+	"goqmail/internal/vdir"
 )
 
 // Demo names the embedded default: a local test domain (RFC 2606 .test)
@@ -29,7 +33,23 @@ type InitOptions struct {
 	Listen string // SMTP address; DemoListen if empty
 	// Submission (587-style, AUTH required) and POP3 addresses; empty: none.
 	Submission, POP3 string
+	// Web is the HTTPS address of the webmail and web administration
+	// (control/weblisten); empty: none. With it, Init also makes the
+	// virtual user DemoWebLogin with a random password, a site
+	// administrator (control/webadmins), and prints the password.
+	Web string
 }
+
+// The demo's web login: a virtual user, because a development directory's
+// auth service cannot read /etc/shadow, and the demo user of users/assign
+// has no password at all.
+const (
+	DemoVirtualDomain = "virtual.test"
+	DemoWebLogin      = "demo@" + DemoVirtualDomain
+	// DemoWebPasswordFile (under DIR, mode 0600) keeps the password for a
+	// second `make run`, which does not run Init again.
+	DemoWebPasswordFile = "webpassword"
+)
 
 // Init creates a self-contained goqmail directory for the invoking user: no
 // root needed, SMTP on loopback, the domain example.test delivered to the
@@ -150,6 +170,7 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 		// account that receives what nobody owns (control/aliasuser).
 		"control/submissionlisten": opt.Submission + "\n",
 		"control/pop3listen":       opt.POP3 + "\n",
+		"control/weblisten":        opt.Web + "\n",
 		"users/assign": fmt.Sprintf("=%s:%s:%d:%d:%s:::\n+%s-:%s:%d:%d:%s:-::\n=alias:%s:%d:%d:%s:::\n.\n",
 			DemoUser, name, uid, gid, home, DemoUser, name, uid, gid, home, name, uid, gid, aliasHome),
 	}
@@ -172,7 +193,42 @@ func Init(dir string, opt InitOptions, out io.Writer) error {
 			return err
 		}
 	}
+	if opt.Web != "" {
+		if err := initWeb(abs, opt.Web, out); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "made %s: domain %s, user %s@%s -> %s/Maildir, SMTP on %s\n", abs, DemoDomain, DemoUser, DemoDomain, home, opt.Listen)
+	return nil
+}
+
+// initWeb makes the demo's web login: the virtual domain
+// DemoVirtualDomain, its user DemoWebLogin with a random password (kept
+// in DIR/webpassword, 0600, and printed), listed in control/webadmins.
+func initWeb(abs, listen string, out io.Writer) error {
+	dir, err := OpenVirtual(abs)
+	if err != nil {
+		return err
+	}
+	if err := dir.AddDomain(vdir.Domain{Name: DemoVirtualDomain}); err != nil {
+		return fmt.Errorf("demo web domain: %w", err)
+	}
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	pw := strings.ToLower(base32.StdEncoding.EncodeToString(b))
+	if err := dir.AddUser(vdir.User{Local: "demo", Domain: DemoVirtualDomain}, pw); err != nil {
+		return fmt.Errorf("demo web user: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(abs, DemoWebPasswordFile), []byte(pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(abs, "control", "webadmins"), []byte(DemoWebLogin+"\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "web on https://%s/: log in as %s with password %s (a site administrator; kept in %s)\n",
+		listen, DemoWebLogin, pw, filepath.Join(abs, DemoWebPasswordFile))
 	return nil
 }
 

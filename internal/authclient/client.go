@@ -86,56 +86,19 @@ func (c *Client) OpenMailbox(ctx context.Context, m proto.OpenMailbox) (net.Conn
 var errClosed = errors.New("auth: the service closed the connection without answering")
 
 func (c *Client) roundTrip(ctx context.Context, req []byte) (Result, *os.File, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
-	var dialer net.Dialer
-	nc, err := dialer.DialContext(ctx, "unixpacket", c.path)
+	typ, d, files, err := c.exchange(ctx, req, 1)
 	if err != nil {
-		return Result{}, nil, fmt.Errorf("auth: %w", err)
-	}
-	conn := nc.(*net.UnixConn)
-	defer conn.Close()
-	dl, _ := ctx.Deadline()
-	conn.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if _, _, err := conn.WriteMsgUnix(req, nil, nil); err != nil {
-		return Result{}, nil, fmt.Errorf("auth: send: %w", err)
-	}
-	buf := make([]byte, proto.MaxAuthPkt)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
-	if errors.Is(err, io.EOF) {
-		return Result{}, nil, errClosed
-	}
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("auth: receive: %w", err)
+		return Result{}, nil, err
 	}
 	var f *os.File
-	if oobn > 0 {
-		f, err = oneFile(oob[:oobn])
-		if err != nil {
-			return Result{}, nil, err
-		}
+	if len(files) == 1 {
+		f = files[0]
 	}
 	fail := func(err error) (Result, *os.File, error) {
 		if f != nil {
 			f.Close()
 		}
 		return Result{}, nil, err
-	}
-	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
-		return fail(fmt.Errorf("auth: %w: answer truncated", ipc.ErrTooLong))
-	}
-	if n == 0 {
-		return fail(errClosed)
-	}
-	typ, d, err := ipc.NewDecoder(buf[:n])
-	if err != nil {
-		return fail(fmt.Errorf("auth: %w", err))
 	}
 	if typ != proto.TVerified {
 		return fail(fmt.Errorf("auth: unexpected frame type %#x", typ))
@@ -147,9 +110,72 @@ func (c *Client) roundTrip(ctx context.Context, req []byte) (Result, *os.File, e
 	return r, f, nil
 }
 
-// oneFile takes the single descriptor of a control message; any other
-// descriptors are closed and the answer refused.
-func oneFile(oob []byte) (*os.File, error) {
+// exchange sends one request packet and reads one answer packet with at
+// most maxFiles descriptors (any more, and the answer, are refused).
+func (c *Client) exchange(ctx context.Context, req []byte, maxFiles int) (byte, *ipc.Decoder, []*os.File, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	var dialer net.Dialer
+	nc, err := dialer.DialContext(ctx, "unixpacket", c.path)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("auth: %w", err)
+	}
+	conn := nc.(*net.UnixConn)
+	defer conn.Close()
+	dl, _ := ctx.Deadline()
+	conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, _, err := conn.WriteMsgUnix(req, nil, nil); err != nil {
+		return 0, nil, nil, fmt.Errorf("auth: send: %w", err)
+	}
+	buf := make([]byte, proto.MaxAuthPkt)
+	// Room for one descriptor more than allowed, so that too many is seen
+	// (MSG_CTRUNC would otherwise close the extras silently).
+	oob := make([]byte, unix.CmsgSpace(4*(maxFiles+1)))
+	n, oobn, flags, _, err := conn.ReadMsgUnix(buf, oob)
+	if errors.Is(err, io.EOF) {
+		return 0, nil, nil, errClosed
+	}
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("auth: receive: %w", err)
+	}
+	var files []*os.File
+	if oobn > 0 {
+		files, err = takeFiles(oob[:oobn], maxFiles)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	fail := func(err error) (byte, *ipc.Decoder, []*os.File, error) {
+		closeAll(files)
+		return 0, nil, nil, err
+	}
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		return fail(fmt.Errorf("auth: %w: answer truncated", ipc.ErrTooLong))
+	}
+	if n == 0 {
+		return fail(errClosed)
+	}
+	typ, d, err := ipc.NewDecoder(buf[:n])
+	if err != nil {
+		return fail(fmt.Errorf("auth: %w", err))
+	}
+	return typ, d, files, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// takeFiles takes the descriptors of a control message, at most max of
+// them; with more, all are closed and the answer refused.
+func takeFiles(oob []byte, max int) ([]*os.File, error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return nil, fmt.Errorf("auth: control message: %w", err)
@@ -161,12 +187,16 @@ func oneFile(oob []byte) (*os.File, error) {
 			fds = append(fds, got...)
 		}
 	}
-	if len(fds) != 1 {
+	if len(fds) == 0 || len(fds) > max {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return nil, fmt.Errorf("auth: %d descriptors in an answer, want 1", len(fds))
+		return nil, fmt.Errorf("auth: %d descriptors in an answer, want at most %d", len(fds), max)
 	}
-	unix.CloseOnExec(fds[0])
-	return os.NewFile(uintptr(fds[0]), "pop3-session"), nil
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		unix.CloseOnExec(fd)
+		files[i] = os.NewFile(uintptr(fd), "session")
+	}
+	return files, nil
 }

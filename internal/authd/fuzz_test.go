@@ -22,6 +22,11 @@ func FuzzAuthFrames(f *testing.F) {
 	f.Add(proto.OpenMailbox{Login: "bob", Password: "pw", RemoteIP: "192.0.2.1"}.Packet(nil))
 	f.Add(proto.Verified{OK: true, User: "bob@example.com", Kind: "virtual", Owns: []string{"a@b", "c@d"}, Text: "ok"}.Packet(nil))
 	f.Add([]byte{1, 0x53, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f})
+	f.Add(proto.OpenWeb{Login: "bob@example.com", Password: "pw", RemoteIP: "192.0.2.1"}.Packet(nil))
+	f.Add(proto.ChangePassword{Login: "bob@example.com", Old: "pw", New: "new", RemoteIP: "::1"}.Packet(nil))
+	f.Add(proto.WebVerified{Verified: proto.Verified{OK: true, User: "postmaster@example.com", Kind: "virtual", Text: "ok"},
+		Role: proto.RoleDomain, Domain: "example.com"}.Packet(nil))
+	f.Add(proto.WebVerified{Verified: proto.Verified{Text: "no"}}.Packet(nil))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		typ, d, err := ipc.NewDecoder(body)
 		if err != nil {
@@ -83,6 +88,48 @@ func FuzzAuthFrames(f *testing.F) {
 			m, again = v, v.Packet(nil)
 			_, d2, _ := ipc.NewDecoder(again)
 			m2, err = proto.DecodeVerified(d2)
+			if err != nil {
+				t.Fatal(err)
+			}
+		case proto.TOpenWeb:
+			v, err := proto.DecodeOpenWeb(d)
+			if err != nil {
+				return
+			}
+			if strings.ContainsRune(v.Login+v.Password, 0) || v.Login == "" {
+				t.Fatalf("bad OpenWeb accepted: %q", v)
+			}
+			m, again = v, v.Packet(nil)
+			_, d2, _ := ipc.NewDecoder(again)
+			m2, err = proto.DecodeOpenWeb(d2)
+			if err != nil {
+				t.Fatal(err)
+			}
+		case proto.TChangePassword:
+			v, err := proto.DecodeChangePassword(d)
+			if err != nil {
+				return
+			}
+			if strings.ContainsRune(v.Login+v.Old+v.New, 0) || v.New == "" {
+				t.Fatalf("bad ChangePassword accepted: %q", v)
+			}
+			m, again = v, v.Packet(nil)
+			_, d2, _ := ipc.NewDecoder(again)
+			m2, err = proto.DecodeChangePassword(d2)
+			if err != nil {
+				t.Fatal(err)
+			}
+		case proto.TWebVerified:
+			v, err := proto.DecodeWebVerified(d)
+			if err != nil {
+				return
+			}
+			if (v.Role != "" && !v.OK) || (v.Role == proto.RoleDomain) != (v.Domain != "") {
+				t.Fatalf("bad WebVerified accepted: %+v", v)
+			}
+			m, again = v, v.Packet(nil)
+			_, d2, _ := ipc.NewDecoder(again)
+			m2, err = proto.DecodeWebVerified(d2)
 			if err != nil {
 				t.Fatal(err)
 			}

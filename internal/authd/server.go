@@ -13,7 +13,9 @@
 // if control/checkpassword names one. Failures are slowed per remote
 // address and per account and answered alike; successful POP3 logins
 // record a POP-before-SMTP grant for the client address
-// (internal/relaygrant); SMTP AUTH logins never do.
+// (internal/relaygrant); SMTP AUTH logins never do. Web logins (web.go)
+// start the webmail's mailbox session the same way, and an admin session
+// for a login with an admin role; they grant no relaying.
 // Passwords are never logged.
 package authd
 
@@ -46,6 +48,7 @@ type Directory interface {
 	Aliases(domain string) ([]vdir.Alias, error)
 	Domains() ([]vdir.Domain, error)
 	MailboxHome(local, domain string) string
+	SetPassword(local, domain, password string) error
 }
 
 // Config is fixed for the life of a Server.
@@ -57,6 +60,12 @@ type Config struct {
 	LookupUser     func(name string) (assign.PasswdEntry, bool, error)
 	Grants         *relaygrant.Store // nil: no POP-before-SMTP grants
 	SessionProgram string            // goqmail-pop3d, run with -session MAILDIR
+	// The web (web.go): goqmail-webmbox, run with -session MAILDIR as the
+	// mailbox owner; goqmail, run as `goqmail admin-session` for a login
+	// with an admin role; goqmail's ROOT, which both are told.
+	WebSessionProgram string
+	AdminProgram      string
+	Root              string
 	// Clients are the peer uids allowed on auth.sock; -1 allows anyone
 	// (single-user mode). See ParseClients.
 	Clients []int
@@ -78,6 +87,9 @@ type Settings struct {
 	// running at once (limits.go). Zero: the defaults below.
 	MaxPerIP         int
 	MaxVerifications int
+	// WebAdmins (control/webadmins) are the logins with the web's site
+	// administrator role (canonical: "bob@example.com" or "bob").
+	WebAdmins []string
 }
 
 // DefaultGrantLifetime is relay-ctrl's RELAY_CTRL_EXPIRY.
@@ -134,6 +146,7 @@ func (s *Server) SetSettings(st Settings) {
 		st.MaxVerifications = DefaultMaxVerifications
 	}
 	st.Locals = slices.Clone(st.Locals)
+	st.WebAdmins = slices.Clone(st.WebAdmins)
 	s.settings.Store(&st)
 }
 
@@ -204,18 +217,22 @@ func (s *Server) serveConn(c *net.UnixConn) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-		ans, f, err := s.handle(ctx, buf[:n])
+		ans, files, err := s.handle(ctx, buf[:n])
 		cancel()
 		if err != nil {
 			s.cfg.Log.Printf("warning: auth.sock: uid %d: %v", cred.UID, err)
 			return
 		}
 		var rights []byte
-		if f != nil {
-			rights = unix.UnixRights(int(f.Fd()))
+		if len(files) > 0 {
+			fds := make([]int, len(files))
+			for i, f := range files {
+				fds[i] = int(f.Fd())
+			}
+			rights = unix.UnixRights(fds...)
 		}
 		_, _, err = c.WriteMsgUnix(ans.Packet(nil), rights, nil)
-		if f != nil {
+		for _, f := range files {
 			f.Close()
 		}
 		if err != nil {
@@ -224,9 +241,13 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	}
 }
 
-// handle decodes one request and answers it; the file is the session end
-// for a successful OpenMailbox.
-func (s *Server) handle(ctx context.Context, body []byte) (proto.Verified, *os.File, error) {
+// answer is a frame the service sends back (proto.Verified, proto.WebVerified).
+type answer interface{ Packet(buf []byte) []byte }
+
+// handle decodes one request and answers it; the files are the session
+// ends for a successful OpenMailbox (one) or OpenWeb (one or two), in
+// that order.
+func (s *Server) handle(ctx context.Context, body []byte) (answer, []*os.File, error) {
 	typ, d, err := ipc.NewDecoder(body)
 	if err != nil {
 		return proto.Verified{}, nil, err
@@ -255,7 +276,24 @@ func (s *Server) handle(ctx context.Context, body []byte) (proto.Verified, *os.F
 		if m.IsAPOP() {
 			cr = credential{login: m.Login, apop: true, timestamp: m.Timestamp, digest: m.Digest}
 		}
-		return s.openMailbox(ctx, m.RemoteIP, cr)
+		ans, f, err := s.openMailbox(ctx, m.RemoteIP, cr)
+		if f != nil {
+			return ans, []*os.File{f}, err
+		}
+		return ans, nil, err
+	case proto.TOpenWeb:
+		m, err := proto.DecodeOpenWeb(d)
+		if err != nil {
+			return proto.Verified{}, nil, err
+		}
+		ans, files := s.openWeb(ctx, m)
+		return ans, files, nil
+	case proto.TChangePassword:
+		m, err := proto.DecodeChangePassword(d)
+		if err != nil {
+			return proto.Verified{}, nil, err
+		}
+		return s.changePassword(ctx, m), nil, nil
 	default:
 		return proto.Verified{}, nil, errors.New("unexpected frame type")
 	}

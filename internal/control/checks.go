@@ -320,6 +320,22 @@ func CheckSelector(s string) error {
 // admin commands that take a domain.
 func CheckDomain(s string) error { return checkDomain(s) }
 
+// checkLogin is a login as goqmail-auth canonicalizes it: `user@domain`
+// (a virtual user, or a system user of a local domain) or `user`.
+func checkLogin(s string) error {
+	const fix = "write one login a line: user@domain for a virtual user, user for a system account"
+	local, domain, hasAt := strings.Cut(s, "@")
+	if local == "" || strings.ContainsAny(s, " \t<>\",:") || strings.Count(s, "@") > 1 {
+		return invalid(fix, "%q is not a login", s)
+	}
+	if hasAt {
+		if err := checkDomain(domain); err != nil {
+			return invalid(fix, "%q: the domain %q is not a domain name", s, domain)
+		}
+	}
+	return nil
+}
+
 // checkAddressOrEmpty is an address local@domain (a report's sender, an
 // ACME contact), or empty for none.
 func checkAddressOrEmpty(s string) error {

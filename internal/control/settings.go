@@ -197,7 +197,7 @@ var (
 		Meaning: "addresses for POP3 (port 110) with STLS. Empty: no POP3. Read at start only."}
 	POP3SListen = &Setting{Name: "pop3slisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem`",
 		Meaning: "addresses for POP3 over implicit TLS (port 995). Needs servercert.pem. Empty: none. Read at start only."}
-	ServerCert = &Setting{Name: "servercert.pem", Kind: File, UsedBy: []string{"smtpd", "pop3d"}, Rule: "if present: readable (as root: by the accounts of smtpd and pop3d), a private key and a matching certificate",
+	ServerCert = &Setting{Name: "servercert.pem", Kind: File, UsedBy: []string{"smtpd", "pop3d", "web"}, Rule: "if present: readable (as root: by the accounts of smtpd, pop3d and web), a private key and a matching certificate",
 		Meaning: "the TLS private key and certificate chain, PEM, in one file (qmail's TLS patch). Without it there is no STARTTLS, 465 or 995. Reread when it changes: new certificates need no restart. Keep it 0640 root:goqmailnf."}
 	AuthPlaintext = &Setting{Name: "authplaintext", Kind: Number, Default: "0", Min: 0, Max: 1, UsedBy: []string{"smtpd", "pop3d"}, Unit: "",
 		Meaning: "1: passwords may be sent without TLS (SMTP AUTH on a plain connection, POP3 USER/PASS before STLS). 0 (default): only over TLS when TLS is configured."}
@@ -205,6 +205,11 @@ var (
 		Meaning: "1 (default): an authenticated client may use only envelope senders its user owns (its address, aliases that resolve to it, user@locals for system users). 0: any sender."}
 	RelayGrantLifetime = &Setting{Name: "relaygrantlifetime", Kind: Number, Default: "900", Min: 0, UsedBy: []string{"auth"}, Max: 604800, Unit: "seconds", Zero: "no grants",
 		Meaning: "seconds a successful POP3 login lets the client's IP relay (POP-before-SMTP, as relay-ctrl); 0 disables grants. SMTP AUTH grants nothing: an authenticated session relays by itself."}
+	// The web (issue 15, docs/web.md).
+	WebListen = &Setting{Name: "weblisten", Kind: List, UsedBy: []string{"supervisor"}, Check: checkListen, Restart: true, Rule: "each line `host:port`; needs `servercert.pem`",
+		Meaning: "addresses of the HTTPS server of the webmail and the web administration (goqmail-web, as goqmailw), with servercert.pem (the ACME certificate when goqmail-acme made one). Empty (default): no web. Read at start only."}
+	WebAdmins = &Setting{Name: "webadmins", Kind: List, UsedBy: []string{"auth"}, Check: checkLogin, Rule: "each line a login: `user@domain` (virtual) or `user` (system)",
+		Meaning: "logins that are site administrators in the web administration: every domain, the queue, the grants, the log. A virtual domain's postmaster@DOMAIN administers DOMAIN without being listed (qmailadmin's rule). Empty (default): no site administrator. Reread on SIGHUP."}
 	CheckPassword = &Setting{Name: "checkpassword", Kind: Line, UsedBy: []string{"auth"}, Check: checkAbsPath, Rule: "empty, or the absolute path of an executable program",
 		Meaning: "a checkpassword program (qmail's interface: fd 3 = login, password, timestamp, each NUL-terminated; exit 0 = ok) tried after virtual and system users. Empty: none."}
 	// Per-destination delivery limits and the program timeout (issue 11,
@@ -278,7 +283,7 @@ var All = []*Setting{
 	DefaultHost, DefaultDomain, IDHost,
 	HeloHost, SMTPRoutes, TLSDestinations, TimeoutConnect, TimeoutRemote,
 	SubmissionListen, SMTPSListen, POP3Listen, POP3SListen, ServerCert, AuthPlaintext, AuthSenders,
-	RelayGrantLifetime, CheckPassword,
+	RelayGrantLifetime, CheckPassword, WebListen, WebAdmins,
 	ConcurrencyLocalRcpt, ConcurrencyRemoteDomain, TimeoutProgram,
 	ConcurrencySubmission, ConcurrencyPerIP, ConnectRatePerIP, StressThreshold, TimeoutSMTPDStress, TimeoutSMTPSessionStress, ConcurrencyPOP3, AuthConcurrency, AuthConcurrencyPerIP,
 	LogDest, LogSize, LogKeep, MetricsListen,

@@ -77,6 +77,7 @@ func AccountsOf() map[string]accounts.IDs {
 var programAccounts = map[string]*accounts.Account{
 	"smtpd": &accounts.SMTPD, "queue": &accounts.Queue, "send": &accounts.Send,
 	"remote": &accounts.Remote, "pop3d": &accounts.POP3, "log": &accounts.Log, "dkimsign": &accounts.DKIM, "acme": &accounts.ACME,
+	"web": &accounts.Web,
 }
 
 type checker struct {

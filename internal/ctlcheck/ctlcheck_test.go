@@ -105,6 +105,12 @@ func TestProblems(t *testing.T) {
 			`control/smtpslisten: lists addresses, but control/servercert.pem does not exist`,
 			`control/pop3slisten: lists addresses, but control/servercert.pem does not exist`,
 			`control/submissionlisten: lists addresses, but control/servercert.pem does not exist: submission needs AUTH`}},
+		// The web speaks HTTPS only (docs/web.md).
+		{"web without a certificate, a bad webadmins line", map[string]string{"control/weblisten": "127.0.0.1:2443\n", "control/webadmins": "bob@example.com\nbad login\n"}, []string{
+			`control/webadmins line 2: "bad login" is not a login`,
+			`control/weblisten: lists addresses, but control/servercert.pem does not exist`}},
+		{"web on the SMTP port", map[string]string{"control/smtplisten": ":2525\n", "control/weblisten": "127.0.0.1:2525\n", "control/servercert.pem": "CERT"}, []string{
+			`control/weblisten: "127.0.0.1:2525" overlaps ":2525" in control/smtplisten`}},
 		{"one port twice", map[string]string{"control/smtplisten": ":2525\n", "control/submissionlisten": "127.0.0.1:2525\n", "control/servercert.pem": "CERT"}, []string{
 			`control/submissionlisten: "127.0.0.1:2525" overlaps ":2525" in control/smtplisten`}},
 		// A refusal the check cannot give would silently refuse nothing.

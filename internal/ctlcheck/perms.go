@@ -31,7 +31,7 @@ func (c *checker) readable() {
 }
 
 // readers turns a setting's UsedBy into the programs with accounts. pop3d
-// counts only when it runs (a POP3 address is configured).
+// and web count only when they run (a POP3 or web address is configured).
 func (c *checker) readers(usedBy []string) []string {
 	var progs []string
 	for _, u := range usedBy {
@@ -44,9 +44,10 @@ func (c *checker) readers(usedBy []string) []string {
 		progs = append(progs, u)
 	}
 	pop3 := len(c.snap.List(control.POP3Listen))+len(c.snap.List(control.POP3SListen)) > 0
+	web := len(c.snap.List(control.WebListen)) > 0
 	var out []string
 	for _, p := range progs {
-		if _, ok := c.opt.Accounts[p]; ok && (p != "pop3d" || pop3) && !slices.Contains(out, p) {
+		if _, ok := c.opt.Accounts[p]; ok && (p != "pop3d" || pop3) && (p != "web" || web) && !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}

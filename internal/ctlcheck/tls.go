@@ -41,7 +41,7 @@ func (c *checker) listeners() {
 	plaintext := c.snap.Number(control.AuthPlaintext) == 1
 	has := func(st *control.Setting) bool { return len(c.snap.List(st)) > 0 }
 	if !haveCert {
-		for _, st := range []*control.Setting{control.SMTPSListen, control.POP3SListen} {
+		for _, st := range []*control.Setting{control.SMTPSListen, control.POP3SListen, control.WebListen} {
 			if has(st) {
 				c.problem(control.Problem{File: "control/" + st.Name,
 					What: "lists addresses, but control/servercert.pem does not exist and these ports speak TLS from the first byte",
@@ -73,7 +73,7 @@ func (c *checker) duplicateAddresses() {
 		file, addr, host, port string
 	}
 	var seen []bound
-	for _, st := range []*control.Setting{control.SMTPListen, control.SubmissionListen, control.SMTPSListen, control.POP3Listen, control.POP3SListen} {
+	for _, st := range []*control.Setting{control.SMTPListen, control.SubmissionListen, control.SMTPSListen, control.POP3Listen, control.POP3SListen, control.WebListen} {
 		for _, addr := range c.snap.List(st) {
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {

@@ -117,3 +117,23 @@ func TestRootProgramsLinkNoParsers(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminSessionLinksNoWebParsers: `goqmail admin-session` runs as root
+// for a web login with an admin role (internal/webadmin); the goqmail
+// command must not link the web's or mail content's parsers. (It may link
+// the address and log parsers its other commands need.)
+func TestAdminSessionLinksNoWebParsers(t *testing.T) {
+	deps := map[string]bool{}
+	for _, d := range goList(t, "-deps", "goqmail/cmd/goqmail") {
+		deps[d] = true
+	}
+	if !deps["goqmail/internal/webadmin"] {
+		t.Fatal("goqmail no longer links internal/webadmin: where does admin-session live now?")
+	}
+	for _, bad := range []string{"net/http", "html", "html/template", "text/template", "encoding/json", "encoding/xml",
+		"mime", "mime/multipart", "net/mail", "goqmail/internal/web", "goqmail/internal/mimeview", "goqmail/internal/webmbox"} {
+		if deps[bad] {
+			t.Errorf("goqmail (admin-session, root) links %s", bad)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 // carry frame bodies (ipc.Encoder.Body), so no length prefix.
 //
 //	auth    (run/auth.sock)     smtpd, pop3d -> auth: Verify | APOP | OpenMailbox; auth -> client: Verified (+ session fd)
+//	                            web -> auth: OpenWeb | ChangePassword (web.go)
 const (
 	TVerify      byte = 0x50
 	TAPOP        byte = 0x51

@@ -185,7 +185,7 @@ func (s *Supervisor) resolveAccounts() error {
 		"GOQMAIL_SEND_UID=" + uidOf(accounts.Send),
 		"GOQMAIL_QUEUE_UID=" + uidOf(accounts.Queue),
 		"GOQMAIL_SMTPD_UID=" + uidOf(accounts.SMTPD),
-		"GOQMAIL_AUTH_CLIENTS=" + uidOf(accounts.SMTPD) + "," + uidOf(accounts.POP3),
+		"GOQMAIL_AUTH_CLIENTS=" + uidOf(accounts.SMTPD) + "," + uidOf(accounts.POP3) + "," + uidOf(accounts.Web),
 	}
 	// Go runtime tuning set by the administrator reaches every program.
 	// GOQMAIL_DNS and GOQMAIL_REMOTEPORT point remote delivery at a test
@@ -446,7 +446,7 @@ func (s *Supervisor) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	for i, stage := range [][]string{{"smtpd", "pop3d"}, {"send", "lspawn"}, {"queue", "remote", "auth", "metrics"}, {"dkimsign"}} {
+	for i, stage := range [][]string{{"smtpd", "pop3d", "web"}, {"send", "lspawn"}, {"queue", "remote", "auth", "metrics"}, {"dkimsign"}} {
 		if i == 1 {
 			// The network front ends are gone: close the listening sockets,
 			// so new clients are refused at once instead of waiting in a

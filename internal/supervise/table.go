@@ -62,6 +62,7 @@ var TCPListeners = []TCPListener{
 	{Kind: "prometheus", Control: control.MetricsListen},
 	{Kind: "acmehttp", Control: control.ACMEListen},
 	{Kind: "mtasts", Control: control.MTASTSListen},
+	{Kind: "https", Control: control.WebListen},
 }
 
 // Service is one program the supervisor runs.
@@ -94,7 +95,7 @@ var Sockets = []Socket{
 	{Name: "lspawn", File: "lspawn.sock", Client: &accounts.Send},
 	{Name: "remote", File: "remote.sock", Client: &accounts.Send},
 	{Name: "sendctl", File: "sendctl.sock", AdminOnly: true},
-	{Name: "auth", File: "auth.sock", Clients: []*accounts.Account{&accounts.SMTPD, &accounts.POP3}, Packet: true},
+	{Name: "auth", File: "auth.sock", Clients: []*accounts.Account{&accounts.SMTPD, &accounts.POP3, &accounts.Web}, Packet: true},
 	{Name: "dkimsign", File: "dkimsign.sock", Client: &accounts.Queue},
 	{Name: "metrics", File: "metrics.sock", Senders: []*accounts.Account{&accounts.SMTPD, &accounts.Queue, &accounts.Send, &accounts.Remote, &accounts.POP3}},
 }
@@ -105,7 +106,7 @@ var Sockets = []Socket{
 // and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
 	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue",
-	"goqmail-dkimsign", "goqmail-acme"}
+	"goqmail-dkimsign", "goqmail-acme", "goqmail-webmbox"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
@@ -123,6 +124,9 @@ var Services = []Service{
 	// Ports 80 and 443 are bound here, as root; ACME, its keys and the
 	// HTTP servers run as goqmaila (internal/acmecert).
 	{Name: "acme", Binary: "goqmail-acme", Account: &accounts.ACME, Sockets: []string{"acmehttp", "mtasts"}, NeedsListener: true},
+	// The web's HTTPS front (docs/web.md): logins go to run/auth.sock, which
+	// starts the mailbox and admin sessions; only when weblisten is set.
+	{Name: "web", Binary: "goqmail-web", Account: &accounts.Web, Sockets: []string{"https"}, NeedsListener: true},
 }
 
 // metricsSenders is GOQMAIL_METRICS_CLIENTS: the program name each

@@ -20,11 +20,13 @@ const (
 	// domains → [name, alias_of, users, aliases, catchall, default quota bytes]
 	// (a domain admin sees only its domain and its alias domains)
 	OpDomains = "domains"
-	// domain.add [name, alias_of ("" = a real domain), quota bytes] (site)
+	// domain.add [name, alias_of ("" = a real domain), quota bytes ("" = none)] (site)
 	OpDomainAdd = "domain.add"
 	// domain.delete [name] (site)
 	OpDomainDelete = "domain.delete"
-	// domain.set [name, catchall ("bounce"|"mailbox:LOCAL"|"forward:ADDRS"), quota bytes, postmaster]
+	// domain.set [name, catchall ("bounce"|"reject"|"mailbox:LOCAL"|"forward:ADDRS"), quota bytes, postmaster]:
+	// an empty catchall or quota is left as it is; postmaster is set when
+	// given at all ("" = the user postmaster, else the catch-all)
 	OpDomainSet = "domain.set"
 
 	// users [domain] → [address, quota bytes, quota messages, used bytes, used messages]
@@ -49,7 +51,9 @@ const (
 	OpQueue = "queue"
 	// queue.show [id] → Text: the message's envelope and header block (site)
 	OpQueueShow = "queue.show"
-	// queue.retry|queue.hold|queue.release|queue.delete [id] (site)
+	// queue.retry|queue.hold|queue.release [id] (site)
+	// queue.delete [id, "bounce"|"silent"] (site): as `goqmail queue delete`,
+	// the admin says whether the sender is told
 	OpQueueRetry   = "queue.retry"
 	OpQueueHold    = "queue.hold"
 	OpQueueRelease = "queue.release"
@@ -67,7 +71,8 @@ const (
 
 	// log [lines (default 200, at most 2000)] → [[line], ...]: the newest log lines (site)
 	OpLog = "log"
-	// health → [program, state, pid, uptime seconds, detail] and tagged
-	// ["queue", messages, oldest age seconds] rows (`goqmail status`; site)
+	// health → `goqmail status`'s report: ["line", text] for each line it
+	// prints, ["problem", text] for each problem, then ["queue", messages,
+	// oldest age seconds] (site)
 	OpHealth = "health"
 )
