@@ -1,0 +1,206 @@
+package webmbox
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"net/mail"
+
+	"goqmail/internal/control"
+	"goqmail/internal/maildir"
+	"goqmail/internal/mailstore"
+	"goqmail/internal/submit"
+	"goqmail/internal/webrpc"
+)
+
+func init() {
+	register(OpSend, (*Session).send)
+}
+
+// Folder names of the special-use folders (Dovecot's, created on first
+// use).
+const (
+	sentFolder   = "Sent"
+	draftsFolder = "Drafts"
+)
+
+// commitTimeout is how long the queue may take to commit (as sendmail).
+const commitTimeout = 10 * time.Minute
+
+// now is the clock of composed messages (tests set it).
+var now = time.Now
+
+// send builds the message and submits it through the queue's submit
+// socket, as goqmail-sendmail does for local programs: the queue records
+// the session's uid, adds its own Received line and has the message
+// DKIM-signed as every local submission (proto.Begin), and its rules
+// (databytes, the recipients' routing) apply as to any other mail.
+// Envelope: the From address; To, Cc and Bcc as recipients.
+func (s *Session) send(req *webrpc.Request) *webrpc.Response {
+	c, err := s.parseCompose(req, false)
+	if err != nil {
+		return composeError(err)
+	}
+	raw, err := s.compose(c, false)
+	if err != nil {
+		return composeError(err)
+	}
+	var rcpts []string
+	seen := map[string]bool{}
+	for _, l := range [][]*mail.Address{c.to, c.cc, c.bcc} {
+		for _, a := range l {
+			if k := strings.ToLower(a.Address); !seen[k] {
+				seen[k] = true
+				rcpts = append(rcpts, a.Address)
+			}
+		}
+	}
+	sock := filepath.Join(s.Root, "run", "submit.sock")
+	res, err := submit.Message(sock, c.from.Address, rcpts, bytes.NewReader(raw), commitTimeout)
+	switch {
+	case err != nil:
+		s.Log.Printf("warning: webmail send of %s: queue: %v", s.Login, err)
+		return webrpc.Errorf(webrpc.Failed, "the mail queue is not available (%v); the message was not sent, try again later", err)
+	case !res.OK && res.Temporary:
+		return webrpc.Errorf(webrpc.Failed, "the mail queue refused the message for now (%s); it was not sent, try again later", res.Text)
+	case !res.OK:
+		return webrpc.Errorf(webrpc.Invalid, "the mail queue refused the message: %s", res.Text)
+	}
+	s.Log.Printf("webmail %s sent qp %s from <%s> to %d recipients", s.Login, res.ID, c.from.Address, len(rcpts))
+
+	// The message is on its way; what follows only tidies the mailbox,
+	// and a failure there is reported without pretending the send failed.
+	var notes []string
+	if err := s.ensureFolder(sentFolder); err != nil {
+		notes = append(notes, "no copy was saved in Sent: "+err.Error())
+	} else if _, err := s.Store.Append(sentFolder, raw, "S"); err != nil {
+		notes = append(notes, "no copy was saved in Sent: "+err.Error())
+	}
+	if c.draftID != "" {
+		if err := s.removeDraft(c.draftID); err != nil {
+			notes = append(notes, "the draft was not removed: "+err.Error())
+		}
+	}
+	if (c.mode == "reply" || c.mode == "replyall") && c.origID != "" {
+		if err := s.Store.SetFlags(c.origFolder, c.origID, "R", ""); err != nil {
+			notes = append(notes, "the original was not marked answered: "+err.Error())
+		}
+	}
+	text := fmt.Sprintf("Sent to %d recipient", len(rcpts))
+	if len(rcpts) != 1 {
+		text += "s"
+	}
+	text += "."
+	if len(notes) > 0 {
+		s.Log.Printf("warning: webmail %s after send: %s", s.Login, strings.Join(notes, "; "))
+		text += " But " + strings.Join(notes, "; ") + "."
+	}
+	return &webrpc.Response{Text: text}
+}
+
+// compose gathers the attachments (new uploads and kept parts of the
+// original) and builds the message, bounded by control/databytes.
+func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
+	limit, err := s.dataBytes()
+	if err != nil {
+		return nil, err
+	}
+	bound := limit
+	if bound == 0 || bound > webrpc.MaxBlob {
+		bound = webrpc.MaxBlob
+	}
+	var atts []attachment
+	if len(c.keepAtts) > 0 {
+		folder, id := c.origFolder, c.origID
+		if c.mode == "draft" && c.draftID != "" && id == "" {
+			folder, id = draftsFolder, c.draftID
+		}
+		p, err := s.Store.Path(folder, id)
+		if err != nil {
+			return nil, err
+		}
+		kept, err := keptParts(p, c.keepAtts, bound)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, kept...)
+	}
+	for _, f := range c.files {
+		atts = append(atts, attachment{name: f.Name, ctype: f.Type, data: f.Data})
+	}
+	raw := c.build(now(), atts, draft)
+	if int64(len(raw)) > bound {
+		return nil, invalidf("the message is %d bytes, more than the limit of %d bytes (control/databytes); remove attachments", len(raw), bound)
+	}
+	return raw, nil
+}
+
+// dataBytes reads control/databytes (qmail's: the largest message the
+// server accepts; 0 = no limit). A file that does not parse stops the
+// send with the file's name: never a silent "no limit".
+func (s *Session) dataBytes() (int64, error) {
+	name := filepath.Join(s.Root, "control", control.DataBytes.Name)
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", name, err)
+	}
+	items := control.Texts(control.Items(data))
+	if len(items) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(items[0]), 10, 64)
+	if err != nil || n < 0 || len(items) > 1 {
+		return 0, fmt.Errorf("%s: %q is not a number of bytes; ask the administrator to fix it (goqmail check)", name, items[0])
+	}
+	return n, nil
+}
+
+// ensureFolder makes a special-use folder on first use, as maildirmake
+// does (Maildir++: .Name with tmp/ new/ cur/ and the maildirfolder
+// marker).
+func (s *Session) ensureFolder(name string) error {
+	_, err := s.Store.Dir(name)
+	if !errors.Is(err, mailstore.ErrNotFound) {
+		return err
+	}
+	dir := filepath.Join(s.Store.Root, "."+name)
+	if err := maildir.Make(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// removeDraft removes a replaced draft from Drafts (a real removal: the
+// new version is already stored).
+func (s *Session) removeDraft(id string) error {
+	p, err := s.Store.Path(draftsFolder, id)
+	if errors.Is(err, mailstore.ErrNotFound) {
+		return nil // removed meanwhile (another tab): nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(p))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
