@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"goqmail/internal/logline"
-	"goqmail/internal/mailstore"
 	"goqmail/internal/maildir"
+	"goqmail/internal/mailstore"
 	"goqmail/internal/proto"
 	"goqmail/internal/submit/submittest"
 	"goqmail/internal/webrpc"
