@@ -44,14 +44,14 @@ type badRequest struct{ text string }
 
 func (e badRequest) Error() string { return e.text }
 
-func invalidf(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }
+func invalidCompose(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }
 
 // parseCompose reads the arguments of send and draft (ops.go). A draft
 // may have no or unfinished recipients; a send needs valid ones.
 func (s *Session) parseCompose(req *webrpc.Request, draft bool) (*composed, error) {
 	c := &composed{
-		rawTo: oneLine(req.Arg(1)), rawCc: oneLine(req.Arg(2)), rawBcc: oneLine(req.Arg(3)),
-		subject: oneLine(req.Arg(4)), body: req.Arg(5),
+		rawTo: userLine(req.Arg(1)), rawCc: userLine(req.Arg(2)), rawBcc: userLine(req.Arg(3)),
+		subject: userLine(req.Arg(4)), body: req.Arg(5),
 		inReplyTo: msgIDs(req.Arg(6)), refs: msgIDs(req.Arg(7)),
 		draftID: req.Arg(8), origFolder: req.Arg(9), origID: req.Arg(10), mode: req.Arg(11),
 		files: req.Files,
@@ -73,12 +73,12 @@ func (s *Session) parseCompose(req *webrpc.Request, draft bool) (*composed, erro
 	}{{"To", c.rawTo, &c.to}, {"Cc", c.rawCc, &c.cc}, {"Bcc", c.rawBcc, &c.bcc}} {
 		list, err := parseAddrList(f.raw)
 		if err != nil && !draft {
-			return nil, invalidf("%s: %v", f.name, err)
+			return nil, invalidCompose("%s: %v", f.name, err)
 		}
 		*f.out = list
 	}
 	if !draft && len(c.to)+len(c.cc)+len(c.bcc) == 0 {
-		return nil, invalidf("no recipients: give at least one address in To, Cc or Bcc")
+		return nil, invalidCompose("no recipients: give at least one address in To, Cc or Bcc")
 	}
 	return c, nil
 }
@@ -88,13 +88,13 @@ func (s *Session) parseCompose(req *webrpc.Request, draft bool) (*composed, erro
 // address. Anything else is Forbidden: the queue would sign it with the
 // domain's DKIM key.
 func (s *Session) checkFrom(arg string) (*mail.Address, error) {
-	arg = strings.TrimSpace(oneLine(arg))
+	arg = strings.TrimSpace(userLine(arg))
 	if arg == "" {
 		arg = s.Address
 	}
 	a, err := mail.ParseAddress(arg)
 	if err != nil {
-		return nil, invalidf("From: %q is not an address: %v", arg, err)
+		return nil, invalidCompose("From: %q is not an address: %v", arg, err)
 	}
 	for _, own := range append([]string{s.Address}, s.Owns...) {
 		if own != "" && strings.EqualFold(own, a.Address) {
@@ -132,10 +132,10 @@ func parseAddrList(s string) ([]*mail.Address, error) {
 	return list, nil
 }
 
-// oneLine makes a header value of user input: line breaks and other
+// userLine makes a header value of user input: line breaks and other
 // controls become spaces (no header injection), invalid UTF-8 is
 // replaced.
-func oneLine(s string) string {
+func userLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -149,9 +149,9 @@ func oneLine(s string) string {
 // value (RFC 5322 3.6.4), dropping anything else, at most 50 of them.
 func msgIDs(s string) string {
 	var out []string
-	for _, w := range strings.Fields(oneLine(s)) {
+	for _, w := range strings.Fields(userLine(s)) {
 		if len(w) > 2 && len(w) < 250 && w[0] == '<' && w[len(w)-1] == '>' &&
-			strings.Count(w, "<") == 1 && strings.Count(w, ">") == 1 && isASCII(w) {
+			strings.Count(w, "<") == 1 && strings.Count(w, ">") == 1 && asciiOnly(w) {
 			out = append(out, w)
 		}
 	}
@@ -161,7 +161,7 @@ func msgIDs(s string) string {
 	return strings.Join(out, " ")
 }
 
-func isASCII(s string) bool {
+func asciiOnly(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -170,19 +170,19 @@ func isASCII(s string) bool {
 	return true
 }
 
-// attachment is one part to attach, decoded.
-type attachment struct {
+// outPart is one part to attach, decoded.
+type outPart struct {
 	name, ctype string
 	data        []byte
 }
 
 // build writes the message. Bcc is written for drafts only: a sent message
 // never shows its Bcc recipients (RFC 5322 3.6.3).
-func (c *composed) build(now time.Time, atts []attachment, draft bool) []byte {
+func (c *composed) build(now time.Time, atts []outPart, draft bool) []byte {
 	var b bytes.Buffer
 	_, domain, _ := strings.Cut(c.from.Address, "@")
-	header(&b, "Date", now.Format(time.RFC1123Z))
-	header(&b, "From", formatAddr(c.from))
+	writeField(&b, "Date", now.Format(time.RFC1123Z))
+	writeField(&b, "From", formatAddr(c.from))
 	if draft {
 		// A draft keeps Bcc (it is not sent) and what the user typed
 		// when it is not yet a list of addresses.
@@ -192,36 +192,36 @@ func (c *composed) build(now time.Time, atts []attachment, draft bool) []byte {
 		}{{"To", c.rawTo, c.to}, {"Cc", c.rawCc, c.cc}, {"Bcc", c.rawBcc, c.bcc}} {
 			switch {
 			case len(f.l) > 0:
-				header(&b, f.n, formatList(f.l))
+				writeField(&b, f.n, formatList(f.l))
 			case strings.TrimSpace(f.v) != "":
-				header(&b, f.n, encodeWords(f.v))
+				writeField(&b, f.n, encodeHeaderText(f.v))
 			}
 		}
 	} else {
 		if len(c.to) > 0 {
-			header(&b, "To", formatList(c.to))
+			writeField(&b, "To", formatList(c.to))
 		}
 		if len(c.cc) > 0 {
-			header(&b, "Cc", formatList(c.cc))
+			writeField(&b, "Cc", formatList(c.cc))
 		}
 	}
 	if c.subject != "" {
-		header(&b, "Subject", encodeWords(c.subject))
+		writeField(&b, "Subject", encodeHeaderText(c.subject))
 	}
-	header(&b, "Message-ID", "<"+randomHex(12)+"."+fmt.Sprint(now.Unix())+"@"+domain+">")
+	writeField(&b, "Message-ID", "<"+randomHex(12)+"."+fmt.Sprint(now.Unix())+"@"+domain+">")
 	if c.inReplyTo != "" {
-		header(&b, "In-Reply-To", c.inReplyTo)
+		writeField(&b, "In-Reply-To", c.inReplyTo)
 	}
 	if c.refs != "" {
-		header(&b, "References", c.refs)
+		writeField(&b, "References", c.refs)
 	}
-	header(&b, "MIME-Version", "1.0")
+	writeField(&b, "MIME-Version", "1.0")
 	if len(atts) == 0 {
 		textPart(&b, c.body)
 		return b.Bytes()
 	}
 	boundary := "=_goqmail_" + randomHex(16)
-	header(&b, "Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary}))
+	writeField(&b, "Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary}))
 	b.WriteString("\nThis is a message in MIME format.\n")
 	b.WriteString("\n--" + boundary + "\n")
 	textPart(&b, c.body)
@@ -242,19 +242,19 @@ func textPart(b *bytes.Buffer, body string) {
 	if body != "" && !strings.HasSuffix(body, "\n") {
 		body += "\n"
 	}
-	plain := isASCII(body) && !strings.ContainsFunc(body, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f })
+	plain := asciiOnly(body) && !strings.ContainsFunc(body, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f })
 	for _, l := range strings.Split(body, "\n") {
 		if len(l) > 76 || strings.HasPrefix(l, "From ") {
 			plain = false
 		}
 	}
-	header(b, "Content-Type", "text/plain; charset=utf-8")
+	writeField(b, "Content-Type", "text/plain; charset=utf-8")
 	if plain {
-		header(b, "Content-Transfer-Encoding", "7bit")
+		writeField(b, "Content-Transfer-Encoding", "7bit")
 		b.WriteString("\n" + body)
 		return
 	}
-	header(b, "Content-Transfer-Encoding", "quoted-printable")
+	writeField(b, "Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\n")
 	var qp bytes.Buffer
 	w := quotedprintable.NewWriter(&qp)
@@ -266,14 +266,14 @@ func textPart(b *bytes.Buffer, body string) {
 	}
 }
 
-// attachPart writes one attachment as base64 (76-character lines, RFC
+// attachPart writes one outPart as base64 (76-character lines, RFC
 // 2045 6.8) with its file name in Content-Disposition (RFC 2183; RFC 2231
 // encoding when it is not ASCII, which mime.FormatMediaType does).
-func attachPart(b *bytes.Buffer, a attachment) {
-	name := safeFileName(a.name)
-	header(b, "Content-Type", mime.FormatMediaType(safeType(a.ctype), map[string]string{"name": name}))
-	header(b, "Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	header(b, "Content-Transfer-Encoding", "base64")
+func attachPart(b *bytes.Buffer, a outPart) {
+	name := attachName(a.name)
+	writeField(b, "Content-Type", mime.FormatMediaType(attachType(a.ctype), map[string]string{"name": name}))
+	writeField(b, "Content-Disposition", mime.FormatMediaType("outPart", map[string]string{"filename": name}))
+	writeField(b, "Content-Transfer-Encoding", "base64")
 	b.WriteString("\n")
 	enc := base64.StdEncoding.EncodeToString(a.data)
 	for len(enc) > 76 {
@@ -285,10 +285,10 @@ func attachPart(b *bytes.Buffer, a attachment) {
 	}
 }
 
-// safeType is the browser's content type when it parses as type/subtype
+// attachType is the browser's content type when it parses as type/subtype
 // (parameters dropped: they were the browser's guess), else
 // application/octet-stream.
-func safeType(ct string) string {
+func attachType(ct string) string {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || strings.Count(mt, "/") != 1 || strings.HasPrefix(mt, "multipart/") || strings.HasPrefix(mt, "message/") {
 		return "application/octet-stream"
@@ -296,9 +296,9 @@ func safeType(ct string) string {
 	return mt
 }
 
-// safeFileName keeps the last path element of a browser's file name,
+// attachName keeps the last path element of a browser's file name,
 // without controls, quotes or a leading dot, at most 200 bytes of UTF-8.
-func safeFileName(n string) string {
+func attachName(n string) string {
 	n = strings.ToValidUTF8(n, "_")
 	n = path.Base(strings.ReplaceAll(n, `\`, "/"))
 	n = strings.Map(func(r rune) rune {
@@ -313,14 +313,14 @@ func safeFileName(n string) string {
 		n = n[:len(n)-size]
 	}
 	if n == "" {
-		return "attachment"
+		return "outPart"
 	}
 	return n
 }
 
-// encodeWords RFC 2047-encodes a header text that is not ASCII.
-func encodeWords(s string) string {
-	if isASCII(s) {
+// encodeHeaderText RFC 2047-encodes a header text that is not ASCII.
+func encodeHeaderText(s string) string {
+	if asciiOnly(s) {
 		return s
 	}
 	return mime.QEncoding.Encode("utf-8", s)
@@ -345,7 +345,7 @@ func formatList(l []*mail.Address) string {
 // where it can be (RFC 5322 2.2.3); a value is already one line. A word
 // longer than maxWord is cut, so that no line exceeds 998 characters
 // (RFC 5322 2.1.1): unfolding then shows a space inside it.
-func header(b *bytes.Buffer, name, value string) {
+func writeField(b *bytes.Buffer, name, value string) {
 	const maxWord = 900
 	var words []string
 	for _, w := range strings.Split(value, " ") {

@@ -22,10 +22,10 @@ func (s *Session) draft(req *webrpc.Request) *webrpc.Response {
 	if err != nil {
 		return composeError(err)
 	}
-	if err := s.ensureFolder(draftsFolder); err != nil {
+	if err := s.ensureSpecialFolder(sendDraftsFolder); err != nil {
 		return storeError(err)
 	}
-	id, err := s.Store.Append(draftsFolder, raw, "DS")
+	id, err := s.Store.Append(sendDraftsFolder, raw, "DS")
 	if err != nil {
 		return storeError(err)
 	}

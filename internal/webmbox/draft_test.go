@@ -12,7 +12,7 @@ import (
 
 const original = "From: alice@example.org\nTo: bob@example.com\nSubject: report\nMessage-ID: <orig@example.org>\n" +
 	"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BB\"\n\npreamble\n--BB\nContent-Type: text/plain\n\nhello\n" +
-	"--BB\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Disposition: attachment; filename=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\n" +
+	"--BB\nContent-Type: application/pdf; name=\"r.pdf\"\nContent-Disposition: outPart; filename=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\n" +
 	"Content-Transfer-Encoding: base64\n\nAAECA2JpbmFyef8=\n--BB--\n"
 
 func TestDraftThenSendReply(t *testing.T) {
@@ -22,13 +22,13 @@ func TestDraftThenSendReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A half-written draft is kept as typed, Bcc included.
-	r := call(t, s, OpDraft, nil, sendArgs{to: "alice@", bcc: "boss@example.org", subject: "Re: report", body: "draft 1",
+	r := selfCall(t, s, OpDraft, nil, sendArgs{to: "alice@", bcc: "boss@example.org", subject: "Re: report", body: "draft 1",
 		origFolder: mailstore.Inbox, origID: orig, mode: "reply"}.list()...)
 	if r.Status != webrpc.OK || len(r.Rows) != 1 {
 		t.Fatalf("draft: %v %s", r.Status, r.Text)
 	}
 	d1 := r.Rows[0][0]
-	p, err := s.Store.Path(draftsFolder, d1)
+	p, err := s.Store.Path(sendDraftsFolder, d1)
 	if err != nil || mailstore.Flags(p) != "DS" {
 		t.Fatalf("draft file %q %v", p, err)
 	}
@@ -37,22 +37,22 @@ func TestDraftThenSendReply(t *testing.T) {
 		t.Errorf("draft:\n%s", data)
 	}
 	// Saving again replaces it.
-	r = call(t, s, OpDraft, nil, sendArgs{to: "alice@example.org", subject: "Re: report", body: "draft 2", draftID: d1}.list()...)
+	r = selfCall(t, s, OpDraft, nil, sendArgs{to: "alice@example.org", subject: "Re: report", body: "draft 2", draftID: d1}.list()...)
 	if r.Status != webrpc.OK {
 		t.Fatalf("draft 2: %v %s", r.Status, r.Text)
 	}
 	d2 := r.Rows[0][0]
-	if files := folderFiles(t, s, draftsFolder); len(files) != 1 || mailstore.ID(files[0]) != d2 {
+	if files := selfFolderFiles(t, s, sendDraftsFolder); len(files) != 1 || mailstore.ID(files[0]) != d2 {
 		t.Fatalf("Drafts after replacing: %v", files)
 	}
 	// Sending the reply removes the draft and marks the original answered.
-	r = call(t, s, OpSend, nil, sendArgs{to: "alice@example.org", subject: "Re: report", body: "done",
+	r = selfCall(t, s, OpSend, nil, sendArgs{to: "alice@example.org", subject: "Re: report", body: "done",
 		inReplyTo: "<orig@example.org>", refs: "<orig@example.org>", draftID: d2,
 		origFolder: mailstore.Inbox, origID: orig, mode: "reply"}.list()...)
 	if r.Status != webrpc.OK {
 		t.Fatalf("send: %v %s", r.Status, r.Text)
 	}
-	if files := folderFiles(t, s, draftsFolder); len(files) != 0 {
+	if files := selfFolderFiles(t, s, sendDraftsFolder); len(files) != 0 {
 		t.Errorf("draft left: %v", files)
 	}
 	if p, _ := s.Store.Path(mailstore.Inbox, orig); mailstore.Flags(p) != "RS" {
@@ -66,12 +66,12 @@ func TestDraftThenSendReply(t *testing.T) {
 func TestForwardKeepsAttachments(t *testing.T) {
 	s, q := selfSession(t)
 	orig, _ := s.Store.Append(mailstore.Inbox, []byte(original), "S")
-	r := call(t, s, OpSend, nil, sendArgs{to: "carol@example.org", subject: "Fwd: report", body: "fyi",
+	r := selfCall(t, s, OpSend, nil, sendArgs{to: "carol@example.org", subject: "Fwd: report", body: "fyi",
 		origFolder: mailstore.Inbox, origID: orig, mode: "forward", keep: "2"}.list()...)
 	if r.Status != webrpc.OK {
 		t.Fatalf("%v %s", r.Status, r.Text)
 	}
-	parts := parseParts(t, q.Take()[0].Content)
+	parts := selfParts(t, q.Take()[0].Content)
 	if len(parts) != 2 || parts[1].ctype != "application/pdf" || parts[1].name != "résumé.pdf" ||
 		!bytes.Equal(parts[1].data, []byte("\x00\x01\x02\x03binary\xff")) {
 		t.Fatalf("parts %+v", parts)
@@ -80,12 +80,12 @@ func TestForwardKeepsAttachments(t *testing.T) {
 		t.Errorf("a forward changed the original's flags to %q", mailstore.Flags(p))
 	}
 	for _, bad := range []string{"3", "1.1", "../x"} {
-		r := call(t, s, OpSend, nil, sendArgs{to: "carol@example.org", origFolder: mailstore.Inbox, origID: orig, mode: "forward", keep: bad}.list()...)
+		r := selfCall(t, s, OpSend, nil, sendArgs{to: "carol@example.org", origFolder: mailstore.Inbox, origID: orig, mode: "forward", keep: bad}.list()...)
 		if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "no part") {
 			t.Errorf("keep %q: %v %q", bad, r.Status, r.Text)
 		}
 	}
-	r = call(t, s, OpSend, nil, sendArgs{to: "carol@example.org", origFolder: mailstore.Inbox, origID: "nope", mode: "forward", keep: "2"}.list()...)
+	r = selfCall(t, s, OpSend, nil, sendArgs{to: "carol@example.org", origFolder: mailstore.Inbox, origID: "nope", mode: "forward", keep: "2"}.list()...)
 	if r.Status != webrpc.NotFound {
 		t.Errorf("missing original: %v %q", r.Status, r.Text)
 	}

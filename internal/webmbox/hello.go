@@ -16,7 +16,7 @@ func init() {
 
 // hello → [[login, address, kind, quota_used_bytes, quota_limit_bytes]].
 func (s *Session) hello(req *webrpc.Request) *webrpc.Response {
-	q := s.quota()
+	q := s.quotaNow()
 	return &webrpc.Response{Rows: [][]string{{
 		s.Login, s.Address, s.Kind,
 		strconv.FormatInt(q.used.Bytes, 10), strconv.FormatInt(q.limit.Bytes, 10),
@@ -24,7 +24,7 @@ func (s *Session) hello(req *webrpc.Request) *webrpc.Response {
 }
 
 // usage is what the quota display shows.
-type usage struct {
+type quotaUsage struct {
 	used  quota.Usage
 	limit quota.Limits
 }
@@ -39,7 +39,7 @@ type usage struct {
 // cannot be read, and for system users (whose limits only an admin's
 // maildirsize or Dovecot knows), the definition on maildirsize's first
 // line. No readable limit shows as 0, "none".
-func (s *Session) quota() usage {
+func (s *Session) quotaNow() quotaUsage {
 	lim, u, _, err := quota.Read(s.Store.Root)
 	if err != nil {
 		s.Log.Printf("warning: webmail quota of %s: %v", s.Login, err)
@@ -54,5 +54,5 @@ func (s *Session) quota() usage {
 			}
 		}
 	}
-	return usage{used: u, limit: lim}
+	return quotaUsage{used: u, limit: lim}
 }

@@ -25,12 +25,12 @@ import (
 // omission.
 
 const (
-	maxPartDepth = 20
-	maxParts     = 1000
+	keptMaxDepth = 20
+	keptMaxParts = 1000
 )
 
 // keptParts reads the parts ids of the message file p.
-func keptParts(p string, ids []string, limit int64) ([]attachment, error) {
+func keptParts(p string, ids []string, limit int64) ([]outPart, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -41,38 +41,38 @@ func keptParts(p string, ids []string, limit int64) ([]attachment, error) {
 		return nil, err
 	}
 	if int64(len(raw)) > limit {
-		return nil, invalidf("the original message is larger than the size limit")
+		return nil, invalidCompose("the original message is larger than the size limit")
 	}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
-		return nil, invalidf("the original message cannot be read: %v", err)
+		return nil, invalidCompose("the original message cannot be read: %v", err)
 	}
-	found := map[string]attachment{}
+	found := map[string]outPart{}
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
 	}
 	count := 0
-	if err := walkPart(msg.Header, msg.Body, "", want, found, 0, &count); err != nil {
-		return nil, invalidf("the original message's attachments cannot be read: %v", err)
+	if err := walkKept(msg.Header, msg.Body, "", want, found, 0, &count); err != nil {
+		return nil, invalidCompose("the original message's attachments cannot be read: %v", err)
 	}
-	var out []attachment
+	var out []outPart
 	for _, id := range ids {
 		a, ok := found[id]
 		if !ok {
-			return nil, invalidf("the original message has no part %q", id)
+			return nil, invalidCompose("the original message has no part %q", id)
 		}
 		out = append(out, a)
 	}
 	return out, nil
 }
 
-type partHeader interface{ Get(string) string }
+type keptHeader interface{ Get(string) string }
 
-// walkPart visits the part with header h and body r numbered id ("" for
+// walkKept visits the part with header h and body r numbered id ("" for
 // the message itself), recording the wanted ones.
-func walkPart(h partHeader, r io.Reader, id string, want map[string]bool, found map[string]attachment, depth int, count *int) error {
-	if depth > maxPartDepth || *count > maxParts {
+func walkKept(h keptHeader, r io.Reader, id string, want map[string]bool, found map[string]outPart, depth int, count *int) error {
+	if depth > keptMaxDepth || *count > keptMaxParts {
 		return fmt.Errorf("too deeply nested or too many parts")
 	}
 	*count++
@@ -94,7 +94,7 @@ func walkPart(h partHeader, r io.Reader, id string, want map[string]bool, found 
 			if id != "" {
 				sub = id + "." + sub
 			}
-			if err := walkPart(p.Header, p, sub, want, found, depth+1, count); err != nil {
+			if err := walkKept(p.Header, p, sub, want, found, depth+1, count); err != nil {
 				return err
 			}
 		}
@@ -105,7 +105,7 @@ func walkPart(h partHeader, r io.Reader, id string, want map[string]bool, found 
 	if !want[id] {
 		return nil
 	}
-	data, err := decodeBody(h.Get("Content-Transfer-Encoding"), r)
+	data, err := decodeCTE(h.Get("Content-Transfer-Encoding"), r)
 	if err != nil {
 		return fmt.Errorf("part %s: %w", id, err)
 	}
@@ -121,25 +121,25 @@ func walkPart(h partHeader, r io.Reader, id string, want map[string]bool, found 
 			name = dec
 		}
 	}
-	found[id] = attachment{name: name, ctype: mt, data: data}
+	found[id] = outPart{name: name, ctype: mt, data: data}
 	return nil
 }
 
-func decodeBody(cte string, r io.Reader) ([]byte, error) {
+func decodeCTE(cte string, r io.Reader) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
-		return io.ReadAll(base64.NewDecoder(base64.StdEncoding, newlineStripper{r}))
+		return io.ReadAll(base64.NewDecoder(base64.StdEncoding, b64Stripper{r}))
 	case "quoted-printable":
 		return io.ReadAll(quotedprintable.NewReader(r))
 	}
 	return io.ReadAll(r)
 }
 
-// newlineStripper drops line ends and spaces from base64 text, which the
+// b64Stripper drops line ends and spaces from base64 text, which the
 // standard decoder does not ignore.
-type newlineStripper struct{ r io.Reader }
+type b64Stripper struct{ r io.Reader }
 
-func (n newlineStripper) Read(p []byte) (int, error) {
+func (n b64Stripper) Read(p []byte) (int, error) {
 	for {
 		c, err := n.r.Read(p)
 		j := 0

@@ -41,13 +41,13 @@ func selfSession(t *testing.T) (*Session, *submittest.Queue) {
 	return s, q
 }
 
-func call(t *testing.T, s *Session, op string, files []webrpc.File, args ...string) *webrpc.Response {
+func selfCall(t *testing.T, s *Session, op string, files []webrpc.File, args ...string) *webrpc.Response {
 	t.Helper()
 	return s.Handle(&webrpc.Request{Op: op, Args: args, Files: files})
 }
 
-// folderFiles lists the message files of a folder (new/ and cur/).
-func folderFiles(t *testing.T, s *Session, folder string) []string {
+// selfFolderFiles lists the message files of a folder (new/ and cur/).
+func selfFolderFiles(t *testing.T, s *Session, folder string) []string {
 	t.Helper()
 	dir := s.Store.Root
 	if folder != mailstore.Inbox {

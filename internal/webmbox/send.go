@@ -27,15 +27,15 @@ func init() {
 // Folder names of the special-use folders (Dovecot's, created on first
 // use).
 const (
-	sentFolder   = "Sent"
-	draftsFolder = "Drafts"
+	sendSentFolder   = "Sent"
+	sendDraftsFolder = "Drafts"
 )
 
-// commitTimeout is how long the queue may take to commit (as sendmail).
-const commitTimeout = 10 * time.Minute
+// submitTimeout is how long the queue may take to commit (as sendmail).
+const submitTimeout = 10 * time.Minute
 
 // now is the clock of composed messages (tests set it).
-var now = time.Now
+var composeClock = time.Now
 
 // send builds the message and submits it through the queue's submit
 // socket, as goqmail-sendmail does for local programs: the queue records
@@ -63,7 +63,7 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 		}
 	}
 	sock := filepath.Join(s.Root, "run", "submit.sock")
-	res, err := submit.Message(sock, c.from.Address, rcpts, bytes.NewReader(raw), commitTimeout)
+	res, err := submit.Message(sock, c.from.Address, rcpts, bytes.NewReader(raw), submitTimeout)
 	switch {
 	case err != nil:
 		s.Log.Printf("warning: webmail send of %s: queue: %v", s.Login, err)
@@ -78,9 +78,9 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 	// The message is on its way; what follows only tidies the mailbox,
 	// and a failure there is reported without pretending the send failed.
 	var notes []string
-	if err := s.ensureFolder(sentFolder); err != nil {
+	if err := s.ensureSpecialFolder(sendSentFolder); err != nil {
 		notes = append(notes, "no copy was saved in Sent: "+err.Error())
-	} else if _, err := s.Store.Append(sentFolder, raw, "S"); err != nil {
+	} else if _, err := s.Store.Append(sendSentFolder, raw, "S"); err != nil {
 		notes = append(notes, "no copy was saved in Sent: "+err.Error())
 	}
 	if c.draftID != "" {
@@ -116,11 +116,11 @@ func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
 	if bound == 0 || bound > webrpc.MaxBlob {
 		bound = webrpc.MaxBlob
 	}
-	var atts []attachment
+	var atts []outPart
 	if len(c.keepAtts) > 0 {
 		folder, id := c.origFolder, c.origID
 		if c.mode == "draft" && c.draftID != "" && id == "" {
-			folder, id = draftsFolder, c.draftID
+			folder, id = sendDraftsFolder, c.draftID
 		}
 		p, err := s.Store.Path(folder, id)
 		if err != nil {
@@ -133,11 +133,11 @@ func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
 		atts = append(atts, kept...)
 	}
 	for _, f := range c.files {
-		atts = append(atts, attachment{name: f.Name, ctype: f.Type, data: f.Data})
+		atts = append(atts, outPart{name: f.Name, ctype: f.Type, data: f.Data})
 	}
-	raw := c.build(now(), atts, draft)
+	raw := c.build(composeClock(), atts, draft)
 	if int64(len(raw)) > bound {
-		return nil, invalidf("the message is %d bytes, more than the limit of %d bytes (control/databytes); remove attachments", len(raw), bound)
+		return nil, invalidCompose("the message is %d bytes, more than the limit of %d bytes (control/databytes); remove attachments", len(raw), bound)
 	}
 	return raw, nil
 }
@@ -165,10 +165,10 @@ func (s *Session) dataBytes() (int64, error) {
 	return n, nil
 }
 
-// ensureFolder makes a special-use folder on first use, as maildirmake
+// ensureSpecialFolder makes a special-use folder on first use, as maildirmake
 // does (Maildir++: .Name with tmp/ new/ cur/ and the maildirfolder
 // marker).
-func (s *Session) ensureFolder(name string) error {
+func (s *Session) ensureSpecialFolder(name string) error {
 	_, err := s.Store.Dir(name)
 	if !errors.Is(err, mailstore.ErrNotFound) {
 		return err
@@ -187,7 +187,7 @@ func (s *Session) ensureFolder(name string) error {
 // removeDraft removes a replaced draft from Drafts (a real removal: the
 // new version is already stored).
 func (s *Session) removeDraft(id string) error {
-	p, err := s.Store.Path(draftsFolder, id)
+	p, err := s.Store.Path(sendDraftsFolder, id)
 	if errors.Is(err, mailstore.ErrNotFound) {
 		return nil // removed meanwhile (another tab): nothing to do
 	}

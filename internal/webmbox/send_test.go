@@ -28,7 +28,7 @@ func (a sendArgs) list() []string {
 func TestSendBuildsAndSubmits(t *testing.T) {
 	s, q := selfSession(t)
 	body := "Grüße!\n" + strings.Repeat("x", 1200) + "\nFrom the start\n"
-	r := call(t, s, OpSend, nil, sendArgs{
+	r := selfCall(t, s, OpSend, nil, sendArgs{
 		to: "Alice Ä <alice@example.org>, carol@example.net", cc: "dave@example.org",
 		bcc: "secret@example.org", subject: "Grüße\r\nBcc: evil@example.org", body: body,
 		inReplyTo: "<a@b> junk", refs: "<x@y> <a@b>",
@@ -81,7 +81,7 @@ func TestSendBuildsAndSubmits(t *testing.T) {
 	if string(got) != body {
 		t.Errorf("body round trip: %q", got)
 	}
-	sent := folderFiles(t, s, "Sent")
+	sent := selfFolderFiles(t, s, "Sent")
 	if len(sent) != 1 || mailstore.Flags(sent[0]) != "S" {
 		t.Fatalf("Sent: %v", sent)
 	}
@@ -103,7 +103,7 @@ func TestSendRefusals(t *testing.T) {
 		{"bad cc", sendArgs{to: "a@example.org", cc: "no domain"}, webrpc.Invalid, "Cc:"},
 		{"no rcpt", sendArgs{subject: "x"}, webrpc.Invalid, "no recipients"},
 	} {
-		r := call(t, s, OpSend, nil, tc.args.list()...)
+		r := selfCall(t, s, OpSend, nil, tc.args.list()...)
 		if r.Status != tc.want || !strings.Contains(r.Text, tc.text) {
 			t.Errorf("%s: %v %q", tc.name, r.Status, r.Text)
 		}
@@ -112,21 +112,21 @@ func TestSendRefusals(t *testing.T) {
 		t.Errorf("refused sends reached the queue: %+v", q.Submissions())
 	}
 	// A sender of Owns is fine, whatever its case.
-	if r := call(t, s, OpSend, nil, sendArgs{from: "Info <INFO@example.com>", to: "a@example.org"}.list()...); r.Status != webrpc.OK {
+	if r := selfCall(t, s, OpSend, nil, sendArgs{from: "Info <INFO@example.com>", to: "a@example.org"}.list()...); r.Status != webrpc.OK {
 		t.Fatalf("own address: %v %s", r.Status, r.Text)
 	}
 	if got := q.Take(); len(got) != 1 || got[0].Sender != "info@example.com" {
 		t.Fatalf("%+v", got)
 	}
 	q.SetAnswer(proto.Result{Temporary: true, Text: "disk full"})
-	if r := call(t, s, OpSend, nil, sendArgs{to: "a@example.org"}.list()...); r.Status != webrpc.Failed || !strings.Contains(r.Text, "disk full") {
+	if r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org"}.list()...); r.Status != webrpc.Failed || !strings.Contains(r.Text, "disk full") {
 		t.Errorf("temporary: %v %q", r.Status, r.Text)
 	}
 	q.SetAnswer(proto.Result{Text: "no relay"})
-	if r := call(t, s, OpSend, nil, sendArgs{to: "a@example.org"}.list()...); r.Status != webrpc.Invalid || !strings.Contains(r.Text, "no relay") {
+	if r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org"}.list()...); r.Status != webrpc.Invalid || !strings.Contains(r.Text, "no relay") {
 		t.Errorf("permanent: %v %q", r.Status, r.Text)
 	}
-	if n := len(folderFiles(t, s, "Sent")); n != 1 {
+	if n := len(selfFolderFiles(t, s, "Sent")); n != 1 {
 		t.Errorf("%d copies in Sent, want only the one that went out", n)
 	}
 }
@@ -134,12 +134,12 @@ func TestSendRefusals(t *testing.T) {
 func TestSendDataBytes(t *testing.T) {
 	s, q := selfSession(t)
 	os.WriteFile(filepath.Join(s.Root, "control", "databytes"), []byte("300\n"), 0o644)
-	r := call(t, s, OpSend, nil, sendArgs{to: "a@example.org", body: strings.Repeat("y", 400)}.list()...)
+	r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org", body: strings.Repeat("y", 400)}.list()...)
 	if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "databytes") {
 		t.Errorf("too big: %v %q", r.Status, r.Text)
 	}
 	os.WriteFile(filepath.Join(s.Root, "control", "databytes"), []byte("ten\n"), 0o644)
-	r = call(t, s, OpSend, nil, sendArgs{to: "a@example.org", body: "y"}.list()...)
+	r = selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org", body: "y"}.list()...)
 	if r.Status != webrpc.Failed || !strings.Contains(r.Text, "control/databytes") {
 		t.Errorf("unparsable databytes: %v %q", r.Status, r.Text)
 	}
@@ -155,11 +155,11 @@ func TestSendAttachments(t *testing.T) {
 		{Name: "C:\\Users\\x\\\"évil\"\r\n.pdf", Type: "application/pdf", Data: bin},
 		{Name: "../../etc/passwd", Type: "no such type; <script>", Data: []byte("text")},
 	}
-	r := call(t, s, OpSend, files, sendArgs{to: "a@example.org", body: "see attached"}.list()...)
+	r := selfCall(t, s, OpSend, files, sendArgs{to: "a@example.org", body: "see attached"}.list()...)
 	if r.Status != webrpc.OK {
 		t.Fatalf("%v %s", r.Status, r.Text)
 	}
-	parts := parseParts(t, q.Take()[0].Content)
+	parts := selfParts(t, q.Take()[0].Content)
 	if len(parts) != 3 {
 		t.Fatalf("%d parts", len(parts))
 	}
@@ -174,8 +174,8 @@ func TestSendAttachments(t *testing.T) {
 	}
 }
 
-// parseParts splits a multipart message into its decoded parts.
-func parseParts(t *testing.T, raw string) []attachment {
+// selfParts splits a multipart message into its decoded parts.
+func selfParts(t *testing.T, raw string) []outPart {
 	t.Helper()
 	m, err := mail.ReadMessage(strings.NewReader(raw))
 	if err != nil {
@@ -186,7 +186,7 @@ func parseParts(t *testing.T, raw string) []attachment {
 		t.Fatal(err)
 	}
 	mr := multipart.NewReader(m.Body, params["boundary"])
-	var out []attachment
+	var out []outPart
 	for {
 		p, err := mr.NextPart() // decodes quoted-printable itself
 		if err == io.EOF {
@@ -195,16 +195,16 @@ func parseParts(t *testing.T, raw string) []attachment {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := decodeBody(p.Header.Get("Content-Transfer-Encoding"), p)
+		data, err := decodeCTE(p.Header.Get("Content-Transfer-Encoding"), p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		mt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		out = append(out, attachment{name: p.FileName(), ctype: mt, data: data})
+		out = append(out, outPart{name: p.FileName(), ctype: mt, data: data})
 	}
 }
 
 func quotedPrintable(r io.Reader) io.Reader {
-	b, _ := decodeBody("quoted-printable", r)
+	b, _ := decodeCTE("quoted-printable", r)
 	return bytes.NewReader(b)
 }
