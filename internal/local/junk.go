@@ -38,7 +38,7 @@ const junkFolder = ".Junk"
 // one small read as the recipient, and follows the Maildir wherever the
 // .qmail line points. A missing, unreadable or unknown file means
 // "folder": junk is never let into the inbox on a guess.
-const JunkChoiceFile = "goqmail-junk"
+const JunkChoiceFile = "junkchoice"
 
 // JunkToInbox reports whether the Maildir at dir asks for its junk in the
 // inbox.

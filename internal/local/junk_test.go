@@ -86,7 +86,7 @@ func TestJunkMarkerOnlyNearTheTop(t *testing.T) {
 	}
 }
 
-// A Maildir whose goqmail-junk file says "inbox" gets its junk in the
+// A Maildir whose junkchoice file says "inbox" gets its junk in the
 // inbox, marker kept; anything else in the file means the .Junk folder.
 func TestJunkChoiceInbox(t *testing.T) {
 	for _, tc := range []struct {

@@ -195,7 +195,7 @@ func (s *Session) vacationLine(on bool) (string, error) {
 }
 
 // settings.junk ["folder"|"inbox"]: written to the Maildir's
-// goqmail-junk file, which goqmail-local reads (internal/local).
+// junkchoice file, which goqmail-local reads (internal/local).
 func (s *Session) setJunk(req *webrpc.Request) *webrpc.Response {
 	v := req.Arg(0)
 	if v != "folder" && v != "inbox" {
