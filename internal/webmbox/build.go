@@ -375,7 +375,10 @@ func randomHex(n int) string {
 func composeError(err error) *webrpc.Response {
 	var bad badRequest
 	var forb errForbiddenFrom
+	var cfg errConfig
 	switch {
+	case errors.As(err, &cfg):
+		return webrpc.Errorf(webrpc.Failed, "%s", cfg.text)
 	case errors.As(err, &bad):
 		return webrpc.Errorf(webrpc.Invalid, "%s", bad.text)
 	case errors.As(err, &forb):

@@ -62,6 +62,13 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 			}
 		}
 	}
+	maxRcpt, err := s.controlNumber(control.MaxRcpt)
+	if err != nil {
+		return composeError(err)
+	}
+	if int64(len(rcpts)) > maxRcpt {
+		return webrpc.Errorf(webrpc.Invalid, "%d recipients: at most %d per message (control/maxrcpt, as for SMTP)", len(rcpts), maxRcpt)
+	}
 	sock := filepath.Join(s.Root, "run", "submit.sock")
 	res, err := submit.Message(sock, c.from.Address, rcpts, bytes.NewReader(raw), submitTimeout)
 	switch {
@@ -108,7 +115,7 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 // compose gathers the attachments (new uploads and kept parts of the
 // original) and builds the message, bounded by control/databytes.
 func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
-	limit, err := s.dataBytes()
+	limit, err := s.controlNumber(control.DataBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -142,28 +149,39 @@ func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
 	return raw, nil
 }
 
-// dataBytes reads control/databytes (qmail's: the largest message the
-// server accepts; 0 = no limit). A file that does not parse stops the
-// send with the file's name: never a silent "no limit".
-func (s *Session) dataBytes() (int64, error) {
-	name := filepath.Join(s.Root, "control", control.DataBytes.Name)
+// controlNumber reads a Number setting of control/ the way smtpd applies
+// it to network mail (databytes: the largest message, 0 = no limit;
+// maxrcpt: recipients per message). A missing file is the default; a
+// file that does not parse or is out of range stops the send and names
+// the file: never a silent "no limit".
+func (s *Session) controlNumber(st *control.Setting) (int64, error) {
+	name := filepath.Join(s.Root, "control", st.Name)
+	text := st.Default
 	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+	switch {
+	case err == nil:
+		if items := control.Texts(control.Items(data)); len(items) == 1 {
+			text = items[0]
+		} else if len(items) > 1 {
+			text = strings.Join(items, " ")
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return 0, errConfig{fmt.Sprintf("%s cannot be read (%v); the message was not sent", name, err)}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", name, err)
+	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	if err != nil || n < st.Min || (st.Max > 0 && n > st.Max && !st.Cap) {
+		return 0, errConfig{fmt.Sprintf("%s: %q is not a valid %s; the message was not sent: ask the administrator to fix it (goqmail check)", name, text, st.Name)}
 	}
-	items := control.Texts(control.Items(data))
-	if len(items) == 0 {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(items[0]), 10, 64)
-	if err != nil || n < 0 || len(items) > 1 {
-		return 0, fmt.Errorf("%s: %q is not a number of bytes; ask the administrator to fix it (goqmail check)", name, items[0])
+	if st.Max > 0 && n > st.Max {
+		n = st.Max
 	}
 	return n, nil
 }
+
+// errConfig is a control file the send cannot use (Status Failed).
+type errConfig struct{ text string }
+
+func (e errConfig) Error() string { return e.text }
 
 // ensureSpecialFolder makes a special-use folder on first use, as maildirmake
 // does (Maildir++: .Name with tmp/ new/ cur/ and the maildirfolder

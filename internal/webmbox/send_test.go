@@ -208,3 +208,18 @@ func quotedPrintable(r io.Reader) io.Reader {
 	b, _ := decodeCTE("quoted-printable", r)
 	return bytes.NewReader(b)
 }
+
+func TestSendMaxRcpt(t *testing.T) {
+	s, q := selfSession(t)
+	os.WriteFile(filepath.Join(s.Root, "control", "maxrcpt"), []byte("2\n"), 0o644)
+	r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org, b@example.org", bcc: "c@example.org"}.list()...)
+	if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "control/maxrcpt") {
+		t.Errorf("3 recipients: %v %q", r.Status, r.Text)
+	}
+	if r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org, A@example.org", bcc: "c@example.org"}.list()...); r.Status != webrpc.OK {
+		t.Errorf("2 distinct recipients: %v %q", r.Status, r.Text)
+	}
+	if got := q.Take(); len(got) != 1 || len(got[0].Rcpts) != 2 {
+		t.Errorf("%+v", got)
+	}
+}
