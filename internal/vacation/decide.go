@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"goqmail/internal/address"
 )
 
 // Message is what Decide needs to know about a delivered message: the
@@ -25,6 +27,7 @@ const (
 	ReasonAuto      = "automatic message (Auto-Submitted)"
 	ReasonNotListed = "the user's address is not in To or Cc"
 	ReasonSelf      = "sent by the user"
+	ReasonBadSender = "the sender is not a valid address"
 )
 
 // Decide says whether msg deserves a vacation reply, before the
@@ -58,6 +61,8 @@ func Decide(c Config, m Message, now time.Time) string {
 		return ReasonOver
 	case m.Sender == "" || m.Sender == "#@[]":
 		return ReasonNull
+	case !validSender(m.Sender):
+		return ReasonBadSender
 	case robotSender(m.Sender):
 		return ReasonDaemon
 	case listMail(m.Header):
@@ -75,6 +80,13 @@ func Decide(c Config, m Message, now time.Time) string {
 		return ReasonNotListed
 	}
 	return ""
+}
+
+// validSender: the reply's recipient must be what RCPT TO accepts, with
+// a domain (SENDER comes from the network).
+func validSender(sender string) bool {
+	a, _, err := address.ParsePath("<"+sender+">", address.Options{})
+	return err == nil && a.Domain != ""
 }
 
 func robotSender(sender string) bool {

@@ -13,10 +13,10 @@ import (
 	"goqmail/internal/atomicfile"
 )
 
-// MaxState bounds the state file: when more senders were answered within
+// maxState bounds the state file: when more senders were answered within
 // one period, the oldest entries are forgotten (they may get a second
-// reply; the file never grows without bound).
-const MaxState = 2000
+// reply; the file never grows without bound). A variable for tests.
+var maxState = 2000
 
 // Claim records that sender gets a reply now, and reports false when it
 // had one within the last days days: qmail autoresponders' "at most one
@@ -56,8 +56,8 @@ func Claim(dir, sender string, days int, now time.Time) (bool, error) {
 	}
 	keep = append(keep, entry{now.Unix(), key})
 	slices.SortStableFunc(keep, func(a, b entry) int { return int(a.t - b.t) })
-	if len(keep) > MaxState {
-		keep = keep[len(keep)-MaxState:]
+	if len(keep) > maxState {
+		keep = keep[len(keep)-maxState:]
 	}
 	var b bytes.Buffer
 	for _, e := range keep {

@@ -96,17 +96,19 @@ func TestClaimOncePerPeriod(t *testing.T) {
 }
 
 func TestClaimBounded(t *testing.T) {
+	defer func(n int) { maxState = n }(maxState)
+	maxState = 40
 	dir := t.TempDir()
-	for i := 0; i < MaxState+50; i++ {
+	for i := 0; i < maxState+50; i++ {
 		if ok, err := Claim(dir, fmt.Sprintf("s%d@example.org", i), 7, t0.Add(time.Duration(i)*time.Second)); err != nil || !ok {
 			t.Fatal(i, ok, err)
 		}
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, StateFile))
-	if n := strings.Count(string(data), "\n"); n != MaxState {
-		t.Fatalf("%d entries, want %d", n, MaxState)
+	if n := strings.Count(string(data), "\n"); n != maxState {
+		t.Fatalf("%d entries, want %d", n, maxState)
 	}
-	if strings.Contains(string(data), " s0@") || !strings.Contains(string(data), fmt.Sprintf(" s%d@", MaxState+49)) {
+	if strings.Contains(string(data), " s0@") || !strings.Contains(string(data), fmt.Sprintf(" s%d@", maxState+49)) {
 		t.Error("the oldest entries were not the ones dropped")
 	}
 	// Garbage in the file is forgotten, not fatal.
@@ -157,4 +159,41 @@ func TestReply(t *testing.T) {
 	if s, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")); s != "Re: Grüße" {
 		t.Errorf("subject %q", s)
 	}
+}
+
+func TestDecideBadSender(t *testing.T) {
+	h := header(t, "To: bob@example.com\n")
+	for _, s := range []string{"a\nb@example.org", "nodomain", "a b@example.org", strings.Repeat("a", 300) + "@example.org"} {
+		if got := Decide(cfg(), Message{Sender: s, Header: h}, t0); got != ReasonBadSender {
+			t.Errorf("%q: %q", s, got)
+		}
+	}
+}
+
+// FuzzDecideReply: any header and sender; a reply Decide approves is a
+// message whose header parses and whose lines fit SMTP's 998.
+func FuzzDecideReply(f *testing.F) {
+	f.Add("alice@example.org", "To: bob@example.com\nSubject: hi\nMessage-ID: <a@b>\nReferences: <x@y>\n")
+	f.Add("x@example.org", "To: =?utf-8?q?=E2=80=AE?= <bob@example.com>\nSubject: =?bogus?x?zz?=\n")
+	f.Fuzz(func(t *testing.T, sender, head string) {
+		m, err := mail.ReadMessage(strings.NewReader(head + "\n\nbody\n"))
+		if err != nil {
+			return
+		}
+		msg := Message{Sender: sender, Header: m.Header}
+		if Decide(cfg(), msg, t0) != "" {
+			return
+		}
+		c := cfg()
+		c.Subject = ""
+		r := Reply(c, msg, t0)
+		if _, err := mail.ReadMessage(strings.NewReader(string(r))); err != nil {
+			t.Fatalf("reply does not parse: %v\n%s", err, r)
+		}
+		for _, l := range strings.Split(string(r), "\n") {
+			if len(l) > 998 {
+				t.Fatalf("line of %d bytes", len(l))
+			}
+		}
+	})
 }
