@@ -204,6 +204,11 @@ func (c *composed) build(now time.Time, atts []outPart, draft bool) []byte {
 		if len(c.cc) > 0 {
 			writeField(&b, "Cc", formatList(c.cc))
 		}
+		if len(c.to)+len(c.cc) == 0 {
+			// Only Bcc recipients: an empty group says so (RFC 5322
+			// 3.6.3), as sendmail and most clients write it.
+			writeField(&b, "To", "undisclosed-recipients:;")
+		}
 	}
 	if c.subject != "" {
 		writeField(&b, "Subject", encodeHeaderText(c.subject))
