@@ -249,7 +249,7 @@ func textPart(b *bytes.Buffer, body string) {
 	}
 	plain := asciiOnly(body) && !strings.ContainsFunc(body, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f })
 	for _, l := range strings.Split(body, "\n") {
-		if len(l) > 76 || strings.HasPrefix(l, "From ") {
+		if len(l) > 76 {
 			plain = false
 		}
 	}

@@ -40,8 +40,9 @@ var composeClock = time.Now
 // send builds the message and submits it through the queue's submit
 // socket, as goqmail-sendmail does for local programs: the queue records
 // the session's uid, adds its own Received line and has the message
-// DKIM-signed as every local submission (proto.Begin), and its rules
-// (databytes, the recipients' routing) apply as to any other mail.
+// DKIM-signed as every local submission (proto.Begin), and routing,
+// retries and bounces are the queue's as for any other mail. The limits
+// smtpd applies to network mail (databytes, maxrcpt) are applied here.
 // Envelope: the From address; To, Cc and Bcc as recipients.
 func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 	c, err := s.parseCompose(req, false)
