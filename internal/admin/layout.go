@@ -67,6 +67,8 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-acme", Mode: 0o755},
 	// The webmail's mailbox session, run by goqmail-auth as the mailbox owner.
 	{Path: "bin/goqmail-webmbox", Mode: 0o755},
+	// The vacation autoresponder a user's .qmail runs (the webmail writes the line).
+	{Path: "bin/goqmail-vacation", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},
 	// Local submission: no setuid or setgid bit, it talks to the queue's
 	// submit socket. mailq and newaliases are the same program.

@@ -211,7 +211,7 @@ func (d *delivery) deliverFile(in dotqmail.Instruction, body io.Reader) error {
 	prefix := d.info.RPLine() + d.info.DTLine()
 	if in.Kind == dotqmail.Maildir {
 		line := in.Value
-		if d.junk {
+		if d.junk && !JunkToInbox(path) {
 			line = filepath.Join(in.Value, junkFolder)
 			var err error
 			if path, err = junkMaildir(path); err != nil {

@@ -30,6 +30,29 @@ const junkScanLimit = proto.MaxPrefix + 64<<10
 // junkFolder is the Maildir++ folder junk goes to.
 const junkFolder = ".Junk"
 
+// JunkChoiceFile, in a Maildir's root, holds the user's choice of where
+// that Maildir's junk goes: "inbox" (delivered like any message, marker
+// included, for users whose own client filters) or "folder" (.Junk, the
+// default). The webmail's settings write it (internal/webmbox); it is in
+// the Maildir, not in the home, so that it is read only for junk, with
+// one small read as the recipient, and follows the Maildir wherever the
+// .qmail line points. A missing, unreadable or unknown file means
+// "folder": junk is never let into the inbox on a guess.
+const JunkChoiceFile = "junkchoice"
+
+// JunkToInbox reports whether the Maildir at dir asks for its junk in the
+// inbox.
+func JunkToInbox(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, JunkChoiceFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 16)
+	n, _ := io.ReadFull(f, buf)
+	return strings.TrimSpace(string(buf[:n])) == "inbox"
+}
+
 // readHead reads the start of a message: up to its header section's end
 // (the first empty line, perhaps with some bytes after it) and at most
 // junkScanLimit bytes. An error is one of the reader's, never io.EOF.

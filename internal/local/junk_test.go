@@ -85,3 +85,26 @@ func TestJunkMarkerOnlyNearTheTop(t *testing.T) {
 		t.Fatalf("inbox: %d messages", len(got))
 	}
 }
+
+// A Maildir whose junkchoice file says "inbox" gets its junk in the
+// inbox, marker kept; anything else in the file means the .Junk folder.
+func TestJunkChoiceInbox(t *testing.T) {
+	for _, tc := range []struct {
+		choice  string
+		inInbox bool
+	}{{"inbox\n", true}, {"inbox", true}, {"folder\n", false}, {"INBOX-ish\n", false}, {"", false}} {
+		e := newEnv(t)
+		if tc.choice != "" {
+			e.write("Maildir/"+JunkChoiceFile, tc.choice, 0o600)
+		}
+		res, text := e.deliver(junkMsg)
+		expect(t, res, text, proto.ResultSuccess, "did 1+0+0/")
+		inbox := e.maildirFiles("Maildir")
+		if tc.inInbox != (len(inbox) == 1) {
+			t.Errorf("choice %q: inbox holds %d messages", tc.choice, len(inbox))
+		}
+		if tc.inInbox && len(inbox) == 1 && (inbox[0] != rpdt+junkMsg || e.exists("Maildir/.Junk")) {
+			t.Errorf("choice %q: inbox %q, .Junk made: %v", tc.choice, inbox, e.exists("Maildir/.Junk"))
+		}
+	}
+}

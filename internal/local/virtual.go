@@ -68,9 +68,34 @@ func (d *delivery) virtualPlan() ([]dotqmail.Instruction, error) {
 	}
 	d.info.Default, d.info.HasDefault = found.Default, found.HasDefault
 	if found.Name != "" && found.Name != ".qmail-default" && len(found.Data) > 0 {
-		return dotqmail.Parse(found.Data, found.ForwardOnly)
+		plan, err := dotqmail.Parse(found.Data, found.ForwardOnly)
+		if err == nil {
+			d.userQuota(plan)
+		}
+		return plan, err
 	}
 	return d.directoryPlan(&found)
+}
+
+// userQuota keeps a user's quota when their own .qmail-<local> (the one
+// the webmail writes for forwarding and vacation, docs/web.md) still
+// delivers into their Maildir: the file changes what else happens to the
+// mail, not how much the mailbox may hold.
+func (d *delivery) userQuota(plan []dotqmail.Instruction) {
+	if d.vres.Kind != vdir.Mailbox || (d.vres.Quota == 0 && d.vres.QuotaMessages == 0) {
+		return
+	}
+	box := filepath.Join(d.req.Home, d.vres.Local, "Maildir")
+	for _, in := range plan {
+		p := in.Value
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(d.req.Home, p)
+		}
+		if in.Kind == dotqmail.Maildir && filepath.Clean(p) == box {
+			d.quota = &mailboxQuota{dir: box, lim: quota.Limits{Bytes: d.vres.Quota, Messages: d.vres.QuotaMessages}}
+			return
+		}
+	}
 }
 
 // directoryPlan turns the directory's answer into instructions; def is the

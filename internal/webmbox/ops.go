@@ -80,11 +80,16 @@ const (
 	// (run/submit.sock) as the user (from must be one of the user's
 	// addresses), stores a copy in Sent, removes the draft draftid, and
 	// for a reply sets R on origfolder/origid. keepatts is a comma list
-	// of the original's partids to attach again (forward, draft). → Text
-	// says to how many recipients it went.
+	// of the original's partids to attach again (forward, draft); partids
+	// are IMAP section numbers (RFC 3501 6.4.5: "1", "2", "2.1"; a
+	// message that is not multipart is "1"), as the message op's. To,
+	// Cc, Bcc: addresses separated by commas, display names allowed.
+	// Limits as for SMTP: control/databytes and control/maxrcpt (Invalid
+	// beyond them). → Text says to how many recipients it went.
 	OpSend = "send"
 	// draft [same as send] → stores the message in Drafts (flags D S),
-	// replacing draftid → rows [[newid]]
+	// replacing draftid → rows [[newid]]. Unfinished addresses are kept
+	// as typed, and Bcc is kept (a draft is not sent).
 	OpDraft = "draft"
 
 	// settings → tagged rows:
