@@ -22,6 +22,10 @@ const (
 	frameCSPImages = "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; base-uri 'none'; sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 
+// downloadCSP is for attachments and raw messages: should a browser render
+// one after all, it may do nothing.
+const downloadCSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox"
+
 // maxInlineImages bounds the bytes of cid: images put into one frame.
 const maxInlineImages = 8 << 20
 
@@ -151,7 +155,7 @@ func (s *Server) part(c *reqCtx) {
 	}
 	p := partOf(resp.Rows, resp.Blob)
 	h := c.w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Security-Policy", downloadCSP)
 	if q.Get("inline") == "1" && safeImage(p.typ) {
 		mt, _, _ := mime.ParseMediaType(p.typ)
 		h.Set("Content-Type", mt)
@@ -171,7 +175,7 @@ func (s *Server) raw(c *reqCtx) {
 		return
 	}
 	h := c.w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Security-Policy", downloadCSP)
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", disposition("attachment", "message.eml", "message.eml"))
 	c.w.Write(resp.Blob)

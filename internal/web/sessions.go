@@ -80,6 +80,7 @@ type session struct {
 	mbox    *webrpc.Client
 	admin   *webrpc.Client // nil without an admin role
 	created time.Time
+	seq     uint64 // order of logins (created may tie)
 
 	mu       sync.Mutex
 	lastSeen time.Time
@@ -122,6 +123,7 @@ type sessionTable struct {
 
 	mu   sync.Mutex
 	byID map[[32]byte]*session
+	seq  uint64
 }
 
 func newSessionTable(lim Limits, now func() time.Time) *sessionTable {
@@ -163,7 +165,7 @@ func (t *sessionTable) add(s *session) (string, error) {
 	for _, o := range t.byID {
 		if o.user == s.user {
 			users++
-			if oldest == nil || o.created.Before(oldest.created) {
+			if oldest == nil || o.seq < oldest.seq {
 				oldest = o
 			}
 		}
@@ -184,6 +186,8 @@ func (t *sessionTable) add(s *session) (string, error) {
 	s.key = keyOf(id)
 	s.csrf = newToken()
 	s.created, s.lastSeen = now, now
+	t.seq++
+	s.seq = t.seq
 	t.byID[s.key] = s
 	return id, nil
 }
