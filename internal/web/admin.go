@@ -159,7 +159,7 @@ func (s *Server) adminDomains(c *reqCtx) {
 		if r[1] == "" {
 			row.Forms = append(row.Forms, c.inline("/admin/domain/set", "Save", "name", r[0]).
 				text("catchall", "Catch-all (bounce, mailbox:LOCAL, forward:ADDRS)", r[4]).
-				typed("number", "quota", "Default quota (bytes)", r[5]).text("postmaster", "Postmaster password (empty: unchanged)", ""))
+				typed("number", "quota", "Default quota (bytes)", r[5]).text("postmaster", "Postmaster", ""))
 		}
 		if c.s.role == "site" {
 			row.Forms = append(row.Forms, c.inline("/admin/domain/delete", "Delete", "name", r[0]).danger())

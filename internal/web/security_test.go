@@ -360,3 +360,22 @@ func TestMessageFrame(t *testing.T) {
 		t.Fatalf("remote images asked for, CSP %q", csp)
 	}
 }
+
+// TestHostileTextIsEscaped: what a sender wrote reaches the pages as text.
+func TestHostileTextIsEscaped(t *testing.T) {
+	e := newEnv(t, Limits{})
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	for _, p := range []string{"/mail", "/msg?f=INBOX&id=m1", "/compose?mode=reply&f=INBOX&id=m1", "/mail?q=%3Cscript%3E&f=%22%3E%3Cscript%3E"} {
+		r := b.get(p)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, r.StatusCode)
+		}
+		if strings.Contains(r.body, "<script") || strings.Contains(r.body, "</textarea><script") {
+			t.Errorf("%s: markup from the message or the URL reached the page:\n%s", p, r.body)
+		}
+	}
+	if req := e.auth.lastMbox().last(opCompose); req == nil || req.Arg(0) != "reply" || req.Arg(1) != "INBOX" || req.Arg(2) != "m1" {
+		t.Fatalf("compose request: %+v", req)
+	}
+}
