@@ -160,6 +160,13 @@ var hostileNames = []string{
 // pngPixel is a 1x1 PNG.
 var pngPixel = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
+// slowStarted hands a "list" with query "slow" the channel it waits on;
+// slowEntered says it is waiting.
+var (
+	slowStarted = make(chan chan struct{}, 1)
+	slowEntered = make(chan struct{})
+)
+
 func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 	switch req.Op {
 	case opHello:
@@ -167,6 +174,11 @@ func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 	case opFolders:
 		return &webrpc.Response{Rows: [][]string{{"INBOX", "inbox", "1", "1"}, {"Drafts", "drafts", "0", "0"}, {"Trash", "trash", "0", "0"}, {"Archive", "", "3", "0"}}}
 	case opList:
+		if req.Arg(5) == "slow" {
+			release := <-slowStarted
+			slowEntered <- struct{}{}
+			<-release
+		}
 		return &webrpc.Response{Text: "1", Rows: [][]string{{"m1", "", "1700000000", "Mallory <m@evil>", "<script>alert(1)</script> mail of " + user, "1234", "1"}}}
 	case opMessage:
 		if req.Arg(1) == "missing" {

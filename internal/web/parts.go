@@ -102,7 +102,7 @@ type partData struct {
 // (nil, nil); a broken session is answered (redirect) and returned as an
 // error.
 func (c *reqCtx) fetchPart(folder, id, part string) (*partData, error) {
-	resp, err := c.s.mbox.Call(c.r.Context(), &webrpc.Request{Op: opPart, Args: []string{folder, id, part}})
+	resp, err := c.s.mbox.Call(c.callContext(), &webrpc.Request{Op: opPart, Args: []string{folder, id, part}})
 	if err != nil {
 		c.ended(err)
 		return nil, err

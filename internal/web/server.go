@@ -224,7 +224,7 @@ func (c *reqCtx) call(client *webrpc.Client, op string, args ...string) *webrpc.
 }
 
 func (c *reqCtx) callFiles(client *webrpc.Client, op string, args []string, files []webrpc.File) *webrpc.Response {
-	resp, err := client.Call(c.r.Context(), &webrpc.Request{Op: op, Args: args, Files: files})
+	resp, err := client.Call(c.callContext(), &webrpc.Request{Op: op, Args: args, Files: files})
 	if err != nil {
 		c.ended(err)
 		return nil
@@ -238,6 +238,15 @@ func (c *reqCtx) callFiles(client *webrpc.Client, op string, args []string, file
 		return nil
 	}
 	return resp
+}
+
+// callContext is the context of a session call: the request's values
+// without its cancellation. A browser that goes away in the middle of a
+// slow search must not break the session (a cancelled call leaves the
+// protocol mid-frame, so the client is broken for good); the call is
+// still bounded by webrpc.DefaultCallTimeout.
+func (c *reqCtx) callContext() context.Context {
+	return context.WithoutCancel(c.r.Context())
 }
 
 // ended answers for a session process that is gone or confused: the web

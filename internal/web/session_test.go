@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -236,5 +237,36 @@ func TestLoginGateBounds(t *testing.T) {
 	g.release("a")
 	if !g.acquire("c") {
 		t.Fatal("a released slot was not reused")
+	}
+}
+
+// TestBrowserGoneMidCallKeepsTheSession: a browser that stops waiting
+// (a slow search, a closed tab) must not end its web session.
+func TestBrowserGoneMidCallKeepsTheSession(t *testing.T) {
+	e := newEnv(t, Limits{})
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	release := make(chan struct{})
+	slowStarted <- release // the next "list" with q=slow waits on release
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.ts.URL+"/mail?q=slow", nil)
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := b.c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-slowEntered
+	cancel()
+	<-done
+	time.Sleep(100 * time.Millisecond) // let the server see the closed connection
+	close(release)
+	if r := b.get("/mail"); r.StatusCode != 200 {
+		t.Fatalf("after a cancelled request: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
