@@ -45,6 +45,7 @@ const (
 type adminAction struct {
 	path, op string
 	access   Access
+	confirm  bool // cannot be undone: the form's "sure" box must be ticked
 	fields   []string
 	done     string
 	back     func(f url.Values) string
@@ -71,23 +72,26 @@ func backTo(page, field string) func(url.Values) string {
 }
 
 var adminActions = []adminAction{
-	{"/admin/domain/add", opDomainAdd, Site, []string{"name", "alias_of", "quota"}, "Domain added.", backTo("/admin/domains", "")},
-	{"/admin/domain/delete", opDomainDelete, Site, []string{"name"}, "Domain deleted.", backTo("/admin/domains", "")},
-	{"/admin/domain/set", opDomainSet, Admin, []string{"name", "catchall", "quota", "postmaster"}, "Domain saved.", backTo("/admin/domains", "")},
-	{"/admin/user/add", opUserAdd, Admin, []string{"address", "password", "quota", "qmsgs"}, "User added.", backTo("/admin/users", "address")},
-	{"/admin/user/delete", opUserDelete, Admin, []string{"address"}, "User deleted.", backTo("/admin/users", "address")},
-	{"/admin/user/password", opUserPassword, Admin, []string{"address", "password"}, "Password set.", backTo("/admin/users", "address")},
-	{"/admin/user/quota", opUserQuota, Admin, []string{"address", "quota", "qmsgs"}, "Quota set.", backTo("/admin/users", "address")},
-	{"/admin/alias/set", opAliasSet, Admin, []string{"address", "targets"}, "Alias saved.", backTo("/admin/aliases", "address")},
-	{"/admin/alias/delete", opAliasDelete, Admin, []string{"address"}, "Alias deleted.", backTo("/admin/aliases", "address")},
-	{"/admin/queue/retry", opQueueRetry, Site, []string{"id"}, "The message will be tried again now.", backTo("/admin/queue", "")},
-	{"/admin/queue/hold", opQueueHold, Site, []string{"id"}, "Message held.", backTo("/admin/queue", "")},
-	{"/admin/queue/release", opQueueRelease, Site, []string{"id"}, "Message released.", backTo("/admin/queue", "")},
-	{"/admin/queue/delete", opQueueDelete, Site, []string{"id"}, "Message deleted from the queue.", backTo("/admin/queue", "")},
-	{"/admin/grant/delete", opGrantDelete, Site, []string{"ip"}, "Grant removed.", backTo("/admin/grants", "")},
+	{"/admin/domain/add", opDomainAdd, Site, false, []string{"name", "alias_of", "quota"}, "Domain added.", backTo("/admin/domains", "")},
+	{"/admin/domain/delete", opDomainDelete, Site, true, []string{"name"}, "Domain deleted.", backTo("/admin/domains", "")},
+	{"/admin/domain/set", opDomainSet, Admin, false, []string{"name", "catchall", "quota", "postmaster"}, "Domain saved.", backTo("/admin/domains", "")},
+	{"/admin/user/add", opUserAdd, Admin, false, []string{"address", "password", "quota", "qmsgs"}, "User added.", backTo("/admin/users", "address")},
+	{"/admin/user/delete", opUserDelete, Admin, true, []string{"address"}, "User deleted.", backTo("/admin/users", "address")},
+	{"/admin/user/password", opUserPassword, Admin, false, []string{"address", "password"}, "Password set.", backTo("/admin/users", "address")},
+	{"/admin/user/quota", opUserQuota, Admin, false, []string{"address", "quota", "qmsgs"}, "Quota set.", backTo("/admin/users", "address")},
+	{"/admin/alias/set", opAliasSet, Admin, false, []string{"address", "targets"}, "Alias saved.", backTo("/admin/aliases", "address")},
+	{"/admin/alias/delete", opAliasDelete, Admin, false, []string{"address"}, "Alias deleted.", backTo("/admin/aliases", "address")},
+	{"/admin/queue/retry", opQueueRetry, Site, false, []string{"id"}, "The message will be tried again now.", backTo("/admin/queue", "")},
+	{"/admin/queue/hold", opQueueHold, Site, false, []string{"id"}, "Message held.", backTo("/admin/queue", "")},
+	{"/admin/queue/release", opQueueRelease, Site, false, []string{"id"}, "Message released.", backTo("/admin/queue", "")},
+	{"/admin/queue/delete", opQueueDelete, Site, true, []string{"id"}, "Message deleted from the queue.", backTo("/admin/queue", "")},
+	{"/admin/grant/delete", opGrantDelete, Site, false, []string{"ip"}, "Grant removed.", backTo("/admin/grants", "")},
 }
 
 func (a adminAction) handle(c *reqCtx) {
+	if a.confirm && !c.confirmOK() {
+		return
+	}
 	f := c.r.PostForm
 	args := make([]string, len(a.fields))
 	for i, n := range a.fields {
@@ -162,7 +166,7 @@ func (s *Server) adminDomains(c *reqCtx) {
 				typed("number", "quota", "Default quota (bytes)", r[5]).text("postmaster", "Postmaster", ""))
 		}
 		if c.s.role == "site" {
-			row.Forms = append(row.Forms, c.inline("/admin/domain/delete", "Delete", "name", r[0]).danger())
+			row.Forms = append(row.Forms, c.inline("/admin/domain/delete", "Delete", "name", r[0]).confirmed())
 		}
 		sec.Rows = append(sec.Rows, row)
 	}
@@ -216,7 +220,7 @@ func (s *Server) adminUsers(c *reqCtx) {
 			Forms: []*form{
 				c.inline("/admin/user/password", "Set password", "address", r[0]).typed("password", "password", "New password", ""),
 				c.inline("/admin/user/quota", "Set quota", "address", r[0]).typed("number", "quota", "Bytes", r[1]).typed("number", "qmsgs", "Messages", r[2]),
-				c.inline("/admin/user/delete", "Delete", "address", r[0]).danger(),
+				c.inline("/admin/user/delete", "Delete", "address", r[0]).confirmed(),
 			}})
 	}
 	add := c.form("/admin/user/add", "Add user").text("address", "Address", "@"+d).typed("password", "password", "Password", "").
@@ -264,7 +268,7 @@ func (s *Server) adminQueue(c *reqCtx) {
 		} else {
 			forms = append(forms, c.inline("/admin/queue/hold", "Hold", "id", r[0]))
 		}
-		forms = append(forms, c.inline("/admin/queue/delete", "Delete", "id", r[0]).danger())
+		forms = append(forms, c.inline("/admin/queue/delete", "Delete", "id", r[0]).confirmed())
 		sec.Rows = append(sec.Rows, trow{Cells: []cell{{r[0], "/admin/queue/show?" + url.Values{"id": {r[0]}}.Encode()}, {r[1], ""}, {r[2], ""},
 			{ageText(r[3]), ""}, {humanBytes(atoi64(r[4])), ""}, {r[5], ""}, {unixTime(r[6]), ""}}, Forms: forms})
 	}
@@ -292,7 +296,7 @@ func (s *Server) adminQueueShow(c *reqCtx) {
 	}
 	c.adminPage("Queued message "+id, section{Pre: resp.Text, Forms: []*form{
 		c.inline("/admin/queue/retry", "Retry now", "id", id), c.inline("/admin/queue/hold", "Hold", "id", id),
-		c.inline("/admin/queue/release", "Release", "id", id), c.inline("/admin/queue/delete", "Delete", "id", id).danger()}})
+		c.inline("/admin/queue/release", "Release", "id", id), c.inline("/admin/queue/delete", "Delete", "id", id).confirmed()}})
 }
 
 func (s *Server) adminGrants(c *reqCtx) {

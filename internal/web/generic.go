@@ -1,6 +1,9 @@
 package web
 
-import "net/url"
+import (
+	"net/http"
+	"net/url"
+)
 
 // The generic page: sections of text, a table whose rows carry action
 // forms, and forms. Folders, settings and every administration page are
@@ -95,6 +98,23 @@ func (f *form) choose(name, label, cur string, values ...string) *form {
 func (f *form) danger() *form {
 	f.Danger = true
 	return f
+}
+
+// confirmed is a danger form that cannot be undone: it needs its "sure"
+// box ticked (the browser insists, and so does the handler: confirmOK).
+func (f *form) confirmed() *form {
+	f.Danger = true
+	f.Fields = append(f.Fields, field{Name: "confirm", Label: "sure", Type: "checkbox", Required: true})
+	return f
+}
+
+// confirmOK refuses a form of confirmed() whose box was not ticked.
+func (c *reqCtx) confirmOK() bool {
+	if c.r.PostForm.Get("confirm") == "1" {
+		return true
+	}
+	c.fail(http.StatusBadRequest, "Not done", "This cannot be undone: tick \"sure\" beside the button to confirm.")
+	return false
 }
 
 func urlq(s string) string { return url.QueryEscape(s) }

@@ -379,3 +379,35 @@ func TestHostileTextIsEscaped(t *testing.T) {
 		t.Fatalf("compose request: %+v", req)
 	}
 }
+
+// TestIrreversibleActionsNeedConfirmation: deleting a folder, a user, a
+// domain or a queued message needs the form's "sure" box; without it
+// nothing reaches the session.
+func TestIrreversibleActionsNeedConfirmation(t *testing.T) {
+	e := newEnv(t, Limits{})
+	b := e.browser()
+	b.mustLogin("root-admin")
+	mb, ad := e.auth.lastMbox(), e.auth.lastAdmin()
+	cases := []struct {
+		path, op string
+		s        *fakeSession
+		form     url.Values
+	}{
+		{"/folders/delete", opFolderDelete, mb, url.Values{"name": {"Archive"}}},
+		{"/admin/user/delete", opUserDelete, ad, url.Values{"address": {"bob@example.com"}}},
+		{"/admin/domain/delete", opDomainDelete, ad, url.Values{"name": {"other.org"}}},
+		{"/admin/queue/delete", opQueueDelete, ad, url.Values{"id": {"123"}}},
+	}
+	for _, c := range cases {
+		if r := b.post(c.path, c.form); r.StatusCode != http.StatusBadRequest || c.s.last(c.op) != nil {
+			t.Errorf("%s without confirmation: %d, reached the session: %v", c.path, r.StatusCode, c.s.last(c.op) != nil)
+		}
+		c.form.Set("confirm", "1")
+		if r := b.post(c.path, c.form); r.StatusCode != http.StatusSeeOther || c.s.last(c.op) == nil {
+			t.Errorf("%s confirmed: %d", c.path, r.StatusCode)
+		}
+	}
+	if r := b.get("/admin/users?d=example.com"); !strings.Contains(r.body, `name="confirm" value="1" required`) {
+		t.Fatal("the delete form has no confirmation box")
+	}
+}

@@ -19,7 +19,7 @@ func (s *Server) foldersPage(c *reqCtx) {
 		if f.Role == "" {
 			row.Forms = append(row.Forms,
 				c.inline("/folders/rename", "Rename", "name", f.Name).text("newname", "New name", ""),
-				c.inline("/folders/delete", "Delete with its messages", "name", f.Name).danger())
+				c.inline("/folders/delete", "Delete with its messages", "name", f.Name).confirmed())
 		}
 		sec.Rows = append(sec.Rows, row)
 	}
@@ -43,6 +43,9 @@ func (s *Server) folderRename(c *reqCtx) {
 }
 
 func (s *Server) folderDelete(c *reqCtx) {
+	if !c.confirmOK() {
+		return
+	}
 	name := c.r.PostForm.Get("name")
 	if c.call(c.s.mbox, opFolderDelete, name) != nil {
 		c.done("Folder "+name+" deleted.", "/folders")
