@@ -180,7 +180,7 @@ func TestWithoutACertificateItDoesNotStart(t *testing.T) {
 
 func TestRefusesRoot(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root")
+		t.Skip("needs root: the refusal to run as root is only reachable as root")
 	}
 	bin := build(t)
 	out, err := exec.Command(bin, newRoot(t)).CombinedOutput()

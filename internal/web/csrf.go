@@ -12,7 +12,7 @@ import (
 // SameSite=Strict keeps it off every request another site starts.
 const (
 	cookieName      = "__Host-goqmail"
-	loginCookieName = "__Host-goqmail-login" // the login form's CSRF token (no session yet)
+	loginCookieName = "__Host-goqmail_login" // the login form's CSRF token (no session yet)
 )
 
 func cookieValue(r *http.Request) string {
