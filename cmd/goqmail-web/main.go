@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"goqmail/internal/control"
+	"goqmail/internal/helptext"
 	"goqmail/internal/ipc"
 	"goqmail/internal/logline"
 	"goqmail/internal/tlsconf"
@@ -24,6 +25,12 @@ import (
 )
 
 func main() {
+	for _, a := range os.Args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Print(helptext.Web)
+			os.Exit(0)
+		}
+	}
 	log := logline.New("web")
 	root := logline.RootArg("goqmail-web")
 	if os.Geteuid() == 0 {

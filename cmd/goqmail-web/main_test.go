@@ -188,3 +188,10 @@ func TestRefusesRoot(t *testing.T) {
 		t.Fatalf("as root: %v\n%s", err, out)
 	}
 }
+
+func TestHelp(t *testing.T) {
+	out, err := exec.Command(build(t), "--help").CombinedOutput()
+	if err != nil || !bytes.HasPrefix(out, []byte("usage: goqmail-web ROOT")) {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+}
