@@ -411,3 +411,36 @@ func TestIrreversibleActionsNeedConfirmation(t *testing.T) {
 		t.Fatal("the delete form has no confirmation box")
 	}
 }
+
+// TestLargeBodiesOnlyForUploads: the upload bound applies to a
+// logged-in user's compose form; every other POST (the login's too, and
+// any POST without a session) is cut at maxForm.
+func TestLargeBodiesOnlyForUploads(t *testing.T) {
+	e := newEnv(t, Limits{MaxUpload: 1 << 20})
+	b := e.browser()
+	b.get("/login")
+	big := func(path string) result {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", b.csrf)
+		w, _ := mw.CreateFormFile("attach", "x.bin")
+		w.Write(bytes.Repeat([]byte("x"), 200<<10))
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.ts.URL+path, &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return b.do(req)
+	}
+	if r := big("/login"); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 200 kB login form: %d", r.StatusCode)
+	}
+	if r := big("/compose"); r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "session has ended") {
+		t.Fatalf("an upload without a session: %d", r.StatusCode)
+	}
+	b.mustLogin("alice@example.com")
+	if r := big("/folders/create"); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 200 kB folder form: %d", r.StatusCode)
+	}
+	if r := big("/compose"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a 200 kB upload: %d\n%s", r.StatusCode, r.body)
+	}
+}

@@ -28,20 +28,28 @@ type Route struct {
 	Method string
 	Path   string
 	Access Access
+	upload bool // a multipart form with files, up to Limits.MaxUpload
 	h      func(c *reqCtx)
 }
+
+// maxForm bounds every POST body but an upload's.
+const maxForm = 64 << 10
+
+// maxUploads bounds the uploads read at once: each is held in memory.
+const maxUploads = 8
 
 // Server is the web front: it holds the session table and answers HTTP.
 // It never opens a file other than its embedded templates and static
 // files: everything a page shows comes from a session process.
 type Server struct {
-	auth   Authenticator
-	log    *logline.Logger
-	lim    Limits
-	now    func() time.Time
-	table  *sessionTable
-	gate   *loginGate
-	routes map[string]map[string]*Route // path → method → route
+	auth    Authenticator
+	log     *logline.Logger
+	lim     Limits
+	now     func() time.Time
+	table   *sessionTable
+	gate    *loginGate
+	uploads chan struct{}                // a slot per upload being read
+	routes  map[string]map[string]*Route // path → method → route
 }
 
 // New returns a server; lim's zero fields take DefaultLimits. now may be
@@ -52,8 +60,9 @@ func New(auth Authenticator, log *logline.Logger, lim Limits, now func() time.Ti
 	}
 	lim = lim.withDefaults()
 	s := &Server{auth: auth, log: log, lim: lim, now: now,
-		table: newSessionTable(lim, now),
-		gate:  &loginGate{perIP: lim.LoginsPerIP, total: lim.Logins},
+		table:   newSessionTable(lim, now),
+		gate:    &loginGate{perIP: lim.LoginsPerIP, total: lim.Logins},
+		uploads: make(chan struct{}, maxUploads),
 	}
 	s.routes = map[string]map[string]*Route{}
 	for _, r := range s.routeTable() {
@@ -162,21 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.fail(http.StatusForbidden, "Refused", "This form was not sent from this site ("+why+"). Reload the page and send it again.")
 			return
 		}
-		limit := int64(64 << 10)
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			limit = s.lim.MaxUpload
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if err := parseForm(r, limit); err != nil {
-			var mb *http.MaxBytesError
-			if errors.As(err, &mb) {
-				c.fail(http.StatusRequestEntityTooLarge, "Too large", "The form is larger than this server accepts ("+humanBytes(limit)+"). Send fewer or smaller files.")
-				return
-			}
-			c.fail(http.StatusBadRequest, "Bad form", "The form could not be read: "+err.Error())
-			return
-		}
 	}
+	// The session before the body: nobody without one gets a large body
+	// read (an upload is only read for a logged-in user's compose form).
 	if rt.Access != Public {
 		c.s = s.table.get(cookieValue(r))
 		if c.s == nil {
@@ -192,6 +189,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.fail(http.StatusForbidden, "Not logged in", "Your session has ended. Log in again, then repeat what you did.")
 			return
 		}
+	}
+	if method == http.MethodPost {
+		limit := int64(maxForm)
+		if rt.upload {
+			select {
+			case s.uploads <- struct{}{}:
+				defer func() { <-s.uploads }()
+			default:
+				c.fail(http.StatusServiceUnavailable, "Busy", "Too many uploads are in progress. Try again in a moment.")
+				return
+			}
+			limit = s.lim.MaxUpload
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := parseForm(r, limit); err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				c.fail(http.StatusRequestEntityTooLarge, "Too large", "The form is larger than this server accepts ("+humanBytes(limit)+"). Send fewer or smaller files.")
+				return
+			}
+			c.fail(http.StatusBadRequest, "Bad form", "The form could not be read: "+err.Error())
+			return
+		}
+	}
+	if c.s != nil {
 		if method == http.MethodPost && !c.s.checkCSRF(r.PostForm.Get("csrf")) {
 			c.fail(http.StatusForbidden, "Refused", "The form's security token is missing or wrong (it may come from an older session). Reload the page and send it again.")
 			return
