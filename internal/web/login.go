@@ -96,6 +96,9 @@ func (s *Server) login(c *reqCtx) {
 		c.loginForm(http.StatusServiceUnavailable, login, "Your mailbox could not be opened. Try again in a few minutes.")
 		return
 	}
+	if res.User == "" {
+		res.User = login // an adapter that does not canonicalize: the login as typed
+	}
 	sess := &session{user: res.User, role: res.Role, domain: res.Domain, ip: c.ip, mbox: webrpc.NewClient(res.Mailbox)}
 	if res.Admin != nil {
 		sess.admin = webrpc.NewClient(res.Admin)
