@@ -1,7 +1,7 @@
 # goqmail: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 BIN := bin
-PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics goqmail-qmail-queue goqmail-dkimsign goqmail-acme goqmail-vacation goqmail-webmbox
+PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics goqmail-qmail-queue goqmail-dkimsign goqmail-acme goqmail-vacation goqmail-webmbox goqmail-web
 DEMO ?= demo
 
 .PHONY: build run test fuzz crash powercut bench clean

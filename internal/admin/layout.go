@@ -67,6 +67,8 @@ var Layout = []Entry{
 	{Path: "bin/goqmail-acme", Mode: 0o755},
 	// The webmail's mailbox session, run by goqmail-auth as the mailbox owner.
 	{Path: "bin/goqmail-webmbox", Mode: 0o755},
+	// The web front (docs/web.md), as goqmailw.
+	{Path: "bin/goqmail-web", Mode: 0o755},
 	// The vacation autoresponder a user's .qmail runs (the webmail writes the line).
 	{Path: "bin/goqmail-vacation", Mode: 0o755},
 	{Path: "bin/goqmail", Mode: 0o755},

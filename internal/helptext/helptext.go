@@ -49,3 +49,11 @@ full disk; 54 read error or envelope cut short; 62 queue not running; 71 refused
 for now; 81 usage; 82 the reason is on descriptor 6 (D permanent, Z temporary);
 91 malformed envelope.
 `
+
+// Web is goqmail-web's usage.
+const Web = `usage: goqmail-web ROOT (started by goqmaild)
+  Serve the webmail, self-service and administration pages over HTTPS on the
+  addresses of control/weblisten, which goqmaild binds and hands over. TLS from
+  ROOT/acme/servercert.pem when it exists, else control/servercert.pem; SIGHUP looks
+  again. Logins go to goqmail-auth (ROOT/run/auth.sock). See docs/web.md.
+`

@@ -106,7 +106,7 @@ var Sockets = []Socket{
 // and the install layout list them too.
 var Programs = []string{"goqmaild", "goqmail", "goqmail-queue", "goqmail-send", "goqmail-lspawn",
 	"goqmail-local", "goqmail-smtpd", "goqmail-remote", "goqmail-sendmail", "goqmail-auth", "goqmail-pop3d", "goqmail-log", "goqmail-metrics", "goqmail-qmail-queue",
-	"goqmail-dkimsign", "goqmail-acme", "goqmail-vacation", "goqmail-webmbox"}
+	"goqmail-dkimsign", "goqmail-acme", "goqmail-vacation", "goqmail-webmbox", "goqmail-web"}
 
 var Services = []Service{
 	{Name: "log", Binary: "goqmail-log", Account: &accounts.Log, OneProc: true, Log: true},
