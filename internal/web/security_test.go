@@ -124,7 +124,7 @@ func TestHeadersOnEveryRoute(t *testing.T) {
 		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "base-uri 'none'") || strings.Contains(csp, "script-src") {
 			t.Errorf("%s: CSP %q", what, csp)
 		}
-		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: nosniff %q referrer %q", what, h.Get("X-Content-Type-Options"), h.Get("Referrer-Policy"))
 		}
 		if what != "GET /static/style.css" && h.Get("Cache-Control") != "no-store" {

@@ -125,7 +125,12 @@ const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-src
 func setHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with every form POST (the Fetch standard's "serialize
+	// a request origin"), and crossSite would refuse every form; found
+	// by the Chromium test (test/e2e TestWebAdmin). Other sites still
+	// get no Referer, so no mail URL leaks through a link.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
