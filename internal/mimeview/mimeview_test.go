@@ -196,3 +196,22 @@ func TestParseAddresses(t *testing.T) {
 		t.Errorf("String %s", s)
 	}
 }
+
+func TestMaxHTML(t *testing.T) {
+	raw := corpus(t, "42-big-html.eml")
+	v := Parse(raw, Options{MaxHTML: 100 << 10})
+	if len(v.HTML) > 100<<10 || !v.Truncated || !strings.HasSuffix(v.HTML, "</body></html>") || !strings.Contains(v.HTML, "para x") {
+		t.Errorf("MaxHTML: %d bytes, truncated=%v", len(v.HTML), v.Truncated)
+	}
+	v = Parse(raw, Options{Structure: true})
+	if v.HTML != "" || v.Text != "" || len(v.parts) != 1 {
+		t.Errorf("Structure: html %d text %d parts %d", len(v.HTML), len(v.Text), len(v.parts))
+	}
+}
+
+func TestTextOnly(t *testing.T) {
+	v := Parse(corpus(t, "19-cid-images.eml"), Options{TextOnly: true})
+	if v.HTML != "" || v.Text != "logo:\n[logo][missing]" {
+		t.Errorf("TextOnly: html %q text %q", v.HTML, v.Text)
+	}
+}

@@ -66,6 +66,15 @@ type Part struct {
 	disp    string
 }
 
+// ContentType is Type with the charset of a text part ("text/plain;
+// charset=iso-8859-1"), for serving the part's bytes as they are.
+func (p *Part) ContentType() string {
+	if strings.HasPrefix(p.Type, "text/") && token(p.charset) {
+		return p.Type + "; charset=" + strings.ToLower(p.charset)
+	}
+	return p.Type
+}
+
 // Data returns the part's decoded bytes (transfer encoding undone; the
 // charset is left as it is, the Type's parameters no longer say it).
 func (p *Part) Data() []byte { return decodeTransfer(p.body, p.cte) }
@@ -95,6 +104,15 @@ type Options struct {
 	// CIDURL maps a part id to the URL an inline image is shown from;
 	// nil means "part:<id>", which the front rewrites.
 	CIDURL func(partID string) string
+	// MaxHTML, when not 0, bounds the sanitized document's bytes: a
+	// longer one is made again from a shorter source (Truncated).
+	MaxHTML int
+	// Structure skips the bodies' decoding and sanitizing: headers and
+	// parts only (serving one part).
+	Structure bool
+	// TextOnly skips sanitizing the HTML body: Text only (a reply's
+	// quote).
+	TextOnly bool
 }
 
 // Parse reads raw and never fails: what cannot be understood is shown as
@@ -129,11 +147,20 @@ func Parse(raw []byte, opt Options) *View {
 			v.Attachments = append(v.Attachments, *part)
 		}
 	}
+	if opt.Structure {
+		return v
+	}
 	if v.text != nil {
 		v.Text = p.decodeText(v.text)
 	}
 	if v.html != nil {
 		src := p.decodeText(v.html)
+		if opt.TextOnly {
+			if v.text == nil {
+				v.Text = HTMLText(src)
+			}
+			return v
+		}
 		cids := map[string]string{}
 		for _, part := range v.parts {
 			if part.ContentID != "" {
@@ -145,6 +172,16 @@ func Parse(raw []byte, opt Options) *View {
 			}
 		}
 		v.HTML, v.RemoteImages = SanitizeHTML(src, cids, opt.Images)
+		for opt.MaxHTML > 0 && len(v.HTML) > opt.MaxHTML {
+			// Cut the source to what should fit, with a margin for what
+			// sanitizing adds; a cut tag or entity is the parser's to mend.
+			n := len(src) * opt.MaxHTML / len(v.HTML) * 9 / 10
+			if n >= len(src) {
+				n = len(src) / 2
+			}
+			src, v.Truncated = truncUTF8(src, n), true
+			v.HTML, v.RemoteImages = SanitizeHTML(src, cids, opt.Images)
+		}
 		if v.text == nil {
 			v.Text = HTMLText(src)
 		}
