@@ -215,3 +215,11 @@ func TestTextOnly(t *testing.T) {
 		t.Errorf("TextOnly: html %q text %q", v.HTML, v.Text)
 	}
 }
+
+// HTML nested deeper than x/net/html parses is shown as its text.
+func TestDeepHTMLShowsText(t *testing.T) {
+	v := Parse(corpus(t, "43-deep-html.eml"), Options{})
+	if !strings.Contains(v.HTML, "deep text") || strings.Contains(v.HTML, "alert") || v.Text != "deep text" {
+		t.Errorf("html %s text %q", v.HTML, v.Text)
+	}
+}

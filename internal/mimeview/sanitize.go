@@ -140,7 +140,9 @@ var thePolicy = policy()
 func SanitizeHTML(src string, cids map[string]string, images bool) (doc string, remote bool) {
 	tree, err := html.Parse(strings.NewReader(src))
 	if err != nil {
-		return wrap("", images), false
+		// Nested deeper than the parser goes (x/net/html stops at 512
+		// open elements): show the text, escaped.
+		return wrap("<pre style=\"white-space: pre-wrap\">"+html.EscapeString(tokenText(src))+"</pre>", images), false
 	}
 	remote = rewrite(tree, cids, images)
 	var buf bytes.Buffer
@@ -346,4 +348,32 @@ func wrap(body string, images bool) string {
 	return `<!DOCTYPE html><html><head><meta charset="utf-8">` +
 		`<meta http-equiv="Content-Security-Policy" content="` + csp + `">` +
 		`<meta name="referrer" content="no-referrer"></head><body>` + body + `</body></html>`
+}
+
+// tokenText is the text of HTML the parser refuses: text tokens outside
+// elements whose content is not shown, read by the tokenizer, which has
+// no depth to exceed.
+func tokenText(src string) string {
+	z := html.NewTokenizer(strings.NewReader(src))
+	var b strings.Builder
+	skip := 0
+	for b.Len() < MaxTextBytes {
+		switch z.Next() {
+		case html.ErrorToken:
+			return cleanText(b.String())
+		case html.StartTagToken:
+			if name, _ := z.TagName(); skipContent[string(name)] {
+				skip++
+			}
+		case html.EndTagToken:
+			if name, _ := z.TagName(); skipContent[string(name)] && skip > 0 {
+				skip--
+			}
+		case html.TextToken:
+			if skip == 0 {
+				b.Write(z.Text())
+			}
+		}
+	}
+	return cleanText(b.String())
 }

@@ -15,7 +15,7 @@ import (
 func HTMLText(src string) string {
 	tree, err := html.Parse(strings.NewReader(src))
 	if err != nil {
-		return ""
+		return strings.TrimSpace(spaces.ReplaceAllString(tokenText(src), " "))
 	}
 	var b strings.Builder
 	var walk func(*html.Node)
