@@ -26,6 +26,11 @@ var addrParser = &mail.AddressParser{WordDecoder: wordDecoder}
 // refuses (a broken list still gets a reply).
 var looseAddr = regexp.MustCompile(`[^\s<>,;:"()\[\]\\]+@[^\s<>,;:"()\[\]\\]+`)
 
+var (
+	angleAddr   = regexp.MustCompile(`<\s*([^\s<>,;:"()\[\]\\]+@[^\s<>,;:"()\[\]\\]+)\s*>`)
+	encodedWord = regexp.MustCompile(`=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=`)
+)
+
 // ParseAddresses reads an address header value (as written, or decoded):
 // RFC 5322 address lists through net/mail, and, where that fails,
 // whatever looks like addr@domain. At most 500 addresses.
@@ -40,8 +45,17 @@ func ParseAddresses(v string) []Address {
 			out = append(out, Address{Name: decodeHeader(a.Name), Addr: cleanAddr(a.Address)})
 		}
 	} else {
-		for _, m := range looseAddr.FindAllString(v, 500) {
-			out = append(out, Address{Addr: cleanAddr(m)})
+		// Encoded words are display names, never addresses; where there
+		// are <angle> addresses, they are the addresses.
+		v = encodedWord.ReplaceAllString(v, " ")
+		if ms := angleAddr.FindAllStringSubmatch(v, 500); len(ms) > 0 {
+			for _, m := range ms {
+				out = append(out, Address{Addr: cleanAddr(m[1])})
+			}
+		} else {
+			for _, m := range looseAddr.FindAllString(v, 500) {
+				out = append(out, Address{Addr: cleanAddr(m)})
+			}
 		}
 	}
 	if len(out) > 500 {

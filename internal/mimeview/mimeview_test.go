@@ -188,7 +188,11 @@ func TestParseAddresses(t *testing.T) {
 	if len(as) != 2 || as[0].Name != "René" || as[0].Addr != "rene@example.com" || as[1].String() != "bob@example.com" {
 		t.Errorf("%v", as)
 	}
-	as = ParseAddresses(`broken "list <a@example.com>, <<b@example.com`)
+	as = ParseAddresses(`broken "list <a@example.com>, <<b@example.com> c@example.com`)
+	if len(as) != 2 || as[0].Addr != "a@example.com" || as[1].Addr != "b@example.com" {
+		t.Errorf("loose with angle addresses: %v", as)
+	}
+	as = ParseAddresses(`a@example.com;; b@example.com (`)
 	if len(as) != 2 || as[0].Addr != "a@example.com" || as[1].Addr != "b@example.com" {
 		t.Errorf("loose: %v", as)
 	}
@@ -221,5 +225,13 @@ func TestDeepHTMLShowsText(t *testing.T) {
 	v := Parse(corpus(t, "43-deep-html.eml"), Options{})
 	if !strings.Contains(v.HTML, "deep text") || strings.Contains(v.HTML, "alert") || v.Text != "deep text" {
 		t.Errorf("html %s text %q", v.HTML, v.Text)
+	}
+}
+
+// A bound smaller than an empty document ends with the empty document.
+func TestMaxHTMLTiny(t *testing.T) {
+	v := Parse(corpus(t, "19-cid-images.eml"), Options{MaxHTML: 10})
+	if !v.Truncated || !strings.Contains(v.HTML, "<body></body>") {
+		t.Errorf("html %q", v.HTML)
 	}
 }

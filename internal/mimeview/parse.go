@@ -85,7 +85,11 @@ type View struct {
 
 	From, To, Cc, ReplyTo, Bcc, Subject string // decoded for display
 	MessageID, InReplyTo, References    string // as written (ids are ASCII)
-	Date                                time.Time
+	// The address headers as written (unfolded), for ParseAddresses:
+	// decoding first would let an encoded word add structure (a ":" or
+	// "," in a display name) and so addresses.
+	RawFrom, RawTo, RawCc, RawReplyTo, RawBcc string
+	Date                                      time.Time
 
 	Text         string // text/plain body, or text derived from the HTML body
 	HTML         string // sanitized HTML document, "" when there is no HTML body
@@ -134,6 +138,8 @@ func Parse(raw []byte, opt Options) *View {
 	v.Bcc = decodeHeader(get(fields, "Bcc"))
 	v.ReplyTo = decodeHeader(get(fields, "Reply-To"))
 	v.Subject = decodeHeader(get(fields, "Subject"))
+	v.RawFrom, v.RawTo, v.RawCc = get(fields, "From"), get(fields, "To"), get(fields, "Cc")
+	v.RawReplyTo, v.RawBcc = get(fields, "Reply-To"), get(fields, "Bcc")
 	v.MessageID = msgIDs(get(fields, "Message-ID"))
 	v.InReplyTo = msgIDs(get(fields, "In-Reply-To"))
 	v.References = msgIDs(get(fields, "References"))
@@ -172,7 +178,7 @@ func Parse(raw []byte, opt Options) *View {
 			}
 		}
 		v.HTML, v.RemoteImages = SanitizeHTML(src, cids, opt.Images)
-		for opt.MaxHTML > 0 && len(v.HTML) > opt.MaxHTML {
+		for opt.MaxHTML > 0 && len(v.HTML) > opt.MaxHTML && src != "" {
 			// Cut the source to what should fit, with a margin for what
 			// sanitizing adds; a cut tag or entity is the parser's to mend.
 			n := len(src) * opt.MaxHTML / len(v.HTML) * 9 / 10

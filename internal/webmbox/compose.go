@@ -94,14 +94,14 @@ func (s *Session) own(addr string) bool {
 // (else, replying to one's own message, its To); reply-all adds the
 // original To and Cc as Cc, less the user's own addresses.
 func (s *Session) reply(f *form, v *mimeview.View, all bool) {
-	to := mimeview.ParseAddresses(v.ReplyTo)
+	to := mimeview.ParseAddresses(v.RawReplyTo)
 	if len(to) == 0 {
-		to = mimeview.ParseAddresses(v.From)
+		to = mimeview.ParseAddresses(v.RawFrom)
 		if len(to) > 0 && s.allOwn(to) {
-			to = mimeview.ParseAddresses(v.To)
+			to = mimeview.ParseAddresses(v.RawTo)
 		}
 	}
-	recips := append(mimeview.ParseAddresses(v.To), mimeview.ParseAddresses(v.Cc)...)
+	recips := append(mimeview.ParseAddresses(v.RawTo), mimeview.ParseAddresses(v.RawCc)...)
 	// Answer from the address the message was sent to, when it is ours.
 	for _, a := range recips {
 		if s.own(a.Addr) {
@@ -218,12 +218,12 @@ func (s *Session) forward(f *form, v *mimeview.View) {
 
 // draft reopens a stored draft as it was saved.
 func (s *Session) draft(f *form, v *mimeview.View) {
-	if from := mimeview.ParseAddresses(v.From); len(from) > 0 && s.own(from[0].Addr) {
+	if from := mimeview.ParseAddresses(v.RawFrom); len(from) > 0 && s.own(from[0].Addr) {
 		f.from = from[0].Addr
 	}
-	f.to = s.addrList(mimeview.ParseAddresses(v.To), map[string]bool{}, false)
-	f.cc = s.addrList(mimeview.ParseAddresses(v.Cc), map[string]bool{}, false)
-	f.bcc = s.addrList(mimeview.ParseAddresses(v.Bcc), map[string]bool{}, false)
+	f.to = s.addrList(mimeview.ParseAddresses(v.RawTo), map[string]bool{}, false)
+	f.cc = s.addrList(mimeview.ParseAddresses(v.RawCc), map[string]bool{}, false)
+	f.bcc = s.addrList(mimeview.ParseAddresses(v.RawBcc), map[string]bool{}, false)
 	f.subject = v.Subject
 	f.body = clip(strings.ReplaceAll(v.Text, "\r\n", "\n"))
 	f.inReplyTo = v.InReplyTo

@@ -138,3 +138,16 @@ func TestComposeDraft(t *testing.T) {
 		t.Errorf("from %q", one(t, m, "from"))
 	}
 }
+
+// An encoded word cannot add a recipient: "Bob\r\nBcc: victim" in a
+// display name stays a name.
+func TestComposeReplyEncodedWordsAddNoRecipient(t *testing.T) {
+	s := newMimeSession(t)
+	id := appendMsg(t, s, mailstore.Inbox, "From: =?utf-8?Q?Bob=0D=0ABcc:_victim@example.com,?= <bob@evil.example>\r\n"+
+		"To: =?utf-8?Q?x:_other@example.com,?= <bob@example.com>\r\nSubject: s\r\n\r\nb\r\n", "")
+	m := composeRows(t, s, "replyall", mailstore.Inbox, id)
+	if to, cc := one(t, m, "to"), one(t, m, "cc"); strings.Contains(to+cc, "victim") || strings.Contains(to+cc, "other@") ||
+		to != "bob@evil.example" || cc != "" {
+		t.Errorf("to %q cc %q", to, cc)
+	}
+}
