@@ -31,6 +31,13 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("unsafe document: %s\n%s", strings.Join(p, "\n"), v.HTML)
 			}
 		}
+		for _, h := range []string{v.RawFrom, v.RawTo, v.RawCc, v.RawReplyTo, v.RawBcc} {
+			for _, a := range ParseAddresses(h) {
+				if strings.ContainsAny(a.Name+a.Addr, "\r\n\x00") || strings.ContainsAny(a.Addr, " \t<>") {
+					t.Errorf("address %q <%q> from %q", a.Name, a.Addr, h)
+				}
+			}
+		}
 		for _, a := range v.Attachments {
 			if d := a.Data(); len(d) > len(raw) {
 				t.Errorf("part %s decodes to %d bytes from a %d-byte message", a.ID, len(d), len(raw))

@@ -235,3 +235,16 @@ func TestMaxHTMLTiny(t *testing.T) {
 		t.Errorf("html %q", v.HTML)
 	}
 }
+
+// A field folded over many short lines is joined (each line once: the
+// cost is linear, not a copy of the whole value per line).
+func TestFoldedField(t *testing.T) {
+	raw := "Subject: a\r\n" + strings.Repeat(" b\r\n", 60000) + "X: y\r\n\r\nbody"
+	v := Parse([]byte(raw), Options{})
+	if !strings.HasPrefix(v.Subject, "a b b") || len(v.Subject) > MaxFieldBytes+2 || !v.Truncated || v.Text != "body" {
+		t.Errorf("subject of %d bytes, truncated=%v, text %q", len(v.Subject), v.Truncated, v.Text)
+	}
+	if len(v.Headers) != 2 || v.Headers[1].Value != "y" {
+		t.Errorf("headers %d", len(v.Headers))
+	}
+}

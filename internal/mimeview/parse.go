@@ -293,7 +293,8 @@ func (p *parser) fields(hdr []byte) []Field {
 	if len(hdr) > MaxHeaderBytes {
 		hdr, p.v.Truncated = hdr[:MaxHeaderBytes], true
 	}
-	var out []Field
+	var names []string
+	var vals [][]byte // grown in place: continuation lines cost what they add
 	for len(hdr) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
@@ -303,8 +304,8 @@ func (p *parser) fields(hdr []byte) []Field {
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if n := len(out); n > 0 && len(out[n-1].Value) < MaxFieldBytes {
-				out[n-1].Value += " " + string(bytes.TrimSpace(line))
+			if n := len(vals); n > 0 && len(vals[n-1]) < MaxFieldBytes {
+				vals[n-1] = append(append(vals[n-1], ' '), bytes.TrimSpace(line)...)
 			}
 			continue
 		}
@@ -312,16 +313,20 @@ func (p *parser) fields(hdr []byte) []Field {
 		if colon <= 0 || !fieldName(line[:colon]) {
 			continue
 		}
-		if len(out) >= MaxFields {
+		if len(names) >= MaxFields {
 			p.v.Truncated = true
 			break
 		}
-		out = append(out, Field{string(bytes.TrimRight(line[:colon], " \t")), string(bytes.TrimSpace(line[colon+1:]))})
+		names = append(names, string(bytes.TrimRight(line[:colon], " \t")))
+		vals = append(vals, append([]byte(nil), bytes.TrimSpace(line[colon+1:])...))
 	}
-	for i := range out {
-		if len(out[i].Value) > MaxFieldBytes {
-			out[i].Value, p.v.Truncated = out[i].Value[:MaxFieldBytes], true
+	out := make([]Field, len(names))
+	for i := range names {
+		v := vals[i]
+		if len(v) > MaxFieldBytes {
+			v, p.v.Truncated = v[:MaxFieldBytes], true
 		}
+		out[i] = Field{names[i], string(v)}
 	}
 	return out
 }
