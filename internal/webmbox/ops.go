@@ -45,14 +45,19 @@ const (
 	//                                           frame with the front's CSP; cid: images point at
 	//                                           "part:<partid>" URLs the front rewrites)
 	//   ["remoteimages", "1"]                   (the HTML had remote images and they were blocked)
+	//   ["truncated", "1"]                      (a bound was hit: what is shown is not all of it)
 	//   ["att", partid, content type, file name, size, inline (0|1), content id]
 	//   ["header", name, value]                 (every header, decoded, for "show all headers")
-	// Reading a message sets its Seen flag.
+	// Reading a message sets its Seen flag. The html document carries its
+	// own CSP <meta> (mimeview.FrameCSP); text and html are each at most
+	// 900 KiB (one webrpc frame).
 	OpMessage = "message"
 	// part [folder, id, partid] → Blob: the part's decoded bytes; rows
-	// [["type", content type], ["name", file name]]. The front serves it
-	// as an attachment (Content-Disposition: attachment) unless it is an
-	// image shown inline.
+	// [["type", content type], ["name", file name]]. The type of a text
+	// part carries its charset ("text/plain; charset=iso-8859-1"). The
+	// front serves it as an attachment (Content-Disposition: attachment)
+	// unless it is a raster image (png, gif, jpeg, webp; never SVG) shown
+	// inline; the name may be "".
 	OpPart = "part"
 	// raw [folder, id] → Blob: the message file as stored.
 	OpRaw = "raw"
