@@ -39,7 +39,7 @@ func webmboxBin(t *testing.T) string {
 // startWebmbox starts the real mailbox session on maildir as goqmail-auth
 // would (fd 3 one end of a socketpair; as root, under the mailbox
 // owner's uid) and returns a client on the other end.
-func startWebmbox(t *testing.T, mdir string, uid, gid int) *webrpc.Client {
+func startWebmboxAs(t *testing.T, mdir string, uid, gid int) *webrpc.Client {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestWebmboxShowsHostileCorpus(t *testing.T) {
 		uid, gid = lookupIDs(t, "goqmaildemo")
 		filepath.Walk(base, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
 	}
-	c := startWebmbox(t, mdir, uid, gid)
+	c := startWebmboxAs(t, mdir, uid, gid)
 	ctx := context.Background()
 	callOK := func(op string, args ...string) *webrpc.Response {
 		t.Helper()
