@@ -304,4 +304,3 @@ func field(s string) string {
 	}
 	return s
 }
-

@@ -9,13 +9,13 @@ import (
 // (doveadm mailbox create, Dovecot 2.3).
 func TestUTF7(t *testing.T) {
 	for utf8, disk := range map[string]string{
-		"INBOX":            "INBOX",
-		"Café":             "Caf&AOk-",
-		"R&D":              "R&-D",
-		"Ünï":              "&ANw-n&AO8-",
+		"INBOX":              "INBOX",
+		"Café":               "Caf&AOk-",
+		"R&D":                "R&-D",
+		"Ünï":                "&ANw-n&AO8-",
 		"~peter/mail/台北/日本語": "~peter/mail/&U,BTFw-/&ZeVnLIqe-",
-		"a😀b":             "a&2D3eAA-b",
-		"Archive.2026":     "Archive.2026",
+		"a😀b":                "a&2D3eAA-b",
+		"Archive.2026":       "Archive.2026",
 	} {
 		if got := encodeUTF7(utf8); got != disk {
 			t.Errorf("encode %q = %q, want %q", utf8, got, disk)
