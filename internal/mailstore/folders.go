@@ -65,7 +65,7 @@ func (s *Store) Folders() ([]Folder, error) {
 		if n != Inbox {
 			dir = s.folderPath(n)
 		}
-		total, unread, err := countDir(dir)
+		total, unread, err := s.count(n, dir)
 		if err != nil {
 			return nil, fmt.Errorf("folder %q: %w", n, err)
 		}
@@ -93,6 +93,28 @@ func (s *Store) folderNames() ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// count is countDir, answered from the cached index when neither new/
+// nor cur/ changed since the folder's last list (index.go).
+func (s *Store) count(folder, dir string) (total, unread int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := s.cache[folder]
+	if idx == nil || !idx.stable {
+		return countDir(dir)
+	}
+	newTime, err1 := mtime(filepath.Join(dir, "new"))
+	curTime, err2 := mtime(filepath.Join(dir, "cur"))
+	if err1 != nil || err2 != nil || !newTime.Equal(idx.newTime) || !curTime.Equal(idx.curTime) {
+		return countDir(dir)
+	}
+	for _, e := range idx.all {
+		if e.New || !strings.ContainsRune(e.Flags(), 'S') {
+			unread++
+		}
+	}
+	return len(idx.all), unread, nil
 }
 
 // countDir counts the messages of a Maildir and those not seen: every

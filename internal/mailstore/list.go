@@ -33,22 +33,24 @@ type ListOptions struct {
 // know yet; it moves nothing (a message in new/ stays there, unread,
 // until SetFlags).
 func (s *Store) List(folder string, opt ListOptions) (int, []*Entry, error) {
+	if opt.Offset < 0 || opt.Limit < 0 {
+		return 0, nil, fmt.Errorf("offset %d, limit %d: %w", opt.Offset, opt.Limit, ErrInvalid)
+	}
 	dir, err := s.Dir(folder)
 	if err != nil {
 		return 0, nil, err
 	}
-	all, err := s.scan(folder, dir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := s.scan(folder, dir)
 	if err != nil {
 		return 0, nil, err
 	}
+	all := idx.order(opt.Sort, opt.Asc)
 	if words := strings.Fields(strings.ToLower(opt.Query)); len(words) > 0 {
-		all = s.search(dir, all, words)
+		all = s.search(dir, all, words) // keeps the order
 	}
-	sortEntries(all, opt.Sort, opt.Asc)
 	total := len(all)
-	if opt.Offset < 0 || opt.Limit < 0 {
-		return 0, nil, fmt.Errorf("offset %d, limit %d: %w", opt.Offset, opt.Limit, ErrInvalid)
-	}
 	if opt.Offset >= total {
 		return total, nil, nil
 	}
@@ -56,13 +58,19 @@ func (s *Store) List(folder string, opt ListOptions) (int, []*Entry, error) {
 	if opt.Limit > 0 && len(page) > opt.Limit {
 		page = page[:opt.Limit]
 	}
-	return total, page, nil
+	return total, slices.Clone(page), nil
 }
 
 // sortEntries orders by key, then by date, then by id, so that a page
 // boundary is stable from one list to the next.
 func sortEntries(es []*Entry, key string, asc bool) {
 	var c func(a, b *Entry) int
+	switch key {
+	case SortFrom, SortSubject:
+		for _, e := range es {
+			e.setKeys()
+		}
+	}
 	switch key {
 	case SortFrom:
 		c = func(a, b *Entry) int { return strings.Compare(a.fromKey, b.fromKey) }

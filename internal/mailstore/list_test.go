@@ -64,6 +64,7 @@ func TestIndexReused(t *testing.T) {
 	put(t, s, Inbox, "cur", "1.a.host:2,", "Subject: first\n\n")
 	put(t, s, Inbox, "cur", "2.a.host:2,", "Subject: second\n\n")
 	list(t, s, Inbox, ListOptions{})
+	s.WaitIndex()
 	idx := filepath.Join(s.Root, IndexFile)
 	b, err := os.ReadFile(idx)
 	if err != nil || !strings.HasPrefix(string(b), indexHeader) || !strings.Contains(string(b), "\tsecond\t") {
@@ -87,6 +88,7 @@ func TestIndexReused(t *testing.T) {
 	if n != 1 || es[0].Flags() != "RS" || es[0].Subject != "first" {
 		t.Fatalf("after rename and remove: %d %+v", n, es)
 	}
+	fresh.WaitIndex()
 	b, _ = os.ReadFile(idx)
 	if strings.Contains(string(b), "second") || strings.Count(string(b), "\n") != 2 {
 		t.Fatalf("index not rewritten: %q", b)
@@ -98,6 +100,7 @@ func TestIndexReused(t *testing.T) {
 	if es[0].Subject != "changed" {
 		t.Fatalf("damaged index used: %q", es[0].Subject)
 	}
+	third.WaitIndex()
 	ents, _ := os.ReadDir(s.Root)
 	for _, e := range ents {
 		if strings.Contains(e.Name(), ".tmp") {
@@ -189,5 +192,53 @@ func TestHugeHeader(t *testing.T) {
 		if len(e.Subject) > maxShown || e.Subject == "late" {
 			t.Errorf("%s: subject of %d bytes %q", e.ID, len(e.Subject), clip(e.Subject, 20))
 		}
+	}
+}
+
+// A list finds new/ and cur/ unchanged by their mtimes and reads no
+// names again once those are older than stableAge; a change to either
+// directory is seen at once.
+func TestListStableDirs(t *testing.T) {
+	s := newStore(t)
+	put(t, s, Inbox, "cur", "1.x.h:2,S", "Subject: one\n\n")
+	old := time.Now().Add(-time.Hour)
+	back := func() {
+		for _, d := range []string{"new", "cur"} {
+			os.Chtimes(filepath.Join(s.Root, d), old, old)
+		}
+	}
+	back()
+	if n, _ := list(t, s, Inbox, ListOptions{}); n != 1 {
+		t.Fatalf("first list: %d", n)
+	}
+	// A message arrives: new/'s mtime changes, the list sees it.
+	put(t, s, Inbox, "new", "2.x.h", "Subject: two\n\n")
+	if n, _ := list(t, s, Inbox, ListOptions{}); n != 2 {
+		t.Fatalf("after a delivery: %d", n)
+	}
+	fs, _ := s.Folders()
+	if fs[0].Total != 2 || fs[0].Unread != 1 {
+		t.Fatalf("counts: %+v", fs[0])
+	}
+	// With the mtimes set back as they were, the cached listing is used:
+	// this proves the shortcut (a real change always moves the mtime).
+	back()
+	list(t, s, Inbox, ListOptions{}) // sees the dirs stable now
+	put(t, s, Inbox, "new", "3.x.h", "Subject: three\n\n")
+	back()
+	if n, _ := list(t, s, Inbox, ListOptions{}); n != 2 {
+		t.Fatalf("unchanged mtimes: %d, want the cached 2", n)
+	}
+	if fs, _ := s.Folders(); fs[0].Total != 2 {
+		t.Fatalf("unchanged mtimes, counts: %+v", fs[0])
+	}
+	// Our own flag change is seen at once, whatever the mtimes.
+	if err := s.SetFlags(Inbox, "1.x.h", "F", ""); err != nil {
+		t.Fatal(err)
+	}
+	back()
+	_, es := list(t, s, Inbox, ListOptions{Sort: SortSubject})
+	if len(es) != 3 || es[0].Subject != "two" || es[2].Flags() != "FS" {
+		t.Fatalf("after SetFlags: %v", ids(es))
 	}
 }

@@ -45,6 +45,12 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]*folderIndex // the listing index of each folder read so far (index.go)
+
+	// Background index writes (index.go, writeIndexLater).
+	wmu    sync.Mutex
+	wgen   map[string]uint64 // the latest snapshot of each index file
+	wlock  sync.Mutex        // one write at a time
+	writes sync.WaitGroup
 }
 
 // Open returns the store of the Maildir at root, which must exist.

@@ -21,6 +21,7 @@ func newStore(t *testing.T) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.WaitIndex)
 	return s
 }
 

@@ -25,6 +25,7 @@ func storeSession(t *testing.T) *Session {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(st.WaitIndex)
 	return &Session{Store: st, Login: "bob@example.com", Address: "bob@example.com", Kind: "virtual",
 		Log: logline.NewTo(io.Discard, "webmbox")}
 }
