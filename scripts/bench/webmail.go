@@ -27,6 +27,9 @@ import (
 //   - new session: a new session whose folder has its index on disk (a
 //     user's next login);
 //   - same session: the next pages of one session (index in memory);
+//   - after a delivery: one session's first page after a message came
+//     (the directories are read again, one header parsed, the index
+//     rewritten in the background);
 //
 // plus a sort by subject, a search that the headers answer, and the
 // folders request (which counts the folder's messages). The files are
@@ -76,11 +79,21 @@ func runWebmail() {
 		return ds
 	}
 
-	cold := timeIt(3, func() { os.Remove(filepath.Join(root, mailstore.IndexFile)) },
-		func() *webrpc.Response { return session().Handle(page1) })
+	var last *webmbox.Session
+	listNew := func() *webrpc.Response {
+		last = session()
+		return last.Handle(page1)
+	}
+	settle := func() { // the index write a list started in the background
+		if last != nil {
+			last.Store.WaitIndex()
+		}
+	}
+	cold := timeIt(3, func() { settle(); os.Remove(filepath.Join(root, mailstore.IndexFile)) }, listNew)
+	settle()
 	row("first page, cold (index built)", cold)
-	row("first page, new session (index on disk)", timeIt(*webRounds, nil,
-		func() *webrpc.Response { return session().Handle(page1) }))
+	row("first page, new session (index on disk)", timeIt(*webRounds, settle, listNew))
+	settle()
 	s := session()
 	s.Handle(page1)
 	i := 0
@@ -88,10 +101,18 @@ func runWebmail() {
 		i++
 		return s.Handle(&webrpc.Request{Op: webmbox.OpList, Args: []string{"INBOX", "date", "desc", strconv.Itoa(50 * i), "50", ""}})
 	}))
+	j := 0
+	row("first page after a delivery, same session", timeIt(*webRounds, func() {
+		s.Store.WaitIndex()
+		j++
+		msg := fmt.Sprintf("From: late%d@example.org\r\nSubject: arrived %d\r\n\r\nhi\r\n", j, j)
+		webMust(os.WriteFile(filepath.Join(root, "new", fmt.Sprintf("%d.late%d.bench", time.Now().Unix(), j)), []byte(msg), 0o600))
+	}, func() *webrpc.Response { return s.Handle(page1) }))
+	s.Store.WaitIndex()
 	row("first page by subject, same session", timeIt(*webRounds, nil, func() *webrpc.Response {
 		return s.Handle(&webrpc.Request{Op: webmbox.OpList, Args: []string{"INBOX", "subject", "asc", "0", "50", ""}})
 	}))
-	row("search a sender (headers), same session", timeIt(5, nil, func() *webrpc.Response {
+	row("search a sender (1% in From, the rest read whole), same session", timeIt(3, nil, func() *webrpc.Response {
 		return s.Handle(&webrpc.Request{Op: webmbox.OpList, Args: []string{"INBOX", "", "", "0", "50", "sender17@"}})
 	}))
 	row("folders (counts)", timeIt(*webRounds, nil, func() *webrpc.Response {
