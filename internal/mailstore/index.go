@@ -162,7 +162,7 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
 	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
-	var loaded []*Entry
+	var loaded []*Entry // in the file's order
 	if fresh {
 		idx = &folderIndex{}
 		idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
@@ -209,21 +209,32 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if len(next) != len(idx.entries) {
 		changed = true // some vanished
 	}
-	if fresh && len(loaded) > 0 {
-		// The file's order (newest first), then what it did not have:
-		// the usual sort then finds its input sorted and costs a pass.
-		inFile := make([]*Entry, 0, len(all))
-		for _, e := range loaded {
-			if next[e.ID] == e {
-				inFile = append(inFile, e)
+	// Keep the order the entries had (the file's, newest first, or the
+	// last list's by date) and put what is new last: the usual sort then
+	// finds its input sorted, or nearly, and costs about a pass instead
+	// of a full sort of 100,000 entries.
+	prev := loaded
+	if !fresh {
+		prev = idx.sorted[sortOrder{SortDate, false}]
+		if prev == nil {
+			prev = idx.all
+		}
+	}
+	if len(prev) > 0 {
+		ordered := make([]*Entry, 0, len(all))
+		for _, e := range prev {
+			if n := next[e.ID]; n != nil && idx.entries[e.ID] != nil {
+				ordered = append(ordered, n)
 			}
 		}
 		for _, e := range all {
-			if idx.entries[e.ID] != e { // parsed now
-				inFile = append(inFile, e)
+			if idx.entries[e.ID] == nil { // parsed now
+				ordered = append(ordered, e)
 			}
 		}
-		all = inFile
+		if len(ordered) == len(all) { // always; but never lose an entry to a slip here
+			all = ordered
+		}
 	}
 	if changed {
 		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
