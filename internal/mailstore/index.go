@@ -54,6 +54,8 @@ type Entry struct {
 	// returned it).
 	fromKey, subjKey string
 	keys             bool
+
+	scan, order uint64 // the last scan that saw it, and that ordered it (Store.scans)
 }
 
 func (e *Entry) setKeys() {
@@ -167,37 +169,42 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		idx = &folderIndex{}
 		idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
 	}
-	// Entries that a list has returned are replaced, never changed in
-	// place: its caller may still be reading them.
-	next := make(map[string]*Entry, len(nw)+len(cur))
+	// The map is brought up to date in place (only scans, under s.mu,
+	// use it). Entries that a list has returned are replaced, never
+	// changed, since its caller may still be reading them; only their
+	// scan mark changes, which nothing outside scan reads.
+	s.scans++
+	gen := s.scans
+	entries := idx.entries
 	all := make([]*Entry, 0, len(nw)+len(cur))
-	changed := false
+	var parsed []*Entry
 	add := func(sub, name string, isNew bool) {
 		id := ID(name)
-		if _, dup := next[id]; dup {
-			return // the same id twice (new/ and cur/ during a move): once is enough
-		}
-		old := idx.entries[id]
+		old := entries[id]
 		var e *Entry
 		switch {
+		case old != nil && old.scan == gen:
+			return // the same id twice (new/ and cur/ during a move): once is enough
 		case old != nil && old.Name == name && old.New == isNew:
-			next[id] = old // unchanged, and maybe being read: not written to
-			all = append(all, old)
-			return
-		case old != nil && fresh:
 			e = old
+		case old != nil && fresh: // loaded just now: nobody else holds it
+			e = old
+			e.ID, e.Name, e.New = id, name, isNew
 		case old != nil:
 			c := *old
 			e = &c
+			e.ID, e.Name, e.New = id, name, isNew
+			entries[id] = e
 		default:
 			e = &Entry{}
 			if !parseFile(filepath.Join(dir, sub, name), name, e) {
 				return // gone meanwhile (another client moved it): the next list sees its new name
 			}
-			changed = true
+			e.ID, e.Name, e.New = id, name, isNew
+			entries[id] = e
+			parsed = append(parsed, e)
 		}
-		e.ID, e.Name, e.New = id, name, isNew
-		next[id] = e
+		e.scan = gen
 		all = append(all, e)
 	}
 	for _, n := range nw {
@@ -206,8 +213,14 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	for _, n := range cur {
 		add("cur", n, false)
 	}
-	if len(next) != len(idx.entries) {
+	changed := len(parsed) > 0
+	if len(all) != len(entries) {
 		changed = true // some vanished
+		for id, e := range entries {
+			if e.scan != gen {
+				delete(entries, id)
+			}
+		}
 	}
 	// Keep the order the entries had (the file's, newest first, or the
 	// last list's by date) and put what is new last: the usual sort then
@@ -223,12 +236,14 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if len(prev) > 0 {
 		ordered := make([]*Entry, 0, len(all))
 		for _, e := range prev {
-			if n := next[e.ID]; n != nil && idx.entries[e.ID] != nil {
+			if n := entries[e.ID]; n != nil && n.scan == gen && n.order != gen {
+				n.order = gen
 				ordered = append(ordered, n)
 			}
 		}
-		for _, e := range all {
-			if idx.entries[e.ID] == nil { // parsed now
+		for _, e := range parsed {
+			if e.order != gen {
+				e.order = gen
 				ordered = append(ordered, e)
 			}
 		}
@@ -239,7 +254,7 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if changed {
 		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
 	}
-	idx = &folderIndex{entries: next, all: all, newTime: newTime, curTime: curTime,
+	idx = &folderIndex{entries: entries, all: all, newTime: newTime, curTime: curTime,
 		stable: err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge}
 	s.cache[folder] = idx
 	return idx, nil

@@ -45,6 +45,7 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]*folderIndex // the listing index of each folder read so far (index.go)
+	scans uint64                  // scans made (index.go)
 
 	// Background index writes (index.go, writeIndexLater).
 	wmu    sync.Mutex
