@@ -83,6 +83,10 @@ func (s *Store) folderNames() ([]string, error) {
 	var names []string
 	for _, e := range ents {
 		n := e.Name()
+		if strings.HasPrefix(n, deletedPrefix) {
+			os.RemoveAll(filepath.Join(s.Root, n)) // a DeleteFolder that did not finish
+			continue
+		}
 		if len(n) < 2 || n[0] != '.' || n == ".." {
 			continue
 		}
@@ -256,6 +260,10 @@ func (s *Store) RenameFolder(folder, to string) error {
 	})
 }
 
+// deletedPrefix names a folder being deleted: no leading dot, so no
+// Maildir++ reader takes it for a folder.
+const deletedPrefix = "goqmail-deleted-"
+
 // DeleteFolder deletes folder and the mail in it. The directory is first
 // renamed out of the Maildir++ namespace (a name without the leading
 // dot, which no Maildir++ reader lists) and made durable, then removed:
@@ -279,7 +287,7 @@ func (s *Store) DeleteFolder(folder string) error {
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
-	gone := filepath.Join(s.Root, "goqmail-deleted-"+hex.EncodeToString(rnd[:]))
+	gone := filepath.Join(s.Root, deletedPrefix+hex.EncodeToString(rnd[:]))
 	if err := os.Rename(dir, gone); err != nil {
 		return fmt.Errorf("delete folder %q: %w", folder, err)
 	}
