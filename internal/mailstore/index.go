@@ -345,7 +345,9 @@ func parseIndexLine(line string, e *Entry) bool {
 		f[i], line = line[:j], line[j+1:]
 	}
 	f[6] = line
-	if checkID(f[0]) != nil || strings.IndexByte(f[6], '\t') >= 0 || (f[3] != "0" && f[3] != "1") {
+	// The id is not checked further: an entry is only ever used for a
+	// name read from new/ or cur/ with the same id, never as a path.
+	if f[0] == "" || strings.IndexByte(f[6], '\t') >= 0 || (f[3] != "0" && f[3] != "1") {
 		return false
 	}
 	date, err1 := strconv.ParseInt(f[1], 10, 64)
