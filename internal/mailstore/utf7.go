@@ -56,8 +56,10 @@ var errUTF7 = errors.New("not modified UTF-7")
 
 // decodeUTF7 returns the UTF-8 form of a modified UTF-7 name. It is
 // strict (RFC 3501 5.1.3): printable ASCII never appears encoded, an
-// encoded run ends with "-", and the result must be valid UTF-16, so that
-// every disk name has one UTF-8 name and back.
+// encoded run ends with "-", its unused bits are zero, two runs are
+// never adjacent, and the result is valid UTF-16: every disk name that
+// decodes is the one encodeUTF7 makes of its UTF-8 name, so two
+// directories never claim one folder.
 func decodeUTF7(s string) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -79,8 +81,10 @@ func decodeUTF7(s string) (string, error) {
 			b.WriteByte('&')
 			continue
 		}
-		raw, err := b64.DecodeString(enc)
-		if err != nil || len(raw)%2 != 0 {
+		// Strict: unused bits must be zero. And no run right after
+		// another: the encoder makes one run of both.
+		raw, err := b64.Strict().DecodeString(enc)
+		if err != nil || len(raw)%2 != 0 || strings.HasPrefix(s[i+1:], "&") && !strings.HasPrefix(s[i+1:], "&-") {
 			return "", fmt.Errorf("%q: %w", s, errUTF7)
 		}
 		u := make([]uint16, len(raw)/2)

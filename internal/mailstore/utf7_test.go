@@ -2,7 +2,9 @@ package mailstore
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // RFC 3501 5.1.3's examples and what Dovecot wrote for the same names
@@ -30,4 +32,37 @@ func TestUTF7(t *testing.T) {
 			t.Errorf("decode %q = %q, %v; want errUTF7", bad, got, err)
 		}
 	}
+}
+
+// Every UTF-8 name has one disk name and back; every disk name that
+// decodes has exactly that one UTF-8 name (so no two folders collide).
+func FuzzUTF7(f *testing.F) {
+	for _, s := range []string{"Café", "R&D", "&AOk-", "&-", "a😀b", "&2D3eAA-", "&ANw-n&AO8-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if utf8.ValidString(s) {
+			if got, err := decodeUTF7(encodeUTF7(s)); err != nil || got != s {
+				t.Fatalf("%q: encoded %q, decoded %q, %v", s, encodeUTF7(s), got, err)
+			}
+		}
+		if u, err := decodeUTF7(s); err == nil {
+			if back := encodeUTF7(u); back != s {
+				t.Fatalf("disk name %q decodes to %q, which encodes to %q", s, u, back)
+			}
+		}
+	})
+}
+
+// The index file is the user's to damage: whatever it holds, loading it
+// neither fails nor yields an entry a line did not fully describe.
+func FuzzIndexLine(f *testing.F) {
+	f.Add("1.x.h\t1700000000\t123\t1\tAlice <a@x>\tHello\tbob@x")
+	f.Add("\t\t\t\t\t\t")
+	f.Fuzz(func(t *testing.T, line string) {
+		var e Entry
+		if parseIndexLine(line, &e) && (e.ID == "" || e.Size < 0 || strings.Count(line, "\t") != 6) {
+			t.Fatalf("%q accepted as %+v", line, e)
+		}
+	})
 }
