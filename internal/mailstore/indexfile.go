@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The index file's reading and writing (its format: index.go).
@@ -107,6 +108,7 @@ func (s *Store) WaitIndex() { s.writes.Wait() }
 // writeIndex replaces the index file at path with entries.
 func writeIndex(path string, entries []*Entry) error {
 	dir := filepath.Dir(path)
+	removeStaleTemps(dir)
 	f, err := os.CreateTemp(dir, IndexFile+".tmp*")
 	if err != nil {
 		return err
@@ -164,4 +166,19 @@ func field(s string) string {
 		}, s)
 	}
 	return s
+}
+
+// staleTemp is when a temporary index file is surely one that a session
+// that died (crash, kill) left behind rather than one being written.
+const staleTemp = time.Hour
+
+// removeStaleTemps removes the temporary index files of writes that
+// never finished.
+func removeStaleTemps(dir string) {
+	old, _ := filepath.Glob(filepath.Join(dir, IndexFile+".tmp*"))
+	for _, p := range old {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(p)
+		}
+	}
 }

@@ -93,7 +93,11 @@ func TestIndexReused(t *testing.T) {
 	if strings.Contains(string(b), "second") || strings.Count(string(b), "\n") != 2 {
 		t.Fatalf("index not rewritten: %q", b)
 	}
-	// A damaged index is ignored and rebuilt; no temporary file stays.
+	// A damaged index is ignored and rebuilt; no temporary file stays,
+	// and one that a killed session left behind is removed.
+	stale := filepath.Join(s.Root, IndexFile+".tmp12345")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.Chtimes(stale, time.Now().Add(-2*staleTemp), time.Now().Add(-2*staleTemp))
 	os.WriteFile(idx, []byte(indexHeader+"1.a.host\tnot a number\n2\tgarbage"), 0o600)
 	third, _ := Open(s.Root)
 	_, es = list(t, third, Inbox, ListOptions{})
