@@ -1,6 +1,7 @@
 package mailstore
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,19 +153,26 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if idx != nil && idx.stable && err1 == nil && err2 == nil && newTime.Equal(idx.newTime) && curTime.Equal(idx.curTime) {
 		return idx, nil
 	}
-	nw, err := readNames(filepath.Join(dir, "new"))
-	if err != nil {
-		return nil, fmt.Errorf("mailstore: %w", err)
-	}
-	cur, err := readNames(filepath.Join(dir, "cur"))
-	if err != nil {
-		return nil, fmt.Errorf("mailstore: %w", err)
-	}
 	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
 	var loaded []*Entry // in the file's order
+	var loading chan struct{}
 	if fresh {
+		// The index loads while the names are read: a new session's
+		// first list of a large folder is the two, and there are cores.
 		idx = &folderIndex{}
-		idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
+		loading = make(chan struct{})
+		go func() {
+			defer close(loading)
+			idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
+		}()
+	}
+	nw, rerr1 := readNames(filepath.Join(dir, "new"))
+	cur, rerr2 := readNames(filepath.Join(dir, "cur"))
+	if loading != nil {
+		<-loading
+	}
+	if err := cmp.Or(rerr1, rerr2); err != nil {
+		return nil, fmt.Errorf("mailstore: %w", err)
 	}
 	// The map is brought up to date in place (only scans, under s.mu,
 	// use it). Entries that a list has returned are replaced, never
