@@ -183,6 +183,7 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	entries := idx.entries
 	all := make([]*Entry, 0, len(nw)+len(cur))
 	var parsed []*Entry
+	renames := 0 // entries whose file name changed (flags, new/ to cur/)
 	add := func(sub, name string, isNew bool) {
 		id := ID(name)
 		old := entries[id]
@@ -200,6 +201,7 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 			e = &c
 			e.ID, e.Name, e.New = id, name, isNew
 			entries[id] = e
+			renames++
 		default:
 			e = &Entry{}
 			if !parseFile(filepath.Join(dir, sub, name), name, e) {
@@ -259,7 +261,14 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if changed {
 		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
 	}
-	idx = &folderIndex{entries: entries, all: all, newTime: newTime, curTime: curTime,
+	var sorted map[sortOrder][]*Entry
+	if !fresh && !changed && renames == 0 {
+		// The same messages under the same names: the orders made so
+		// far still hold (a folder listed again and again within 2
+		// seconds of a change is read again, but not sorted again).
+		sorted = idx.sorted
+	}
+	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
 		stable: err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge}
 	s.cache[folder] = idx
 	return idx, nil

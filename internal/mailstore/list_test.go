@@ -246,3 +246,20 @@ func TestListStableDirs(t *testing.T) {
 		t.Fatalf("after SetFlags: %v", ids(es))
 	}
 }
+
+// A sort order is reused only while the folder holds the same names: a
+// flag changed by another client (a rename this store did not make) shows
+// in the next list in every order.
+func TestSortedOrderFollowsRenames(t *testing.T) {
+	s := newStore(t)
+	put(t, s, Inbox, "cur", "1.x.h:2,", "Subject: a\n\n")
+	put(t, s, Inbox, "cur", "2.x.h:2,", "Subject: b\n\n")
+	for i := 0; i < 2; i++ {
+		list(t, s, Inbox, ListOptions{Sort: SortSubject})
+	}
+	os.Rename(filepath.Join(s.Root, "cur", "1.x.h:2,"), filepath.Join(s.Root, "cur", "1.x.h:2,S"))
+	_, es := list(t, s, Inbox, ListOptions{Sort: SortSubject})
+	if len(es) != 2 || es[1].ID != "1.x.h" || es[1].Flags() != "S" {
+		t.Fatalf("after another client's rename: %s %q", es[1].ID, es[1].Flags())
+	}
+}
