@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"goqmail/internal/maildir"
 )
@@ -34,10 +36,22 @@ var (
 // Inbox is the root folder's name.
 const Inbox = "INBOX"
 
-// Store is one Maildir++ mailbox.
+// Store is one Maildir++ mailbox. Its methods are safe for concurrent
+// use; other processes (Dovecot, POP3, deliveries) change the same
+// Maildir at any time, so every call reads the directories again.
 type Store struct {
 	Root string // the Maildir (holds cur/, new/, tmp/ and the .Folder directories)
 	del  maildir.Deliverer
+
+	mu    sync.Mutex
+	cache map[string]*folderIndex // the listing index of each folder read so far (index.go)
+	scans uint64                  // scans made (index.go)
+
+	// Background index writes (index.go, writeIndexLater).
+	wmu    sync.Mutex
+	wgen   map[string]uint64 // the latest snapshot of each index file
+	wlock  sync.Mutex        // one write at a time
+	writes sync.WaitGroup
 }
 
 // Open returns the store of the Maildir at root, which must exist.
@@ -57,11 +71,30 @@ func (s *Store) Dir(folder string) (string, error) {
 	if err := CheckFolderName(folder); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(s.Root, "."+folder)
-	if fi, err := os.Stat(filepath.Join(dir, "cur")); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("folder %q: %w", folder, ErrNotFound)
+	dir := s.folderPath(folder)
+	if isMaildir(dir) {
+		return dir, nil
 	}
-	return dir, nil
+	// Dovecot's special-use folders are created on first use
+	// (folders.go), as Dovecot's auto = create does.
+	if Role(folder) != "" {
+		if err := s.makeFolder(folder); err != nil && !errors.Is(err, ErrExists) {
+			return "", err
+		}
+		return dir, nil
+	}
+	return "", fmt.Errorf("folder %q: %w", folder, ErrNotFound)
+}
+
+// folderPath is the directory of folder: "." and its name in modified
+// UTF-7 (utf7.go); "." separates levels both in the name and on disk.
+func (s *Store) folderPath(folder string) string {
+	return filepath.Join(s.Root, "."+encodeUTF7(folder))
+}
+
+func isMaildir(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, "cur"))
+	return err == nil && fi.IsDir()
 }
 
 // CheckFolderName refuses names that could leave the Maildir or confuse
@@ -69,7 +102,7 @@ func (s *Store) Dir(folder string) (string, error) {
 func CheckFolderName(folder string) error {
 	if folder == "" || len(folder) > 255 || strings.ContainsAny(folder, "/\\\x00") ||
 		strings.HasPrefix(folder, ".") || strings.HasSuffix(folder, ".") || strings.Contains(folder, "..") ||
-		strings.EqualFold(folder, Inbox) {
+		strings.EqualFold(folder, Inbox) || !utf8.ValidString(folder) {
 		return fmt.Errorf("folder %q: %w", folder, ErrInvalid)
 	}
 	for _, r := range folder {
@@ -98,6 +131,11 @@ func (s *Store) Path(folder, id string) (string, error) {
 		return "", err
 	}
 	if p := filepath.Join(dir, "new", id); exists(p) {
+		return p, nil
+	}
+	// The listing's index knows the name a list just showed: one lstat
+	// instead of reading a large cur/.
+	if p := s.cachedPath(folder, dir, id); p != "" && exists(p) {
 		return p, nil
 	}
 	// cur/ names carry ":2,FLAGS"; the flags are not known here.
@@ -163,7 +201,12 @@ func (s *Store) SetFlags(folder, id, add, remove string) error {
 			fl = append(fl, r)
 		}
 	}
-	return s.rename(dir, p, normFlags(string(fl)))
+	flags := normFlags(string(fl))
+	if err := s.rename(dir, p, flags); err != nil {
+		return err
+	}
+	s.renamed(folder, id, id+":2,"+flags)
+	return nil
 }
 
 // rename moves p into dir/cur with flags and makes the name durable.

@@ -11,7 +11,11 @@ import (
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "Maildir")
+	return newStoreAt(t, filepath.Join(t.TempDir(), "Maildir"))
+}
+
+func newStoreAt(t *testing.T, root string) *Store {
+	t.Helper()
 	for _, d := range []string{root, filepath.Join(root, ".Sent")} {
 		if err := maildir.Make(d, 0o700); err != nil {
 			t.Fatal(err)
@@ -21,6 +25,7 @@ func newStore(t *testing.T) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.WaitIndex)
 	return s
 }
 

@@ -32,7 +32,7 @@ var (
 	bin      = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
 	rounds   = flag.Int("rounds", 3, "alternating rounds per scenario")
 	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 1-session and 100 KB scenarios send a fifth of it")
-	only     = flag.String("only", "", "run only the scenario with this name, or the group local or relay")
+	only     = flag.String("only", "", "run only the scenario with this name, or the group local or relay, or webmail (webmail.go)")
 	rcpts    = flag.Int("rcpts", 10, "recipients per message in the many-recipient relay scenario")
 	cpu      = flag.Bool("cpu", false, "sample /proc during each run and print CPU time per message by program")
 	timeout  = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
@@ -80,6 +80,10 @@ type result struct {
 
 func main() {
 	flag.Parse()
+	if *only == "webmail" {
+		runWebmail() // in process: needs neither root nor Postfix
+		return
+	}
 	if os.Geteuid() != 0 {
 		die("bench needs root: Postfix runs as root and goqmail under its own accounts")
 	}
@@ -159,6 +163,9 @@ func main() {
 	}
 	if len(byGroup[groupRelay]) > 0 {
 		reportLogProblems()
+	}
+	if *only == "" {
+		runWebmail()
 	}
 }
 

@@ -1,0 +1,318 @@
+package mailstore
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The listing index: one file per folder, IndexFile in the folder's
+// Maildir directory, holding what the message list shows of each message
+// (date, From, Subject, size, attachment guess, To/Cc for search) so that
+// a list reads the directory names and this file, not 100,000 messages.
+// It is a cache and never the only copy of anything: a message missing
+// from it is parsed again, an entry whose message is gone is dropped, a
+// damaged or foreign file is ignored and rebuilt. Flags are never taken
+// from it; they are the current file name's.
+//
+// Format: a first line "goqmail-webindex 1", then one line per message,
+// fields separated by tabs (which no field contains: header values have
+// their white space folded to single spaces):
+//
+//	id  date  size  attach(0|1)  from  subject  to/cc
+//
+// It is replaced atomically (a temporary file, fsync, rename, fsync of
+// the directory), by whichever session lists the folder and finds it
+// stale; two sessions writing at once each write a whole, valid file.
+// The temporary name has no leading dot: in the Maildir's root a dot
+// name would look like a folder to Maildir++ readers.
+const (
+	IndexFile   = "goqmail-webindex"
+	indexHeader = "goqmail-webindex 1\n"
+)
+
+// Entry is one message as the list shows it.
+type Entry struct {
+	ID      string
+	Name    string // its current file name (flags after ":2,")
+	New     bool   // in new/ (not yet seen by any client)
+	Date    int64  // Unix seconds: the Date header, else the file's mtime
+	Size    int64
+	Attach  bool
+	From    string
+	Subject string
+	ToCc    string
+
+	// Lower-case sort keys, made by the first sort that needs them
+	// (under Store.mu; nothing else of an Entry changes once a list has
+	// returned it).
+	fromKey, subjKey string
+	keys             bool
+
+	scan, order uint64 // the last scan that saw it, and that ordered it (Store.scans)
+}
+
+func (e *Entry) setKeys() {
+	if !e.keys {
+		e.fromKey, e.subjKey, e.keys = strings.ToLower(e.From), strings.ToLower(e.Subject), true
+	}
+}
+
+// Flags returns the message's Maildir flags.
+func (e *Entry) Flags() string { return Flags(e.Name) }
+
+// folderIndex is the index of one folder, kept in memory between lists
+// of one session.
+type folderIndex struct {
+	entries map[string]*Entry
+	all     []*Entry // the entries, in directory order
+
+	// newTime and curTime are the mtimes of new/ and cur/ that the last
+	// readdir saw; stable says they were older than stableAge when it
+	// started, so that any later change to either directory gives it a
+	// later mtime. A list that finds both unchanged then reuses all
+	// (unchanged) instead of reading 100,000 names again: every message
+	// arriving, leaving or changing its flags renames or creates a name
+	// in one of them. Dovecot trusts maildir mtimes the same way.
+	newTime, curTime time.Time
+	stable           bool
+
+	sorted map[sortOrder][]*Entry // all, in the orders asked so far
+}
+
+type sortOrder struct {
+	key string
+	asc bool
+}
+
+// stableAge is how old a directory's mtime must be before an unchanged
+// mtime proves an unchanged directory: file systems stamp with a clock
+// of coarse ticks (and some, whole seconds), so a change made in the
+// same tick as the one seen can leave the mtime as it was.
+const stableAge = 2 * time.Second
+
+// forget drops the cached index of folder and its subfolders (renamed
+// or deleted).
+func (s *Store) forget(folder string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.cache {
+		if k == folder || strings.HasPrefix(k, folder+".") {
+			delete(s.cache, k)
+		}
+	}
+}
+
+// cachedPath returns the file of id as the last list of folder saw it,
+// or "".
+func (s *Store) cachedPath(folder, dir, id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := s.cache[folder]
+	if idx == nil {
+		return ""
+	}
+	e := idx.entries[id]
+	if e == nil || e.Name == "" || e.New {
+		return ""
+	}
+	return filepath.Join(dir, "cur", e.Name)
+}
+
+// renamed tells the cached index that message id of folder is now the
+// file name in cur/ (SetFlags), so that the next Path finds it at once.
+// The next list reads the directories again.
+func (s *Store) renamed(folder, id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := s.cache[folder]
+	if idx == nil || idx.entries[id] == nil {
+		return
+	}
+	e := *idx.entries[id]
+	e.Name, e.New = name, false
+	idx.entries[id] = &e
+	idx.stable, idx.sorted = false, nil
+}
+
+// scan brings the index of folder (Maildir dir) up to date with the
+// directory and returns it. The caller holds s.mu: one scan at a time
+// per store (a session answers one request at a time anyway).
+func (s *Store) scan(folder, dir string) (*folderIndex, error) {
+	started := time.Now()
+	newTime, err1 := mtime(filepath.Join(dir, "new"))
+	curTime, err2 := mtime(filepath.Join(dir, "cur"))
+	if s.cache == nil {
+		s.cache = map[string]*folderIndex{}
+	}
+	idx := s.cache[folder]
+	if idx != nil && idx.stable && err1 == nil && err2 == nil && newTime.Equal(idx.newTime) && curTime.Equal(idx.curTime) {
+		return idx, nil
+	}
+	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
+	var loaded []*Entry // in the file's order
+	var loading chan struct{}
+	if fresh {
+		// The index loads while the names are read: a new session's
+		// first list of a large folder is the two, and there are cores.
+		idx = &folderIndex{}
+		loading = make(chan struct{})
+		go func() {
+			defer close(loading)
+			idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
+		}()
+	}
+	nw, rerr1 := readNames(filepath.Join(dir, "new"))
+	cur, rerr2 := readNames(filepath.Join(dir, "cur"))
+	if loading != nil {
+		<-loading
+	}
+	if err := cmp.Or(rerr1, rerr2); err != nil {
+		return nil, fmt.Errorf("mailstore: %w", err)
+	}
+	// The map is brought up to date in place (only scans, under s.mu,
+	// use it). Entries that a list has returned are replaced, never
+	// changed, since its caller may still be reading them; only their
+	// scan mark changes, which nothing outside scan reads.
+	s.scans++
+	gen := s.scans
+	entries := idx.entries
+	all := make([]*Entry, 0, len(nw)+len(cur))
+	var parsed []*Entry
+	renames := 0 // entries whose file name changed (flags, new/ to cur/)
+	add := func(sub, name string, isNew bool) {
+		id := ID(name)
+		old := entries[id]
+		var e *Entry
+		switch {
+		case old != nil && old.scan == gen:
+			return // the same id twice (new/ and cur/ during a move): once is enough
+		case old != nil && old.Name == name && old.New == isNew:
+			e = old
+		case old != nil && fresh: // loaded just now: nobody else holds it
+			e = old
+			e.ID, e.Name, e.New = id, name, isNew
+		case old != nil:
+			c := *old
+			e = &c
+			e.ID, e.Name, e.New = id, name, isNew
+			entries[id] = e
+			renames++
+		default:
+			e = &Entry{}
+			if !parseFile(filepath.Join(dir, sub, name), name, e) {
+				return // gone meanwhile (another client moved it): the next list sees its new name
+			}
+			e.ID, e.Name, e.New = id, name, isNew
+			entries[id] = e
+			parsed = append(parsed, e)
+		}
+		e.scan = gen
+		all = append(all, e)
+	}
+	for _, n := range nw {
+		add("new", n, true)
+	}
+	for _, n := range cur {
+		add("cur", n, false)
+	}
+	changed := len(parsed) > 0
+	if len(all) != len(entries) {
+		changed = true // some vanished
+		for id, e := range entries {
+			if e.scan != gen {
+				delete(entries, id)
+			}
+		}
+	}
+	// Keep the order the entries had (the file's, newest first, or the
+	// last list's by date) and put what is new last: the usual sort then
+	// finds its input sorted, or nearly, and costs about a pass instead
+	// of a full sort of 100,000 entries.
+	prev := loaded
+	if !fresh {
+		prev = idx.sorted[sortOrder{SortDate, false}]
+		if prev == nil {
+			prev = idx.all
+		}
+	}
+	if len(prev) > 0 {
+		ordered := make([]*Entry, 0, len(all))
+		for _, e := range prev {
+			if n := entries[e.ID]; n != nil && n.scan == gen && n.order != gen {
+				n.order = gen
+				ordered = append(ordered, n)
+			}
+		}
+		for _, e := range parsed {
+			if e.order != gen {
+				e.order = gen
+				ordered = append(ordered, e)
+			}
+		}
+		if len(ordered) == len(all) { // always; but never lose an entry to a slip here
+			all = ordered
+		}
+	}
+	if changed {
+		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
+	}
+	var sorted map[sortOrder][]*Entry
+	if !fresh && !changed && renames == 0 {
+		// The same messages under the same names: the orders made so
+		// far still hold (a folder listed again and again within 2
+		// seconds of a change is read again, but not sorted again).
+		sorted = idx.sorted
+	}
+	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
+		stable: err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge}
+	s.cache[folder] = idx
+	return idx, nil
+}
+
+func mtime(dir string) (time.Time, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fi.ModTime(), nil
+}
+
+// order returns all entries in the order asked, sorted once per order
+// while the folder does not change.
+func (idx *folderIndex) order(key string, asc bool) []*Entry {
+	o := sortOrder{key, asc}
+	if es, ok := idx.sorted[o]; ok {
+		return es
+	}
+	es := slices.Clone(idx.all)
+	sortEntries(es, key, asc)
+	if idx.sorted == nil {
+		idx.sorted = map[sortOrder][]*Entry{}
+	}
+	idx.sorted[o] = es
+	return es
+}
+
+// parseFile fills e from the message file at path; false if it is gone.
+func parseFile(path, name string, e *Entry) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	e.Size = sizeOf(name)
+	if e.Size < 0 {
+		e.Size = fi.Size()
+	}
+	parseHead(f, fi.ModTime().Unix(), e)
+	return true
+}
