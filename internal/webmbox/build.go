@@ -277,7 +277,7 @@ func textPart(b *bytes.Buffer, body string) {
 func attachPart(b *bytes.Buffer, a outPart) {
 	name := attachName(a.name)
 	writeField(b, "Content-Type", mime.FormatMediaType(attachType(a.ctype), map[string]string{"name": name}))
-	writeField(b, "Content-Disposition", mime.FormatMediaType("outPart", map[string]string{"filename": name}))
+	writeField(b, "Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	writeField(b, "Content-Transfer-Encoding", "base64")
 	b.WriteString("\n")
 	enc := base64.StdEncoding.EncodeToString(a.data)
@@ -318,7 +318,7 @@ func attachName(n string) string {
 		n = n[:len(n)-size]
 	}
 	if n == "" {
-		return "outPart"
+		return "attachment"
 	}
 	return n
 }

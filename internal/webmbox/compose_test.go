@@ -9,7 +9,7 @@ import (
 
 func composeRows(t *testing.T, s *Session, args ...string) map[string][][]string {
 	t.Helper()
-	return rowsByTag(call(t, s, OpCompose, args...))
+	return rowsByTag(mcall(t, s, OpCompose, args...))
 }
 
 func TestComposeNew(t *testing.T) {

@@ -59,7 +59,7 @@ func one(t *testing.T, m map[string][][]string, tag string) string {
 	return m[tag][0][0]
 }
 
-func call(t *testing.T, s *Session, op string, args ...string) *webrpc.Response {
+func mcall(t *testing.T, s *Session, op string, args ...string) *webrpc.Response {
 	t.Helper()
 	resp := s.Handle(&webrpc.Request{Op: op, Args: args})
 	if resp.Status != webrpc.OK {
@@ -91,7 +91,7 @@ const mixedMsg = "From: =?utf-8?Q?Ren=C3=A9?= <rene@example.org>\r\n" +
 func TestMessageOp(t *testing.T) {
 	s := newMimeSession(t)
 	id := appendMsg(t, s, mailstore.Inbox, mixedMsg, "")
-	resp := call(t, s, OpMessage, mailstore.Inbox, id, "0")
+	resp := mcall(t, s, OpMessage, mailstore.Inbox, id, "0")
 	m := rowsByTag(resp)
 	if one(t, m, "from") != "René <rene@example.org>" || one(t, m, "subject") != "café plans" ||
 		one(t, m, "date") != "1796623200" || one(t, m, "messageid") != "<m1@example.org>" {
@@ -120,7 +120,7 @@ func TestMessageOp(t *testing.T) {
 		t.Errorf("header rows %v", m["header"])
 	}
 	// images=1 keeps the remote image, says nothing is blocked.
-	m = rowsByTag(call(t, s, OpMessage, mailstore.Inbox, id, "1"))
+	m = rowsByTag(mcall(t, s, OpMessage, mailstore.Inbox, id, "1"))
 	if !strings.Contains(one(t, m, "html"), "https://tracker.example/t.gif") || m["remoteimages"] != nil {
 		t.Errorf("images=1: %s %v", one(t, m, "html"), m["remoteimages"])
 	}
@@ -154,16 +154,16 @@ func TestMessageOpRefuses(t *testing.T) {
 func TestPartAndRawOps(t *testing.T) {
 	s := newMimeSession(t)
 	id := appendMsg(t, s, mailstore.Inbox, mixedMsg, "")
-	resp := call(t, s, OpPart, mailstore.Inbox, id, "2")
+	resp := mcall(t, s, OpPart, mailstore.Inbox, id, "2")
 	m := rowsByTag(resp)
 	if string(resp.Blob) != "%PDF-1.4\n" || one(t, m, "type") != "application/pdf" || one(t, m, "name") != "résumé.pdf" {
 		t.Errorf("part 2: %q %v", resp.Blob, resp.Rows)
 	}
-	resp = call(t, s, OpPart, mailstore.Inbox, id, "1.1")
+	resp = mcall(t, s, OpPart, mailstore.Inbox, id, "1.1")
 	if one(t, rowsByTag(resp), "type") != "text/html; charset=utf-8" || !strings.Contains(string(resp.Blob), "<script>") {
 		t.Errorf("part 1.1 is served as stored, typed: %v", resp.Rows)
 	}
-	resp = call(t, s, OpRaw, mailstore.Inbox, id)
+	resp = mcall(t, s, OpRaw, mailstore.Inbox, id)
 	if string(resp.Blob) != mixedMsg {
 		t.Errorf("raw differs")
 	}
@@ -188,14 +188,14 @@ func TestHostileCorpusThroughOps(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := appendMsg(t, s, mailstore.Inbox, string(raw), "")
-		m := rowsByTag(call(t, s, OpMessage, mailstore.Inbox, id, "0"))
+		m := rowsByTag(mcall(t, s, OpMessage, mailstore.Inbox, id, "0"))
 		for i, att := range m["att"] {
 			if i < 20 {
-				call(t, s, OpPart, mailstore.Inbox, id, att[0])
+				mcall(t, s, OpPart, mailstore.Inbox, id, att[0])
 			}
 		}
 		for _, mode := range []string{"reply", "replyall", "forward", "draft"} {
-			call(t, s, OpCompose, mode, mailstore.Inbox, id)
+			mcall(t, s, OpCompose, mode, mailstore.Inbox, id)
 		}
 	}
 }

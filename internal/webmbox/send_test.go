@@ -200,6 +200,11 @@ func selfParts(t *testing.T, raw string) []outPart {
 			t.Fatal(err)
 		}
 		mt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		// Every attached file says so (RFC 2183); the browser test found
+		// "outpart" here once, left by a rename.
+		if disp, _, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition")); p.FileName() != "" && disp != "attachment" {
+			t.Errorf("part %q has Content-Disposition %q, want attachment", p.FileName(), disp)
+		}
 		out = append(out, outPart{name: p.FileName(), ctype: mt, data: data})
 	}
 }

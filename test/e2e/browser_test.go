@@ -9,7 +9,15 @@ package e2e
 // packet can reach the Internet.
 
 import (
+	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"fmt"
 	"net"
 	"net/http"
@@ -59,7 +67,8 @@ func (c *canary) Hits() []string {
 	defer c.mu.Unlock()
 	var out []string
 	for _, h := range c.hits {
-		host, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(h, "GET "), "POST "), "/")
+		_, u, _ := strings.Cut(h, " ")
+		host, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://"), "/")
 		if strings.HasSuffix(host, ".google.com") || strings.HasSuffix(host, ".googleapis.com") || strings.HasSuffix(host, ".gstatic.com") {
 			continue
 		}
@@ -76,15 +85,66 @@ func newCanary(t *testing.T) *canary {
 	}
 	c := &canary{Addr: ln.Addr().String()}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme := "http://"
+		if r.TLS != nil {
+			scheme = "https://"
+		}
 		c.mu.Lock()
-		c.hits = append(c.hits, r.Method+" "+r.Host+r.URL.RequestURI())
+		c.hits = append(c.hits, r.Method+" "+scheme+r.Host+r.URL.RequestURI())
 		c.mu.Unlock()
 		w.Header().Set("Content-Type", "image/gif")
 		w.Write([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
+	}), ReadHeaderTimeout: 5 * time.Second, TLSConfig: &tls.Config{Certificates: []tls.Certificate{canaryCert(t)}}}
+	// One port for both schemes: a connection whose first byte starts a
+	// TLS handshake (0x16) is served over TLS, so an https:// beacon is
+	// counted too (the browser ignores certificate errors).
+	go srv.Serve(&sniffListener{Listener: ln, tls: srv.TLSConfig})
 	t.Cleanup(func() { srv.Close() })
 	return c
+}
+
+type sniffListener struct {
+	net.Listener
+	tls *tls.Config
+}
+
+func (l *sniffListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	first, err := br.Peek(1)
+	c.SetReadDeadline(time.Time{})
+	pc := &peekedConn{Conn: c, r: br}
+	if err == nil && first[0] == 0x16 {
+		return tls.Server(pc, l.tls), nil
+	}
+	return pc, nil
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// canaryCert is a throwaway self-signed certificate for the canary.
+func canaryCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "canary"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), DNSNames: []string{"*.example", "*.example.com"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // browserTimeout bounds everything one test does in the browser.

@@ -82,8 +82,9 @@ func TestWebmailReadSendMove(t *testing.T) {
 
 	// Bob over POP3 (goqmail's own), then in Dovecot's IMAP.
 	pop := fmt.Sprintf(`
-import poplib, sys
+import poplib, ssl, sys
 p = poplib.POP3("127.0.0.1", %d, timeout=10)
+p.stls(context=ssl._create_unverified_context())
 p.user(%q); p.pass_(%q)
 n = len(p.list()[1]); print("count", n)
 sys.stdout.write(b"\n".join(p.retr(1)[1]).decode())
