@@ -4,7 +4,7 @@ BIN := bin
 PROGRAMS := goqmaild goqmail goqmail-queue goqmail-send goqmail-lspawn goqmail-local goqmail-smtpd goqmail-sendmail goqmail-remote goqmail-auth goqmail-pop3d goqmail-log goqmail-metrics goqmail-qmail-queue goqmail-dkimsign goqmail-acme goqmail-vacation goqmail-webmbox goqmail-web
 DEMO ?= demo
 
-.PHONY: build run test fuzz crash powercut bench clean
+.PHONY: build run test fuzz crash powercut bench screenshots clean
 
 build:
 	@mkdir -p $(BIN)
@@ -43,6 +43,11 @@ powercut: build
 # Benchmark against Postfix (docs/bench.md). Needs root and the postfix package.
 bench: build
 	GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) run ./scripts/bench $(BENCH_ARGS)
+
+# The pictures of the web pages in docs/screenshots (shown in the README),
+# taken by the browser tests in Debian's chromium. Needs root.
+screenshots: build
+	GOQMAIL_SCREENSHOTS=$(CURDIR)/docs/screenshots GOQMAIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'TestWeb|TestHostileCorpusWebmail' ./test/e2e
 
 clean:
 	rm -rf $(BIN)

@@ -277,7 +277,7 @@ func (b *browser) Ran() []string {
 // Screenshot saves a PNG of the whole page to path.
 func (b *browser) Screenshot(path string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG; below, JPEG
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
