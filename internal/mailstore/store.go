@@ -178,6 +178,7 @@ func (s *Store) Append(folder string, raw []byte, flags string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	s.noteQuota(int64(len(raw)), 1) // quota.go
 	if flags == "" {
 		return name, nil
 	}
