@@ -21,6 +21,15 @@ var (
 	benchRoot string
 )
 
+// TestMain removes the benchmarks' Maildir, made once for all of them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchRoot != "" {
+		os.RemoveAll(filepath.Dir(benchRoot))
+	}
+	os.Exit(code)
+}
+
 func benchMaildir(b *testing.B) string {
 	benchOnce.Do(func() {
 		n := 20000

@@ -295,6 +295,8 @@ func (s *Store) DeleteFolder(folder string) error {
 		return fmt.Errorf("delete folder %q: %w", folder, err)
 	}
 	s.forget(folder)
+	bytes, count := folderUsage(gone)
+	s.noteQuota(-bytes, -count)
 	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("delete folder %q: %w", folder, err)
 	}

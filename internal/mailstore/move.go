@@ -60,8 +60,10 @@ func (s *Store) Delete(folder, id string) error {
 	if err != nil {
 		return err
 	}
+	size := messageSize(p)
 	if err := os.Remove(p); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
+	s.noteQuota(-size, -1)
 	return syncDir(filepath.Dir(p))
 }

@@ -110,6 +110,11 @@ func CheckFolderName(folder string) error {
 			return fmt.Errorf("folder %q: %w", folder, ErrInvalid)
 		}
 	}
+	// The directory name (a dot and the modified UTF-7 form, which is
+	// longer than UTF-8 for most scripts) must fit NAME_MAX, 255 bytes.
+	if 1+len(encodeUTF7(folder)) > 255 {
+		return fmt.Errorf("folder %q: the name is too long: %w", folder, ErrInvalid)
+	}
 	return nil
 }
 
@@ -178,6 +183,7 @@ func (s *Store) Append(folder string, raw []byte, flags string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	s.noteQuota(int64(len(raw)), 1) // quota.go
 	if flags == "" {
 		return name, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"goqmail/internal/maildir"
@@ -53,7 +54,7 @@ func TestAppendPathFlags(t *testing.T) {
 
 func TestNamesRefused(t *testing.T) {
 	s := newStore(t)
-	for _, f := range []string{"", "../x", ".Sent", "a/b", "a..b", "inbox", "x\x01"} {
+	for _, f := range []string{"", "../x", ".Sent", "a/b", "a..b", "inbox", "x\x01", strings.Repeat("aé", 60)} {
 		if _, err := s.Dir(f); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Dir(%q): %v, want ErrInvalid", f, err)
 		}

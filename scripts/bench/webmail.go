@@ -109,9 +109,15 @@ func runWebmail() {
 		webMust(os.WriteFile(filepath.Join(root, "new", fmt.Sprintf("%d.late%d.bench", time.Now().Unix(), j)), []byte(msg), 0o600))
 	}, func() *webrpc.Response { return s.Handle(page1) }))
 	s.Store.WaitIndex()
-	row("first page by subject, same session", timeIt(*webRounds, nil, func() *webrpc.Response {
+	bySubject := func() *webrpc.Response {
 		return s.Handle(&webrpc.Request{Op: webmbox.OpList, Args: []string{"INBOX", "subject", "asc", "0", "50", ""}})
-	}))
+	}
+	// Within 2 s of a change the names are read again on every list
+	// (mailstore's stableAge): the sort is kept, the scan is not.
+	row("first page by subject, same session, < 2 s after a delivery", timeIt(*webRounds, nil, bySubject))
+	time.Sleep(2500 * time.Millisecond)
+	s.Handle(page1)
+	row("first page by subject, same session, settled", timeIt(*webRounds, nil, bySubject))
 	row("search a sender (1% in From, the rest read whole), same session", timeIt(3, nil, func() *webrpc.Response {
 		return s.Handle(&webrpc.Request{Op: webmbox.OpList, Args: []string{"INBOX", "", "", "0", "50", "sender17@"}})
 	}))
