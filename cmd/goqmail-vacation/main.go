@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"goqmail/internal/helptext"
 	"goqmail/internal/submit"
 	"goqmail/internal/vacation"
 )
@@ -39,7 +40,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout io.W
 		return 0
 	}
 	if len(args) != 1 {
-		return say("usage: goqmail-vacation DIR (in a .qmail program line); no reply sent")
+		fmt.Fprint(stdout, helptext.Vacation)
+		return say("no reply sent")
 	}
 	dir := args[0]
 	c, err := vacation.ReadConfig(dir)

@@ -29,6 +29,8 @@ func manPages() []manpage.Page {
 		manpage.Page{Name: "goqmail-sendmail", Section: "8", Summary: "the sendmail, mailq and newaliases of goqmail", Help: helptext.Sendmail, SeeAlso: see},
 		manpage.Page{Name: "goqmail-metrics", Section: "8", Summary: "serve goqmail's Prometheus metrics", Help: helptext.Metrics, SeeAlso: see},
 		manpage.Page{Name: "goqmail-qmail-queue", Section: "8", Summary: "the qmail-queue of goqmail, for QMAILQUEUE filters", Help: helptext.QmailQueue, SeeAlso: see},
+		manpage.Page{Name: "goqmail-web", Section: "8", Summary: "serve goqmail's webmail, self-service and web administration", Help: helptext.Web, SeeAlso: see},
+		manpage.Page{Name: "goqmail-vacation", Section: "8", Summary: "the vacation autoresponder of goqmail's webmail", Help: helptext.Vacation, SeeAlso: see},
 	)
 	return pages
 }

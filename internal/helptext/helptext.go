@@ -57,3 +57,14 @@ const Web = `usage: goqmail-web ROOT (started by goqmaild)
   ROOT/acme/servercert.pem when it exists, else control/servercert.pem; SIGHUP looks
   again. Logins go to goqmail-auth (ROOT/run/auth.sock). See docs/web.md.
 `
+
+// Vacation is goqmail-vacation's usage.
+const Vacation = `usage: goqmail-vacation DIR (in a .qmail program line: |goqmail-vacation DIR)
+  The vacation autoresponder the webmail's settings write into a user's .qmail
+  (docs/web.md). Reads the message on standard input and qmail-local's SENDER and
+  RECIPIENT, and answers at most once per sender per period with the subject and
+  text in DIR, from the null sender (RFC 3834 3.3). Never answers the null sender,
+  MAILER-DAEMON, lists or bulk mail (Precedence, List-Id, List-Unsubscribe,
+  Auto-Submitted), mail that does not name the user in To or Cc, or the user. Always
+  exits 0: a failed reply never bounces the message. Refuses to run as root.
+`
