@@ -37,7 +37,9 @@ const (
 
 func newWebSite(t *testing.T) *webSite {
 	t.Helper()
-	needRoot(t, "the mailbox sessions run as goqmailv and the admin session as root, as in an installation")
+	// As root the mailbox sessions run as goqmailv and the admin session
+	// as root, as in an installation; without root everything runs as the
+	// test's user (single-user mode, the newcomer's make run).
 	s := NewServer(t, Options{NoStart: true})
 	for _, d := range []string{"web.test", "other.test"} {
 		goqmailCmd(t, s, "", false, "domain", "add", d)

@@ -115,7 +115,10 @@ func TestHostileCorpusSanitizerInBrowser(t *testing.T) {
 func TestHostileCorpusWebmail(t *testing.T) {
 	msgs := corpus(t)
 	w := newWebSite(t)
-	uid, gid := lookupIDs(t, "goqmailv")
+	uid, gid := os.Getuid(), os.Getgid()
+	if asRoot {
+		uid, gid = lookupIDs(t, "goqmailv")
+	}
 	newDir := filepath.Join(w.maildir(webAnn), "new")
 	ids := map[string]string{}
 	i := 0
