@@ -32,6 +32,14 @@ printf '%s uid=%s\n' "$*" "$(id -u)" >&3
 // returns the uid the mailbox sessions run as.
 func webFixture(t *testing.T) (*fixture, int) {
 	t.Helper()
+	return webFixtureWith(t, nil)
+}
+
+// webFixtureWith lets a test change the Config before the server starts
+// serving: the server reads it from its own goroutines, so a change made
+// afterwards would be a data race (the race detector found one in CI).
+func webFixtureWith(t *testing.T, change func(*Config)) (*fixture, int) {
+	t.Helper()
 	uid, gid := os.Getuid(), os.Getgid()
 	bin := t.TempDir()
 	if os.Geteuid() == 0 {
@@ -47,6 +55,9 @@ func webFixture(t *testing.T) (*fixture, int) {
 		c.AdminProgram = filepath.Join(bin, "goqmail")
 		c.Root = "/var/goqmail-test"
 		c.VirtualUID, c.VirtualGID = uid, gid
+		if change != nil {
+			change(c)
+		}
 	})
 	dir := vdir.OpenFiles(filepath.Join(f.root, "vdir"), filepath.Join(f.root, "vmail"), os.Getuid(), os.Getgid())
 	must(t, dir.AddUserHash(vdir.User{Local: "postmaster", Domain: "example.com", Hash: "{PLAIN}pmpw"}))
@@ -143,13 +154,12 @@ func TestOpenWebSharesThrottleNoGrant(t *testing.T) {
 // A session that cannot start is a temporary failure; a role's admin
 // session that cannot start fails the whole login.
 func TestOpenWebSessionFailure(t *testing.T) {
-	f, _ := webFixture(t)
-	f.srv.cfg.AdminProgram = "/nonexistent/goqmail"
+	f, _ := webFixtureWith(t, func(c *Config) { c.AdminProgram = "/nonexistent/goqmail" })
 	if w := f.openWeb("alice@example.com", "sys secret"); w.OK || !w.Temporary || w.Mailbox != nil {
 		t.Errorf("admin session missing: %+v", w)
 	}
-	f.srv.cfg.WebSessionProgram = "/nonexistent/goqmail-webmbox"
-	if w := f.openWeb("bob@example.com", "bobpw"); w.OK || !w.Temporary || w.Mailbox != nil {
+	g, _ := webFixtureWith(t, func(c *Config) { c.WebSessionProgram = "/nonexistent/goqmail-webmbox" })
+	if w := g.openWeb("bob@example.com", "bobpw"); w.OK || !w.Temporary || w.Mailbox != nil {
 		t.Errorf("mailbox session missing: %+v", w)
 	}
 	if !strings.Contains(f.log.String(), "start web admin session for alice@example.com") {
