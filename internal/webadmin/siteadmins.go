@@ -73,4 +73,3 @@ func (s *Session) canonicalDomain(name string) (string, error) {
 	}
 	return name, nil
 }
-
