@@ -146,3 +146,57 @@ func TestConnectionsPerClientBounded(t *testing.T) {
 func isReset(err error) bool {
 	return strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")
 }
+
+// One user's slow uploads hold at most maxUploadsPerUser of the server's
+// upload slots: before, 8 of them (each may take minutes) left every
+// other user "Busy".
+func TestUploadsPerUserBounded(t *testing.T) {
+	e := newEnv(t, Limits{})
+	alice, bob := e.browser(), e.browser()
+	alice.mustLogin("alice@example.com")
+	bob.mustLogin("bob@example.com")
+	// slow starts an upload whose body never ends until the test does.
+	var writers []*io.PipeWriter
+	t.Cleanup(func() {
+		for _, w := range writers {
+			w.CloseWithError(errors.New("test over"))
+		}
+	})
+	slow := func(b *browser) {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		req, _ := http.NewRequest("POST", e.ts.URL+"/compose", pr)
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
+		req.Header.Set("Origin", e.ts.URL)
+		for k, v := range b.cookies {
+			req.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+		go func() {
+			if resp, err := b.c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		go io.WriteString(pw, "--xyz\r\nContent-Disposition: form-data; name=\"attach\"; filename=\"a\"\r\n\r\nsome bytes")
+	}
+	for i := 0; i < maxUploadsPerUser; i++ {
+		slow(alice)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		n := len(e.srv.uploads) // the server's slots in use
+		if n == maxUploadsPerUser {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow uploads never started (%d)", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	alice.get("/compose")
+	if r := multipartCompose(alice, map[string][]byte{"b.txt": []byte("x")}); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a third upload of one user: %d\n%s", r.StatusCode, r.body)
+	}
+	bob.get("/compose")
+	if r := multipartCompose(bob, map[string][]byte{"c.txt": []byte("x")}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another user's upload: %d\n%s", r.StatusCode, r.body)
+	}
+}
