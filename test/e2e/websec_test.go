@@ -7,6 +7,7 @@ package e2e
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -137,4 +138,55 @@ func TestWebDomainAdminCannotTakeOverSiteAdmin(t *testing.T) {
 		t.Fatalf("postmaster sets ann's password: %d %s\n%s", st, loc, body)
 	}
 	newWebClient(t, w).login(webAnn, "new ann pass 2")
+}
+
+// TestWebConnectionsPerClient: one client address holding 64 connections
+// open (the slow-loris shape: TCP connected, nothing sent) gets its next
+// one closed at once, while another address is served; once it lets go it
+// is served again. Before, one address could hold every descriptor
+// goqmail-web has (20,000).
+func TestWebConnectionsPerClient(t *testing.T) {
+	w := newWebSite(t)
+	addr := strings.TrimPrefix(w.URL, "https://")
+	dialFrom := func(local string) net.Conn {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 64 {
+		held = append(held, dialFrom("127.0.0.1"))
+	}
+	// The 65th is closed before its TLS handshake: a request on it fails.
+	// (The server accepts in order, so the 64 are counted first.)
+	if resp, err := newWebClient(t, w).c.Get(w.URL + "/login"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the 65th connection of one address was served: %d", resp.StatusCode)
+	}
+	other := newWebClient(t, w)
+	other.c.Transport.(*http.Transport).DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext
+	if st, _ := other.get("/login"); st != http.StatusOK {
+		t.Fatalf("another address: %d", st)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	waitFor(t, 30*time.Second, "the address to be served again", func() bool {
+		resp, err := newWebClient(t, w).c.Get(w.URL + "/login")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
