@@ -200,3 +200,23 @@ func TestUploadsPerUserBounded(t *testing.T) {
 		t.Fatalf("another user's upload: %d\n%s", r.StatusCode, r.body)
 	}
 }
+
+// A login from an address that holds PerIP sessions is refused before
+// goqmail-auth is asked: before, auth checked the password and started
+// the session processes, which the front then closed.
+func TestLoginAtAddressBoundStartsNoSession(t *testing.T) {
+	e := newEnv(t, Limits{PerIP: 2, PerUser: 10})
+	e.browser().mustLogin("alice@example.com")
+	e.browser().mustLogin("bob@example.com")
+	e.auth.mu.Lock()
+	started := len(e.auth.mbox)
+	e.auth.mu.Unlock()
+	if r := e.browser().login("alice@example.com", "pw-alice"); r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "too many sessions from your address") {
+		t.Fatalf("a third session from one address: %d\n%s", r.StatusCode, r.body)
+	}
+	e.auth.mu.Lock()
+	defer e.auth.mu.Unlock()
+	if len(e.auth.mbox) != started {
+		t.Fatalf("goqmail-auth started %d session processes for a login the front refuses", len(e.auth.mbox)-started)
+	}
+}

@@ -66,6 +66,13 @@ func (s *Server) login(c *reqCtx) {
 		return
 	}
 	key := clientKey(c.ip) // an IPv6 client counts by its /64
+	// An address at its bound is refused before goqmail-auth is asked:
+	// a login the table would refuse anyway must not start (and then
+	// end) session processes, or check a password.
+	if s.table.ipFull(key) {
+		c.fail(http.StatusServiceUnavailable, "Not now", errTooManyFromIP.Error())
+		return
+	}
 	if !s.gate.acquire(key) {
 		c.fail(http.StatusTooManyRequests, "Too many logins", "Too many logins are in progress from your address. Wait a moment and try again.")
 		return

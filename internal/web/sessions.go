@@ -197,6 +197,19 @@ func (t *sessionTable) add(s *session) (string, error) {
 	return id, nil
 }
 
+// ipFull says whether the client key ip holds PerIP live sessions.
+func (t *sessionTable) ipFull(ip string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, n := t.now(), 0
+	for _, o := range t.byID {
+		if o.ip == ip && !t.expired(o, now) {
+			n++
+		}
+	}
+	return n >= t.lim.PerIP
+}
+
 // get returns the live session of id and marks it used, or nil.
 func (t *sessionTable) get(id string) *session {
 	if id == "" {
