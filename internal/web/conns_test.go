@@ -220,3 +220,35 @@ func TestLoginAtAddressBoundStartsNoSession(t *testing.T) {
 		t.Fatalf("goqmail-auth started %d session processes for a login the front refuses", len(e.auth.mbox)-started)
 	}
 }
+
+// A message's HTML may name its images thousands of times: the frame asks
+// the session for each part once, and for at most maxFrameParts of them.
+// Before, every reference was a part call (each parses the message file
+// again and sends the part's bytes), so one mail with a large image named
+// 5,000 times kept the reader's session busy for as long as the sender
+// liked.
+func TestFrameFetchesEachPartOnce(t *testing.T) {
+	e := newEnv(t, Limits{})
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	mb := e.auth.lastMbox()
+	r := b.get("/msg/html?f=INBOX&id=manyimg")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("frame: %d\n%s", r.StatusCode, r.body)
+	}
+	if n := strings.Count(r.body, `src="data:image/png;base64,`); n != 3000 {
+		t.Errorf("%d of 3000 references to the image inlined", n)
+	}
+	if strings.Contains(r.body, "part:") {
+		t.Error("a part: URL was left in the frame")
+	}
+	parts := 0
+	for _, op := range mb.ops() {
+		if op == opPart {
+			parts++
+		}
+	}
+	if parts > maxFrameParts {
+		t.Errorf("the frame asked the session for %d parts, at most %d wanted", parts, maxFrameParts)
+	}
+}
