@@ -81,7 +81,7 @@ func main() {
 		}
 		log.Printf("status: serving https on %s", ln.Addr())
 		go func(ln net.Listener) {
-			if err := hs.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := hs.ServeTLS(srv.Limit(ln), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Fatalf("https on %s: %v", ln.Addr(), err)
 			}
 		}(ln)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -183,6 +184,16 @@ func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 	case opMessage:
 		if req.Arg(1) == "missing" {
 			return webrpc.Errorf(webrpc.NotFound, "no message %s", req.Arg(1))
+		}
+		if req.Arg(1) == "manyimg" { // a sender's 3000 references to one image, 200 to parts that are not there
+			var b strings.Builder
+			for i := 0; i < 3000; i++ {
+				b.WriteString(`<img src="part:img1">`)
+			}
+			for i := 0; i < 200; i++ {
+				fmt.Fprintf(&b, `<img src="part:x%d">`, i)
+			}
+			return &webrpc.Response{Rows: [][]string{{"html", "<html><body>" + b.String() + "</body></html>"}}}
 		}
 		return &webrpc.Response{Rows: [][]string{
 			{"from", "Mallory <m@evil>"}, {"subject", "Hi " + user}, {"date", "1700000000"}, {"flags", "S"},

@@ -65,14 +65,22 @@ func (s *Server) login(c *reqCtx) {
 		c.loginForm(http.StatusBadRequest, login, "Enter your address and your password.")
 		return
 	}
-	if !s.gate.acquire(c.ip) {
+	key := clientKey(c.ip) // an IPv6 client counts by its /64
+	// An address at its bound is refused before goqmail-auth is asked:
+	// a login the table would refuse anyway must not start (and then
+	// end) session processes, or check a password.
+	if s.table.ipFull(key) {
+		c.fail(http.StatusServiceUnavailable, "Not now", errTooManyFromIP.Error())
+		return
+	}
+	if !s.gate.acquire(key) {
 		c.fail(http.StatusTooManyRequests, "Too many logins", "Too many logins are in progress from your address. Wait a moment and try again.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(c.r.Context(), loginTimeout)
 	res, err := s.auth.OpenWeb(ctx, login, password, c.ip)
 	cancel()
-	s.gate.release(c.ip)
+	s.gate.release(key)
 	if err != nil {
 		s.log.Printf("warning: web login of %s from %s: %v", login, c.ip, err)
 		c.loginForm(http.StatusServiceUnavailable, login, "The login service is not answering. Try again in a few minutes.")
@@ -99,7 +107,7 @@ func (s *Server) login(c *reqCtx) {
 	if res.User == "" {
 		res.User = login // an adapter that does not canonicalize: the login as typed
 	}
-	sess := &session{user: res.User, role: res.Role, domain: res.Domain, ip: c.ip, mbox: webrpc.NewClient(res.Mailbox)}
+	sess := &session{user: res.User, role: res.Role, domain: res.Domain, ip: key, mbox: webrpc.NewClient(res.Mailbox)}
 	if res.Admin != nil {
 		sess.admin = webrpc.NewClient(res.Admin)
 	}

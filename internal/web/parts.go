@@ -29,6 +29,12 @@ const downloadCSP = "default-src 'none'; base-uri 'none'; form-action 'none'; fr
 // maxInlineImages bounds the bytes of cid: images put into one frame.
 const maxInlineImages = 8 << 20
 
+// maxFrameParts bounds the parts one frame asks the session for; each is
+// asked once however often the HTML names it. A sender may name an image
+// thousands of times, and every part call parses the message file again
+// and sends the part's bytes (found in the security review of issue 15).
+const maxFrameParts = 64
+
 // partRef finds the session's "part:<id>" image URLs in the sanitized HTML
 // (in a src attribute, quoted).
 var partRef = regexp.MustCompile(`(?i)(\ssrc\s*=\s*["'])part:([A-Za-z0-9._-]{1,64})(["'])`)
@@ -63,20 +69,32 @@ func (s *Server) messageFrame(c *reqCtx) {
 	}
 	budget := maxInlineImages
 	var broken bool
+	fetched := map[string]*partData{} // by part id; nil: not an image to show
 	doc = partRef.ReplaceAllStringFunc(doc, func(m string) string {
 		sm := partRef.FindStringSubmatch(m)
 		if broken {
 			return sm[1] + sm[3]
 		}
-		pr, err := c.fetchPart(folder, id, sm[2])
-		if err != nil {
-			broken = true
+		pr, seen := fetched[sm[2]]
+		if !seen {
+			if len(fetched) >= maxFrameParts {
+				return sm[1] + sm[3]
+			}
+			var err error
+			pr, err = c.fetchPart(folder, id, sm[2])
+			if err != nil {
+				broken = true
+				return sm[1] + sm[3]
+			}
+			if pr != nil && !safeImage(pr.typ) {
+				pr = nil
+			}
+			fetched[sm[2]] = pr
+		}
+		if pr == nil || len(pr.data) > budget {
 			return sm[1] + sm[3]
 		}
-		if pr == nil || !safeImage(pr.typ) || len(pr.data) > budget {
-			return sm[1] + sm[3]
-		}
-		budget -= len(pr.data)
+		budget -= len(pr.data) // every copy counts: the document's size
 		return sm[1] + "data:" + pr.typ + ";base64," + base64.StdEncoding.EncodeToString(pr.data) + sm[3]
 	})
 	if broken {

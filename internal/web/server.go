@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"goqmail/internal/logline"
@@ -38,6 +39,12 @@ const maxForm = 64 << 10
 // maxUploads bounds the uploads read at once: each is held in memory.
 const maxUploads = 8
 
+// maxUploadsPerUser bounds one user's share of them: otherwise one
+// logged-in user sending 8 slow uploads (each may take ReadTimeout, 5
+// minutes) would leave every other user "Busy" (found in the security
+// review of issue 15).
+const maxUploadsPerUser = 2
+
 // Server is the web front: it holds the session table and answers HTTP.
 // It never opens a file other than its embedded templates and static
 // files: everything a page shows comes from a session process.
@@ -48,7 +55,9 @@ type Server struct {
 	now     func() time.Time
 	table   *sessionTable
 	gate    *loginGate
-	uploads chan struct{}                // a slot per upload being read
+	uploads chan struct{} // a slot per upload being read
+	upMu    sync.Mutex
+	upUsers map[string]int               // uploads being read per user
 	routes  map[string]map[string]*Route // path → method → route
 }
 
@@ -63,6 +72,7 @@ func New(auth Authenticator, log *logline.Logger, lim Limits, now func() time.Ti
 		table:   newSessionTable(lim, now),
 		gate:    &loginGate{perIP: lim.LoginsPerIP, total: lim.Logins},
 		uploads: make(chan struct{}, maxUploads),
+		upUsers: map[string]int{},
 	}
 	s.routes = map[string]map[string]*Route{}
 	for _, r := range s.routeTable() {
@@ -198,6 +208,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if method == http.MethodPost {
 		limit := int64(maxForm)
 		if rt.upload {
+			if !s.acquireUpload(c.s.user) {
+				c.fail(http.StatusServiceUnavailable, "Busy", "You are already sending files in another window. Wait until that is done, then try again.")
+				return
+			}
+			defer s.releaseUpload(c.s.user)
 			select {
 			case s.uploads <- struct{}{}:
 				defer func() { <-s.uploads }()
@@ -321,4 +336,23 @@ func (c *reqCtx) done(msg, to string) {
 		c.s.setFlash(msg)
 	}
 	http.Redirect(c.w, c.r, to, http.StatusSeeOther)
+}
+
+// acquireUpload takes one of user's upload slots (maxUploadsPerUser).
+func (s *Server) acquireUpload(user string) bool {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.upUsers[user] >= maxUploadsPerUser {
+		return false
+	}
+	s.upUsers[user]++
+	return true
+}
+
+func (s *Server) releaseUpload(user string) {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.upUsers[user]--; s.upUsers[user] <= 0 {
+		delete(s.upUsers, user)
+	}
 }

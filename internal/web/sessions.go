@@ -26,6 +26,7 @@ type Limits struct {
 	LoginsPerIP int           // logins waiting for goqmail-auth from one address
 	Logins      int           // logins waiting in all
 	MaxUpload   int64         // a compose form with its files, bytes
+	ConnsPerIP  int           // connections one client holds open (LimitListener)
 }
 
 // DefaultLimits are used for zero fields.
@@ -38,6 +39,7 @@ var DefaultLimits = Limits{
 	LoginsPerIP: 3,
 	Logins:      32,
 	MaxUpload:   25 << 20,
+	ConnsPerIP:  64,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -66,6 +68,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxUpload > 0 {
 		d.MaxUpload = l.MaxUpload
 	}
+	if l.ConnsPerIP > 0 {
+		d.ConnsPerIP = l.ConnsPerIP
+	}
 	return d
 }
 
@@ -76,7 +81,7 @@ type session struct {
 	user    string
 	role    string // "site", "domain" or ""
 	domain  string
-	ip      string
+	ip      string // clientKey of the login's address (PerIP counts by it)
 	mbox    *webrpc.Client
 	admin   *webrpc.Client // nil without an admin role
 	created time.Time
@@ -190,6 +195,19 @@ func (t *sessionTable) add(s *session) (string, error) {
 	s.seq = t.seq
 	t.byID[s.key] = s
 	return id, nil
+}
+
+// ipFull says whether the client key ip holds PerIP live sessions.
+func (t *sessionTable) ipFull(ip string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now, n := t.now(), 0
+	for _, o := range t.byID {
+		if o.ip == ip && !t.expired(o, now) {
+			n++
+		}
+	}
+	return n >= t.lim.PerIP
 }
 
 // get returns the live session of id and marks it used, or nil.

@@ -210,6 +210,9 @@ func (s *Session) userAdd(req *webrpc.Request) *webrpc.Response {
 	if refused != nil {
 		return refused
 	}
+	if r := s.notSiteAdmin(addr); r != nil {
+		return r
+	}
 	if req.Arg(1) == "" {
 		return webrpc.Errorf(webrpc.Invalid, "give the new user a password")
 	}
@@ -231,6 +234,9 @@ func (s *Session) userDelete(req *webrpc.Request) *webrpc.Response {
 	if refused != nil {
 		return refused
 	}
+	if r := s.notSiteAdmin(addr); r != nil {
+		return r
+	}
 	if strings.EqualFold(addr, s.Login) {
 		return webrpc.Errorf(webrpc.Invalid, "you cannot delete the account you are logged in with")
 	}
@@ -245,6 +251,9 @@ func (s *Session) userPassword(req *webrpc.Request) *webrpc.Response {
 	if refused != nil {
 		return refused
 	}
+	if r := s.notSiteAdmin(addr); r != nil {
+		return r
+	}
 	if req.Arg(1) == "" {
 		return webrpc.Errorf(webrpc.Invalid, "empty password: nothing changed")
 	}
@@ -258,6 +267,9 @@ func (s *Session) userQuota(req *webrpc.Request) *webrpc.Response {
 	addr, refused := s.checkAddress(req.Arg(0))
 	if refused != nil {
 		return refused
+	}
+	if r := s.notSiteAdmin(addr); r != nil {
+		return r
 	}
 	return s.run(userCmd, []string{"set", addr, "--quota=" + req.Arg(1), "--quota-messages=" + req.Arg(2)}, "")
 }

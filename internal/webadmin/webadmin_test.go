@@ -246,3 +246,51 @@ func TestNewRefusesBadRoles(t *testing.T) {
 		}
 	}
 }
+
+// A site administrator who is a user of a domain is out of reach of that
+// domain's admin: no password, quota or delete (nor an add of the login
+// when it does not exist), whichever alias domain names it; a site admin
+// may. Before the check a postmaster could set the site admin's password
+// and log in as the site admin.
+func TestDomainAdminCannotTouchSiteAdmin(t *testing.T) {
+	s, dir, _ := setup(t, proto.RoleDomain, "example.com")
+	if err := dir.AddUserHash(vdir.User{Local: "boss", Domain: "example.com", Hash: "{PLAIN}x"}); err != nil {
+		t.Fatal(err)
+	}
+	// Listed at the alias domain and, a second admin, not yet a user.
+	if err := os.WriteFile(filepath.Join(s.Root, "control", "webadmins"), []byte("# admins\nBoss@example.net\nchief@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		op   string
+		args []string
+	}{
+		{OpUserPassword, []string{"boss@example.com", "stolen"}},
+		{OpUserPassword, []string{"BOSS@EXAMPLE.NET", "stolen"}},
+		{OpUserQuota, []string{"boss@example.com", "1", "1"}},
+		{OpUserDelete, []string{"boss@example.com"}},
+		{OpUserAdd, []string{"chief@example.com", "mine"}},
+	} {
+		if r := call(s, c.op, c.args...); r.Status != webrpc.Forbidden {
+			t.Errorf("domain admin %s %v: %v %q, want forbidden", c.op, c.args, r.Status, r.Text)
+		}
+	}
+	if u, ok, _ := dir.User("boss", "example.com"); !ok || u.Hash != "{PLAIN}x" || u.QuotaBytes != 0 {
+		t.Errorf("the site admin's account changed: %+v %v", u, ok)
+	}
+	if _, ok, _ := dir.User("chief", "example.com"); ok {
+		t.Error("the domain admin added a site admin's login")
+	}
+	// Other users of the domain stay the domain admin's.
+	if r := call(s, OpUserAdd, "ann@example.com", "pw"); r.Status != webrpc.OK {
+		t.Errorf("user.add ann: %v %q", r.Status, r.Text)
+	}
+	site, sdir, _ := setup(t, proto.RoleSite, "")
+	if err := sdir.AddUserHash(vdir.User{Local: "boss", Domain: "example.com", Hash: "{PLAIN}x"}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(site.Root, "control", "webadmins"), []byte("boss@example.com\n"), 0o644)
+	if r := call(site, OpUserPassword, "boss@example.com", "new"); r.Status != webrpc.OK {
+		t.Errorf("site admin user.password: %v %q", r.Status, r.Text)
+	}
+}

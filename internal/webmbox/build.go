@@ -56,8 +56,14 @@ func (s *Session) parseCompose(req *webrpc.Request, draft bool) (*composed, erro
 		draftID: req.Arg(8), origFolder: req.Arg(9), origID: req.Arg(10), mode: req.Arg(11),
 		files: req.Files,
 	}
+	// Each kept part once: "2,2,2,…" (64 kB of it fits a form) would
+	// otherwise build a message of thousands of copies of the part in
+	// memory before the size check (found in the security review of
+	// issue 15).
+	seenKeep := map[string]bool{}
 	for _, p := range strings.Split(req.Arg(12), ",") {
-		if p = strings.TrimSpace(p); p != "" {
+		if p = strings.TrimSpace(p); p != "" && !seenKeep[p] {
+			seenKeep[p] = true
 			c.keepAtts = append(c.keepAtts, p)
 		}
 	}

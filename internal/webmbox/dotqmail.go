@@ -66,6 +66,14 @@ func (s *Session) dotQmailPath() (path, base string, err error) {
 			return "", "", fmt.Errorf("the session's address %q is not local@domain", s.Address)
 		}
 		base = filepath.Join(s.Root, "vmail", strings.ToLower(domain))
+		// qmail's -default rule (dotqmail.Search): .qmail-x-default
+		// also holds the instructions of every x-anything@domain without
+		// a file of its own. A user named x-default writing it would
+		// take the mail of the users x-* of the domain (found in the
+		// security review of issue 15); the administrator's to write.
+		if l := strings.ToLower(local); l == "default" || strings.HasSuffix(l, "-default") {
+			return "", "", errConflict{fmt.Sprintf("the forwarding file of %s would also act for other addresses of %s (qmail's \"-default\" rule); ask the administrator", s.Address, domain)}
+		}
 		// dotqmail.Search's names: lower case, "." becomes ":".
 		return filepath.Join(base, ".qmail-"+strings.ReplaceAll(strings.ToLower(local), ".", ":")), base, nil
 	}

@@ -143,6 +143,16 @@ func (s *Session) compose(c *composed, draft bool) ([]byte, error) {
 	for _, f := range c.files {
 		atts = append(atts, outPart{name: f.Name, ctype: f.Type, data: f.Data})
 	}
+	// The attachments alone, base64-encoded (4/3), must fit before the
+	// message is built in memory: kept parts may nest ("2" and "2.1"), so
+	// their sum can pass the original's size many times.
+	var attBytes int64
+	for _, a := range atts {
+		attBytes += int64(len(a.data)) / 3 * 4
+	}
+	if attBytes > bound {
+		return nil, invalidCompose("the attachments are %d bytes encoded, more than the limit of %d bytes (control/databytes); remove some", attBytes, bound)
+	}
 	raw := c.build(composeClock(), atts, draft)
 	if int64(len(raw)) > bound {
 		return nil, invalidCompose("the message is %d bytes, more than the limit of %d bytes (control/databytes); remove attachments", len(raw), bound)

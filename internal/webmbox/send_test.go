@@ -228,3 +228,31 @@ func TestSendMaxRcpt(t *testing.T) {
 		t.Errorf("%+v", got)
 	}
 }
+
+// A kept part named many times is attached once: before, "2,2,2,…" built
+// a message with a copy of the part for each (a 64 kB form names it ~30,000
+// times) in memory, and only then compared its size with the limit.
+func TestSendKeepsEachPartOnce(t *testing.T) {
+	s, q := selfSession(t)
+	id := appendMsg(t, s, "INBOX", "From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n"+
+		"--z\r\nContent-Type: text/plain\r\n\r\nhi\r\n--z\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF-1\r\n--z--\r\n", "")
+	keep := strings.TrimSuffix(strings.Repeat("2,", 500), ",")
+	r := selfCall(t, s, OpSend, nil, sendArgs{to: "a@example.org", body: "fwd", origFolder: "INBOX", origID: id, mode: "forward", keep: keep}.list()...)
+	if r.Status != webrpc.OK {
+		t.Fatalf("%v %s", r.Status, r.Text)
+	}
+	if parts := selfParts(t, q.Take()[0].Content); len(parts) != 2 || parts[1].name != "a.pdf" {
+		t.Fatalf("%d parts, want the text and a.pdf once", len(parts))
+	}
+}
+
+// Attachments that cannot fit are refused before the message is built.
+func TestSendAttachmentsOverLimit(t *testing.T) {
+	s, _ := selfSession(t)
+	os.WriteFile(filepath.Join(s.Root, "control", "databytes"), []byte("10000\n"), 0o644)
+	files := []webrpc.File{{Name: "a.bin", Data: bytes.Repeat([]byte("x"), 6000)}, {Name: "b.bin", Data: bytes.Repeat([]byte("y"), 6000)}}
+	r := selfCall(t, s, OpSend, files, sendArgs{to: "a@example.org", body: "x"}.list()...)
+	if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "attachments") {
+		t.Fatalf("%v %s", r.Status, r.Text)
+	}
+}

@@ -219,3 +219,29 @@ func TestSetJunk(t *testing.T) {
 		t.Errorf("bad value: %v", r.Status)
 	}
 }
+
+// A virtual user whose local part ends in "-default" must not write its
+// .qmail-<local>: qmail's -default rule makes that file the instructions
+// of every other <prefix>-anything@domain without a file of its own, so
+// its forwarding would take their mail.
+func TestVirtualDefaultUserCannotWriteDotQmail(t *testing.T) {
+	root := t.TempDir()
+	for _, local := range []string{"sales-default", "Team-Default"} {
+		home := filepath.Join(root, "vmail", "example.com", strings.ToLower(local))
+		os.MkdirAll(home, 0o755)
+		md := filepath.Join(home, "Maildir")
+		maildir.Make(md, 0o700)
+		st, _ := mailstore.Open(md)
+		s := &Session{Store: st, Login: local + "@example.com", Address: local + "@example.com", Kind: "virtual", Home: home, Root: root,
+			Log: logline.NewTo(io.Discard, "webmbox")}
+		if r := selfCall(t, s, OpSetForward, nil, "thief@example.org", "1"); r.Status != webrpc.Conflict {
+			t.Errorf("%s forward: %v %q, want conflict", local, r.Status, r.Text)
+		}
+		if r := selfCall(t, s, OpSetVacation, nil, "1", "away", "gone", "7", "", ""); r.Status != webrpc.Conflict {
+			t.Errorf("%s vacation: %v %q, want conflict", local, r.Status, r.Text)
+		}
+		if _, err := os.Stat(filepath.Join(root, "vmail", "example.com", ".qmail-"+strings.ToLower(local))); err == nil {
+			t.Errorf(".qmail-%s was written", strings.ToLower(local))
+		}
+	}
+}
