@@ -42,16 +42,16 @@ type webSite struct {
 	smtpAddr      string
 	url           string
 	cmd           *exec.Cmd
+	exited        chan struct{}
 }
 
-// newWebSite makes the goqmail directory in dir (loopback ports chosen
-// now) with the virtual user; the caller fills its Maildir and starts it.
+// newWebSite makes the goqmail directory in dir with the virtual user;
+// the caller fills its Maildir and starts it.
 func newWebSite(dir string) *webSite {
-	w := &webSite{root: filepath.Join(dir, "gq"), smtpAddr: freeAddr()}
-	webAddr := freeAddr()
-	w.url = "https://" + webAddr
+	w := &webSite{root: filepath.Join(dir, "gq")}
 	cmd := exec.Command(filepath.Join(*bin, "goqmail"), "init", w.root)
-	cmd.Env = append(os.Environ(), "GOQMAIL_LISTEN="+w.smtpAddr, "GOQMAIL_LISTEN_WEB="+webAddr)
+	// The ports are chosen again at start: minutes pass in between.
+	cmd.Env = append(os.Environ(), "GOQMAIL_LISTEN="+freeAddr(), "GOQMAIL_LISTEN_WEB="+freeAddr())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		webDie("goqmail init: %v\n%s", err, out)
 	}
@@ -74,8 +74,13 @@ func freeAddr() string {
 
 // start hands the Maildir (written by this program) to its owner, the
 // owner of the Maildir directory `goqmail user add` made, and starts
-// goqmaild.
+// goqmaild on loopback ports free just now.
 func (w *webSite) start(logPath string) {
+	w.smtpAddr = freeAddr()
+	webAddr := freeAddr()
+	w.url = "https://" + webAddr
+	webMust(os.WriteFile(filepath.Join(w.root, "control", "smtplisten"), []byte(w.smtpAddr+"\n"), 0o644))
+	webMust(os.WriteFile(filepath.Join(w.root, "control", "weblisten"), []byte(webAddr+"\n"), 0o644))
 	fi, err := os.Stat(w.maildir)
 	webMust(err)
 	st := fi.Sys().(*syscall.Stat_t)
@@ -93,14 +98,24 @@ func (w *webSite) start(logPath string) {
 	w.cmd.Stdout, w.cmd.Stderr = log, log
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	webMust(w.cmd.Start())
-	host := strings.TrimPrefix(w.url, "https://")
+	exited := make(chan struct{})
+	go func() { w.cmd.Wait(); close(exited) }()
+	w.exited = exited
+	webCleanup(w.stop)
 	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", host); err == nil {
+		if c, err := net.Dial("tcp", webAddr); err == nil {
 			c.Close()
 			return
 		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logPath)
+			webDie("goqmaild exited:\n%s", b)
+		default:
+		}
 		if i == 300 {
-			webDie("goqmail-web does not listen on %s (log: %s)", host, logPath)
+			b, _ := os.ReadFile(logPath)
+			webDie("goqmail-web does not listen on %s; goqmaild's log:\n%s", webAddr, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -109,7 +124,8 @@ func (w *webSite) start(logPath string) {
 func (w *webSite) stop() {
 	if w.cmd != nil {
 		w.cmd.Process.Signal(syscall.SIGTERM)
-		w.cmd.Wait()
+		<-w.exited
+		w.cmd = nil
 	}
 }
 
@@ -190,7 +206,7 @@ func runWebFront(w *webSite, n int) {
 	webMust(ignoreMissing(os.Remove(index)))
 	w.start(logPath)
 	defer w.stop()
-	fmt.Printf("\nend to end: goqmail-web over HTTPS, a goqmail-webmbox per login (log: %s)\n\n", logPath)
+	fmt.Printf("\nend to end: goqmail-web over HTTPS, a goqmail-webmbox per login\n\n")
 	fmt.Printf("| GET (%d messages), request to last byte | runs | median ms | p95 ms |\n|---|---|---|---|\n", n)
 
 	// First visits with no index: the session parses every header.

@@ -45,6 +45,7 @@ func runWebmail() {
 	dir, err := os.MkdirTemp("", "goqmail-webmail-bench")
 	webMust(err)
 	defer os.RemoveAll(dir)
+	webCleanup(func() { os.RemoveAll(dir) })
 	// The mailbox session runs as goqmailv under root: it must get
 	// through the temporary directory.
 	webMust(os.Chmod(dir, 0o755))
@@ -180,6 +181,12 @@ func buildMaildir(root string, n int) {
 	}
 }
 
+// webCleanups undo what the webmail scenario made (goqmaild, the
+// 100,000 files) when webDie stops it.
+var webCleanups []func()
+
+func webCleanup(f func()) { webCleanups = append(webCleanups, f) }
+
 // webMust and webDie stop the webmail scenario without die's stop of
 // Postfix: -only webmail starts none, and may run beside a bench that did.
 func webMust(err error) {
@@ -190,5 +197,8 @@ func webMust(err error) {
 
 func webDie(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	for i := len(webCleanups) - 1; i >= 0; i-- {
+		webCleanups[i]()
+	}
 	os.Exit(1)
 }
