@@ -80,6 +80,10 @@ type folderIndex struct {
 	// in one of them. Dovecot trusts maildir mtimes the same way.
 	newTime, curTime time.Time
 	stable           bool
+	// started is when the scan that made it began (it read the mtimes
+	// then); unread counts the entries of all in new/ or without S.
+	started time.Time
+	unread  int
 
 	sorted map[sortOrder][]*Entry // all, in the orders asked so far
 }
@@ -133,10 +137,21 @@ func (s *Store) renamed(folder, id, name string) {
 	if idx == nil || idx.entries[id] == nil {
 		return
 	}
-	e := *idx.entries[id]
+	old := idx.entries[id]
+	e := *old
 	e.Name, e.New = name, false
 	idx.entries[id] = &e
+	idx.unread += unreadOf(&e) - unreadOf(old)
 	idx.stable, idx.sorted = false, nil
+}
+
+// unreadOf is 1 for a message no client has seen: in new/, or in cur/
+// without the S flag.
+func unreadOf(e *Entry) int {
+	if e.New || !strings.ContainsRune(e.Flags(), 'S') {
+		return 1
+	}
+	return 0
 }
 
 // scan brings the index of folder (Maildir dir) up to date with the
@@ -268,8 +283,13 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		// seconds of a change is read again, but not sorted again).
 		sorted = idx.sorted
 	}
+	unread := 0
+	for _, e := range all {
+		unread += unreadOf(e)
+	}
 	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
-		stable: err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge}
+		stable:  err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge,
+		started: started, unread: unread}
 	s.cache[folder] = idx
 	return idx, nil
 }

@@ -263,3 +263,72 @@ func TestSortedOrderFollowsRenames(t *testing.T) {
 		t.Fatalf("after another client's rename: %s %q", es[1].ID, es[1].Flags())
 	}
 }
+
+// The folders' counts of a folder just listed are the list's own, even
+// while new/ and cur/ are too fresh for a list to trust (a page asks for
+// both at once after a delivery): no second read of its names. Once
+// stableAge has passed since that scan, or a directory's mtime moved,
+// the names are read again; our own flag changes count at once.
+func TestCountReusesTheListsScan(t *testing.T) {
+	s := newStore(t)
+	put(t, s, Inbox, "cur", "1.x.h:2,S", "Subject: one\n\n")
+	put(t, s, Inbox, "new", "2.x.h", "Subject: two\n\n")
+	// Fresh mtimes (too young to be stable), and distinct from any that
+	// a change made during the test stamps.
+	fresh := func() time.Time {
+		ts := time.Now().Add(-stableAge / 2)
+		for _, d := range []string{"new", "cur"} {
+			os.Chtimes(filepath.Join(s.Root, d), ts, ts)
+		}
+		return ts
+	}
+	restore := func(ts time.Time) {
+		for _, d := range []string{"new", "cur"} {
+			os.Chtimes(filepath.Join(s.Root, d), ts, ts)
+		}
+	}
+	inbox := func() Folder {
+		t.Helper()
+		fs, err := s.Folders()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fs[0]
+	}
+	seen := fresh()
+	if n, _ := list(t, s, Inbox, ListOptions{}); n != 2 {
+		t.Fatalf("first list: %d", n)
+	}
+	// A message that arrives in the same clock tick as the list's mtimes:
+	// the counts are the list's (reading the names would find 3).
+	put(t, s, Inbox, "new", "3.x.h", "Subject: three\n\n")
+	restore(seen)
+	if f := inbox(); f.Total != 2 || f.Unread != 1 {
+		t.Fatalf("counts right after the list: %+v, want the list's 2 and 1", f)
+	}
+	// Our own flag change moves the mtimes: the names are read (3
+	// messages, 2.x.h now seen).
+	if err := s.SetFlags(Inbox, "2.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	if f := inbox(); f.Total != 3 || f.Unread != 1 {
+		t.Fatalf("after SetFlags: %+v, want 3 and 1", f)
+	}
+	// The same-tick trick again, then the scan grows old: the names are
+	// read again, not trusted for longer than stableAge.
+	seen = fresh()
+	if f := inbox(); f.Total != 3 { // the mtimes moved: a scan
+		t.Fatalf("after new mtimes: %+v", f)
+	}
+	put(t, s, Inbox, "new", "4.x.h", "Subject: four\n\n")
+	restore(seen)
+	if f := inbox(); f.Total != 3 {
+		t.Fatalf("within stableAge of the scan: %+v, want the scan's 3", f)
+	}
+	s.mu.Lock()
+	s.cache[Inbox].started = s.cache[Inbox].started.Add(-stableAge)
+	s.mu.Unlock()
+	if f := inbox(); f.Total != 4 || f.Unread != 2 {
+		t.Fatalf("stableAge after the scan: %+v, want 4 and 2", f)
+	}
+}
