@@ -2,6 +2,7 @@ package mailstore
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -330,5 +331,41 @@ func TestCountReusesTheListsScan(t *testing.T) {
 	s.mu.Unlock()
 	if f := inbox(); f.Total != 4 || f.Unread != 2 {
 		t.Fatalf("stableAge after the scan: %+v, want 4 and 2", f)
+	}
+}
+
+// A scan keeps the last order by following replaced entries (repl), not
+// by looking each id up: a message renamed by us (SetFlags) and then by
+// another client, twice between lists, is listed once, in its date's
+// place, with its current flags; a vanished one is gone.
+func TestOrderFollowsReplacedEntries(t *testing.T) {
+	s := newStore(t)
+	for i, d := range []string{"Mon, 1 Dec 2026 10:00:00 +0000", "Tue, 2 Dec 2026 10:00:00 +0000", "Wed, 3 Dec 2026 10:00:00 +0000"} {
+		put(t, s, Inbox, "cur", fmt.Sprintf("%d.x.h:2,", i+1), "Date: "+d+"\nSubject: m\n\n")
+	}
+	if _, es := list(t, s, Inbox, ListOptions{}); !reflect.DeepEqual(ids(es), []string{"3.x.h", "2.x.h", "1.x.h"}) {
+		t.Fatalf("first list: %v", ids(es))
+	}
+	if err := s.SetFlags(Inbox, "2.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	list(t, s, Inbox, ListOptions{Sort: SortSize}) // another order made in between
+	cur := filepath.Join(s.Root, "cur")
+	if err := os.Rename(filepath.Join(cur, "2.x.h:2,S"), filepath.Join(cur, "2.x.h:2,FS")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(cur, "3.x.h:2,"))
+	_, es := list(t, s, Inbox, ListOptions{})
+	if !reflect.DeepEqual(ids(es), []string{"2.x.h", "1.x.h"}) || es[0].Flags() != "FS" {
+		t.Fatalf("after renames: %v, flags %q", ids(es), es[0].Flags())
+	}
+	if err := s.SetFlags(Inbox, "1.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, es := list(t, s, Inbox, ListOptions{}); n != 2 || es[1].Flags() != "S" {
+		t.Fatalf("after a second SetFlags: %d %v", n, ids(es))
+	}
+	if f, _ := s.Folders(); f[0].Unread != 0 {
+		t.Fatalf("unread: %+v", f[0])
 	}
 }
