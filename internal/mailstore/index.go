@@ -1,6 +1,7 @@
 package mailstore
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"os"
@@ -16,14 +17,23 @@ import (
 // a list reads the directory names and this file, not 100,000 messages.
 // It is a cache and never the only copy of anything: a message missing
 // from it is parsed again, an entry whose message is gone is dropped, a
-// damaged or foreign file is ignored and rebuilt. Flags are never taken
-// from it; they are the current file name's.
+// damaged or foreign file is ignored and rebuilt. Flags are the current
+// file names': the names the directories hold, or, for a new session,
+// the names the index lists while new/ and cur/ have exactly the stamps
+// (mtime, ctime, inode: stamp.go) they had when those names were read,
+// and those were stable then (stableAge) -- the rule a session applies
+// to its own scan in memory, kept across sessions.
 //
-// Format: a first line "goqmail-webindex 1", then one line per message,
-// fields separated by tabs (which no field contains: header values have
-// their white space folded to single spaces):
+// Format 2: a first line "goqmail-webindex 2 NEW CUR" (the stamps of
+// new/ and cur/ as MTIME:CTIME:INODE, or "- -" when the names may not
+// stand in for the directories), then one line per message, fields
+// separated by tabs (which no field contains: header values have their
+// white space folded to single spaces):
 //
-//	id  date  size  attach(0|1)  from  subject  to/cc
+//	name  new(0|1)  date  size  attach(0|1)  from  subject  to/cc
+//
+// Format 1 ("goqmail-webindex 1", lines without name and new, the id
+// first) is still read, never written.
 //
 // It is replaced atomically (a temporary file, fsync, rename, fsync of
 // the directory), by whichever session lists the folder and finds it
@@ -31,8 +41,9 @@ import (
 // The temporary name has no leading dot: in the Maildir's root a dot
 // name would look like a folder to Maildir++ readers.
 const (
-	IndexFile   = "goqmail-webindex"
-	indexHeader = "goqmail-webindex 1\n"
+	IndexFile    = "goqmail-webindex"
+	indexHeader1 = "goqmail-webindex 1\n"
+	indexMagic2  = "goqmail-webindex 2 "
 )
 
 // Entry is one message as the list shows it.
@@ -176,8 +187,8 @@ func unreadOf(e *Entry) int {
 // per store (a session answers one request at a time anyway).
 func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	started := time.Now()
-	newTime, err1 := mtime(filepath.Join(dir, "new"))
-	curTime, err2 := mtime(filepath.Join(dir, "cur"))
+	newSt, newTime, err1 := statDir(filepath.Join(dir, "new"))
+	curSt, curTime, err2 := statDir(filepath.Join(dir, "cur"))
 	if s.cache == nil {
 		s.cache = map[string]*folderIndex{}
 	}
@@ -185,24 +196,39 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if idx != nil && idx.stable && err1 == nil && err2 == nil && newTime.Equal(idx.newTime) && curTime.Equal(idx.curTime) {
 		return idx, nil
 	}
+	stable := err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge
+	stamps := stampsLine(newSt, curSt, stable)
+	path := filepath.Join(dir, IndexFile)
 	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
-	var loaded []*Entry // in the file's order
+	var file indexFile
 	var loading chan struct{}
 	if fresh {
-		// The index loads while the names are read: a new session's
+		b, _ := os.ReadFile(path)
+		if stable && bytes.HasPrefix(b, []byte(indexMagic2+stamps+"\n")) {
+			// The directories are as the index's names were read:
+			// they are the listing, no 100,000 names to read.
+			if file = parseIndex(b); file.listing && file.stamps == stamps {
+				return s.fromIndex(folder, path, file, newTime, curTime, started), nil
+			}
+		}
+		// The index parses while the names are read: a new session's
 		// first list of a large folder is the two, and there are cores.
-		idx = &folderIndex{}
 		loading = make(chan struct{})
 		go func() {
 			defer close(loading)
-			idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
+			file = parseIndex(b)
 		}()
 	}
 	nw, rerr1 := readNames(filepath.Join(dir, "new"))
 	cur, rerr2 := readNames(filepath.Join(dir, "cur"))
 	if loading != nil {
 		<-loading
+		idx = &folderIndex{entries: file.entries}
+		if file.stamps != "" {
+			s.noteOnDisk(path, file.stamps)
+		}
 	}
+	loaded := file.order // in the file's order
 	if err := cmp.Or(rerr1, rerr2); err != nil {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
@@ -293,8 +319,11 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 			all = ordered
 		}
 	}
-	if changed {
-		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
+	// Rewrite the index when messages came or went, and, at most every
+	// indexRefresh, when only names changed (flags) and the directories
+	// are stable: the next session then takes the names from it.
+	if changed || (stable && s.refreshDue(path, stamps)) {
+		s.writeIndexLater(path, all, stamps)
 	}
 	var sorted map[sortOrder][]*Entry
 	if !fresh && !changed && renames == 0 {
@@ -308,10 +337,26 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		unread += unreadOf(e)
 	}
 	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
-		stable:  err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge,
-		started: started, unread: unread}
+		stable: stable, started: started, unread: unread}
 	s.cache[folder] = idx
 	return idx, nil
+}
+
+// fromIndex makes a new session's listing of folder from its index file,
+// whose stamps are the directories' (scan).
+func (s *Store) fromIndex(folder, path string, file indexFile, newTime, curTime, started time.Time) *folderIndex {
+	s.noteOnDisk(path, file.stamps)
+	s.scans++
+	gen := s.scans
+	unread := 0
+	for _, e := range file.order {
+		e.scan, e.order = gen, gen
+		unread += unreadOf(e)
+	}
+	idx := &folderIndex{entries: file.entries, all: file.order, newTime: newTime, curTime: curTime,
+		stable: true, started: started, unread: unread}
+	s.cache[folder] = idx
+	return idx
 }
 
 func mtime(dir string) (time.Time, error) {

@@ -68,7 +68,7 @@ func TestIndexReused(t *testing.T) {
 	s.WaitIndex()
 	idx := filepath.Join(s.Root, IndexFile)
 	b, err := os.ReadFile(idx)
-	if err != nil || !strings.HasPrefix(string(b), indexHeader) || !strings.Contains(string(b), "\tsecond\t") {
+	if err != nil || !strings.HasPrefix(string(b), indexMagic2) || !strings.Contains(string(b), "\tsecond\t") {
 		t.Fatalf("index: %q %v", b, err)
 	}
 	// Change a file's content behind the index's back: the list still
@@ -99,7 +99,7 @@ func TestIndexReused(t *testing.T) {
 	stale := filepath.Join(s.Root, IndexFile+".tmp12345")
 	os.WriteFile(stale, []byte("half"), 0o600)
 	os.Chtimes(stale, time.Now().Add(-2*staleTemp), time.Now().Add(-2*staleTemp))
-	os.WriteFile(idx, []byte(indexHeader+"1.a.host\tnot a number\n2\tgarbage"), 0o600)
+	os.WriteFile(idx, []byte(indexHeader1+"1.a.host\tnot a number\n2\tgarbage"), 0o600)
 	third, _ := Open(s.Root)
 	_, es = list(t, third, Inbox, ListOptions{})
 	if es[0].Subject != "changed" {
