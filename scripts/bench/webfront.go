@@ -195,7 +195,8 @@ func (c *webClient) logout() {
 	}
 }
 
-var msgLink = regexp.MustCompile(`href="(/msg\?[^"]+)"`)
+// msgRow finds a message row of the list: its class, its link.
+var msgRow = regexp.MustCompile(`(?s)<tr class="([^"]*)">\s*<td>.*?href="(/msg\?[^"]+)"`)
 
 // runWebFront measures the pages; the Maildir holds n messages and may
 // hold an index written by the in-process part (it is removed: the first
@@ -259,20 +260,36 @@ func runWebFront(w *webSite, n int) {
 	}
 	webRow("/mail after one delivery by SMTP, same session", delivered)
 
-	// Open messages of the first page (each read sets its Seen flag, a
-	// rename in the Maildir, as a browser's reading does).
-	links := msgLink.FindAllStringSubmatch(page, -1)
-	if len(links) == 0 {
-		webDie("webmail: the first page links no message:\n%s", page)
+	// Open messages of the first page: one already read (the page is the
+	// message op and the folders), one unread (reading sets its Seen
+	// flag, a rename from new/ to cur/ as a browser's reading does, so
+	// the folders' count reads the names again).
+	var read, unread []string
+	for _, m := range msgRow.FindAllStringSubmatch(page, -1) {
+		if strings.Contains(m[1], "unread") {
+			unread = append(unread, html.UnescapeString(m[2]))
+		} else {
+			read = append(read, html.UnescapeString(m[2]))
+		}
+	}
+	if len(read) == 0 || len(unread) == 0 {
+		webDie("webmail: the first page has no read or no unread message:\n%s", page)
 	}
 	var msgBytes int
-	open := make([]time.Duration, 0, *webRounds)
+	openRead := make([]time.Duration, 0, *webRounds)
 	for i := 0; i < *webRounds; i++ {
-		body, d := c.get(html.UnescapeString(links[i%len(links)][1]), http.StatusOK)
-		open = append(open, d)
+		body, d := c.get(read[i%len(read)], http.StatusOK)
+		openRead = append(openRead, d)
 		msgBytes = len(body)
 	}
-	webRow("/msg, a message of the first page, same session", open)
+	webRow("/msg, a read message of the first page, same session", openRead)
+	openUnread := make([]time.Duration, 0, len(unread))
+	for _, l := range unread {
+		_, d := c.get(l, http.StatusOK)
+		openUnread = append(openUnread, d)
+	}
+	webRow("/msg, an unread message of the first page (marks it seen), same session", openUnread)
+	links := append(read, unread...)
 
 	css, _ := c.get("/static/style.css", http.StatusOK)
 	fmt.Printf("\npage weight: /mail %d bytes (%d rows), /msg %d bytes, /static/style.css %d bytes (cached by the browser); no script, no image\n",
