@@ -103,6 +103,12 @@ type folderIndex struct {
 	// in one of them. Dovecot trusts maildir mtimes the same way.
 	newTime, curTime time.Time
 	stable           bool
+	// newSt and curSt are the stamps of new/ and cur/ when their names
+	// were last read, newStable and curStable that each was stable then:
+	// a later scan that finds one of them with the same stamp reuses its
+	// names (a delivery changes new/ only, and cur/ holds most mail).
+	newSt, curSt         dirStamp
+	newStable, curStable bool
 	// started is when the scan that made it began (it read the mtimes
 	// then); unread counts the entries of all in new/ or without S.
 	started time.Time
@@ -196,7 +202,9 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if idx != nil && idx.stable && err1 == nil && err2 == nil && newTime.Equal(idx.newTime) && curTime.Equal(idx.curTime) {
 		return idx, nil
 	}
-	stable := err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge
+	newStable := err1 == nil && started.Sub(newTime) > stableAge
+	curStable := err2 == nil && started.Sub(curTime) > stableAge
+	stable := newStable && curStable
 	stamps := stampsLine(newSt, curSt, stable)
 	path := filepath.Join(dir, IndexFile)
 	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
@@ -208,7 +216,8 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 			// The directories are as the index's names were read:
 			// they are the listing, no 100,000 names to read.
 			if file = parseIndex(b); file.listing && file.stamps == stamps {
-				return s.fromIndex(folder, path, file, newTime, curTime, started), nil
+				idx = &folderIndex{newTime: newTime, curTime: curTime, newSt: newSt, curSt: curSt, started: started}
+				return s.fromIndex(folder, path, file, idx), nil
 			}
 		}
 		// The index parses while the names are read: a new session's
@@ -219,8 +228,22 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 			file = parseIndex(b)
 		}()
 	}
-	nw, rerr1 := readNames(filepath.Join(dir, "new"))
-	cur, rerr2 := readNames(filepath.Join(dir, "cur"))
+	// A directory whose stamp is the one its names were read at, then
+	// stable, holds the same names: they are not read again.
+	reuseNew := !fresh && err1 == nil && idx.newStable && newSt == idx.newSt
+	reuseCur := !fresh && err2 == nil && idx.curStable && curSt == idx.curSt
+	var nw, cur []string
+	var rerr1, rerr2 error
+	if !reuseNew {
+		nw, rerr1 = readNames(filepath.Join(dir, "new"))
+	}
+	if !reuseCur {
+		cur, rerr2 = readNames(filepath.Join(dir, "cur"))
+	}
+	var last []*Entry // the last scan's entries (a reused directory's names)
+	if !fresh {
+		last = idx.all
+	}
 	if loading != nil {
 		<-loading
 		idx = &folderIndex{entries: file.entries}
@@ -273,8 +296,22 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		e.scan = gen
 		all = append(all, e)
 	}
+	reuse := func(isNew bool) {
+		for _, e := range last {
+			if e = e.current(); e.New == isNew && e.scan != gen {
+				e.scan = gen
+				all = append(all, e)
+			}
+		}
+	}
+	if reuseNew {
+		reuse(true)
+	}
 	for _, n := range nw {
 		add("new", n, true)
+	}
+	if reuseCur {
+		reuse(false)
 	}
 	for _, n := range cur {
 		add("cur", n, false)
@@ -337,14 +374,16 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		unread += unreadOf(e)
 	}
 	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
-		stable: stable, started: started, unread: unread}
+		stable: stable, started: started, unread: unread,
+		newSt: newSt, curSt: curSt, newStable: newStable, curStable: curStable}
 	s.cache[folder] = idx
 	return idx, nil
 }
 
-// fromIndex makes a new session's listing of folder from its index file,
-// whose stamps are the directories' (scan).
-func (s *Store) fromIndex(folder, path string, file indexFile, newTime, curTime, started time.Time) *folderIndex {
+// fromIndex completes idx (the directories' times and stamps) with a new
+// session's listing of folder from its index file, whose stamps are the
+// directories' (scan).
+func (s *Store) fromIndex(folder, path string, file indexFile, idx *folderIndex) *folderIndex {
 	s.noteOnDisk(path, file.stamps)
 	s.scans++
 	gen := s.scans
@@ -353,8 +392,8 @@ func (s *Store) fromIndex(folder, path string, file indexFile, newTime, curTime,
 		e.scan, e.order = gen, gen
 		unread += unreadOf(e)
 	}
-	idx := &folderIndex{entries: file.entries, all: file.order, newTime: newTime, curTime: curTime,
-		stable: true, started: started, unread: unread}
+	idx.entries, idx.all, idx.unread = file.entries, file.order, unread
+	idx.stable, idx.newStable, idx.curStable = true, true, true
 	s.cache[folder] = idx
 	return idx
 }

@@ -155,3 +155,32 @@ func TestIndexRefreshedForNewNames(t *testing.T) {
 		t.Fatalf("flags in a new session: %v", flags)
 	}
 }
+
+// After a delivery only new/ is read again: cur/, whose stamp is the one
+// its names were read at (stable), keeps its names. A change to cur/
+// makes it read.
+func TestScanReadsOnlyTheChangedDirectory(t *testing.T) {
+	s := newStore(t)
+	put(t, s, Inbox, "cur", "1.a.host:2,S", "Subject: one\n\n")
+	settle(t, s)
+	list(t, s, Inbox, ListOptions{})
+	// A name this store saw in cur/ that is not there (white box: the
+	// only way to tell a reused listing from a read one).
+	s.mu.Lock()
+	idx := s.cache[Inbox]
+	ghost := &Entry{ID: "0.ghost.host", Name: "0.ghost.host:2,S", Subject: "ghost"}
+	idx.entries[ghost.ID] = ghost
+	idx.all = append(idx.all, ghost)
+	idx.sorted = nil
+	s.mu.Unlock()
+	put(t, s, Inbox, "new", "2.a.host", "Subject: two\n\n")
+	n, es := list(t, s, Inbox, ListOptions{Sort: SortSubject})
+	if got := ids(es); n != 3 || slicesIndex(got, "0.ghost.host") < 0 || slicesIndex(got, "2.a.host") < 0 {
+		t.Fatalf("after a delivery to new/: %d %v, want cur/ reused (the ghost) and the new message", n, got)
+	}
+	put(t, s, Inbox, "cur", "3.a.host:2,S", "Subject: three\n\n")
+	n, es = list(t, s, Inbox, ListOptions{Sort: SortSubject})
+	if got := ids(es); n != 3 || slicesIndex(got, "0.ghost.host") >= 0 || slicesIndex(got, "3.a.host") < 0 {
+		t.Fatalf("after a change to cur/: %d %v", n, got)
+	}
+}
