@@ -184,3 +184,27 @@ func TestScanReadsOnlyTheChangedDirectory(t *testing.T) {
 		t.Fatalf("after a change to cur/: %d %v", n, got)
 	}
 }
+
+// nameID is the one-pass form of checkID(ID(name)) plus "no path".
+func TestNameID(t *testing.T) {
+	for _, name := range []string{"1.a.host", "1.a.host:2,S", "1.a.host:2,FS:x", "a:b", ":2,S", ".hidden", "", "../x",
+		"a/b:2,S", "a\\b", "a\x00b", "1.a.host:2,", strings.Repeat("x", 256), "1,S=3:2,RS", "a:2"} {
+		want := ""
+		if checkID(ID(name)) == nil && !strings.ContainsAny(name, "/\\\x00") {
+			want = ID(name)
+		}
+		if got := nameID(name); got != want {
+			t.Errorf("nameID(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// Of two lines with one id the first counts, and the index does not
+// stand in for the directories.
+func TestIndexDuplicateLines(t *testing.T) {
+	f := parseIndex([]byte(indexMagic2 + "1:2:3 4:5:6\n" +
+		"1.a.host:2,S\t0\t1\t1\t0\tfirst\tx\t\n2.a.host\t1\t1\t1\t0\tb\tx\t\n1.a.host:2,\t0\t1\t1\t0\tsecond\tx\t\n"))
+	if f.listing || len(f.order) != 2 || f.entries["1.a.host"].Subject != "x" || f.entries["1.a.host"].From != "first" || f.order[0] != f.entries["1.a.host"] {
+		t.Fatalf("listing %v, order %d, entry %+v", f.listing, len(f.order), f.entries["1.a.host"])
+	}
+}

@@ -53,6 +53,7 @@ func parseIndex(b []byte) indexFile {
 	f.listing = v2 && f.stamps != "- -"
 	es := make([]Entry, n)
 	i := 0
+	dups := false
 	for i < n {
 		j := strings.IndexByte(text, '\n')
 		if j < 0 {
@@ -65,12 +66,14 @@ func parseIndex(b []byte) indexFile {
 			ok = parseIndexLine(text[:j], &es[i])
 		}
 		if ok {
-			if _, dup := f.entries[es[i].ID]; !dup {
-				f.entries[es[i].ID] = &es[i]
-				f.order = append(f.order, &es[i])
-			} else {
-				f.listing = false
+			// One map operation per line: a second line with the same
+			// id shows as a map that did not grow (then sorted out below).
+			n0 := len(f.entries)
+			f.entries[es[i].ID] = &es[i]
+			if len(f.entries) == n0 {
+				dups = true
 			}
+			f.order = append(f.order, &es[i])
 			i++
 		} else {
 			f.listing = false
@@ -79,6 +82,20 @@ func parseIndex(b []byte) indexFile {
 	}
 	if text != "" {
 		f.listing = false
+	}
+	if dups {
+		// The first line of an id counts, as for any other reader.
+		f.listing = false
+		seen := make(map[string]bool, len(f.entries))
+		kept := f.order[:0]
+		for _, e := range f.order {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				f.entries[e.ID] = e
+				kept = append(kept, e)
+			}
+		}
+		f.order = kept
 	}
 	return f
 }
@@ -98,7 +115,8 @@ func parseIndexLine(line string, e *Entry) bool {
 func parseIndexLine2(line string, e *Entry) bool {
 	name, rest, ok1 := strings.Cut(line, "\t")
 	isNew, rest, ok2 := strings.Cut(rest, "\t")
-	if !ok1 || !ok2 || (isNew != "0" && isNew != "1") || !validName(name) || !parseFields(ID(name), rest, e) {
+	id := nameID(name)
+	if !ok1 || !ok2 || (isNew != "0" && isNew != "1") || id == "" || !parseFields(id, rest, e) {
 		return false
 	}
 	e.Name, e.New = name, isNew == "1"
