@@ -29,13 +29,17 @@ import (
 //     user's next login);
 //   - same session: the next pages of one session (index in memory);
 //   - after a delivery: one session's first page after a message came
-//     (the directories are read again, one header parsed, the index
-//     rewritten in the background);
+//     (new/ is read again, one header parsed, the index rewritten in the
+//     background);
 //
 // plus a sort by subject, a search that the headers answer, and the
 // folders request (which counts the folder's messages). The files are
 // in the page cache (they were just written): this measures the CPU and
 // the system calls, not a cold disk.
+//
+// With -bin (GOQMAIL_BIN; make bench sets it) the Maildir is a virtual
+// user's of a goqmail directory, and the same folder is then measured
+// end to end, whole pages through goqmail-web (webfront.go).
 
 var (
 	webMsgs   = flag.Int("webmsgs", 100000, "webmail scenario: messages in the folder")
