@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"goqmail/internal/dirsync"
 	"goqmail/internal/maildir"
@@ -99,26 +100,33 @@ func (s *Store) folderNames() ([]string, error) {
 	return names, nil
 }
 
-// count is countDir, answered from the cached index when neither new/
-// nor cur/ changed since the folder's last list (index.go).
+// count returns the number of messages of folder and of those not seen.
+// A folder this session has listed is answered from its scan (index.go)
+// when new/ and cur/ kept the mtimes that scan saw, and either were
+// stable then or the scan began less than stableAge ago: the page that
+// lists a folder asks for the counts right after the list, and gets the
+// list's own figures instead of reading 100,000 names a second time. A
+// change made in the same clock tick as the one the scan saw is then
+// counted at most stableAge late (the list itself reads the names again
+// until the directories are stable). Any other listed folder is scanned
+// again (which the next list reuses); a folder never listed is counted
+// from its names.
 func (s *Store) count(folder, dir string) (total, unread int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	idx := s.cache[folder]
-	if idx == nil || !idx.stable {
+	if idx == nil {
 		return countDir(dir)
 	}
 	newTime, err1 := mtime(filepath.Join(dir, "new"))
 	curTime, err2 := mtime(filepath.Join(dir, "cur"))
-	if err1 != nil || err2 != nil || !newTime.Equal(idx.newTime) || !curTime.Equal(idx.curTime) {
-		return countDir(dir)
-	}
-	for _, e := range idx.all {
-		if e.New || !strings.ContainsRune(e.Flags(), 'S') {
-			unread++
+	if err1 != nil || err2 != nil || !newTime.Equal(idx.newTime) || !curTime.Equal(idx.curTime) ||
+		(!idx.stable && time.Since(idx.started) >= stableAge) {
+		if idx, err = s.scan(folder, dir); err != nil {
+			return 0, 0, err
 		}
 	}
-	return len(idx.all), unread, nil
+	return len(idx.all), idx.unread, nil
 }
 
 // countDir counts the messages of a Maildir and those not seen: every

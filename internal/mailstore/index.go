@@ -1,6 +1,7 @@
 package mailstore
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"os"
@@ -16,14 +17,23 @@ import (
 // a list reads the directory names and this file, not 100,000 messages.
 // It is a cache and never the only copy of anything: a message missing
 // from it is parsed again, an entry whose message is gone is dropped, a
-// damaged or foreign file is ignored and rebuilt. Flags are never taken
-// from it; they are the current file name's.
+// damaged or foreign file is ignored and rebuilt. Flags are the current
+// file names': the names the directories hold, or, for a new session,
+// the names the index lists while new/ and cur/ have exactly the stamps
+// (mtime, ctime, inode: stamp.go) they had when those names were read,
+// and those were stable then (stableAge) -- the rule a session applies
+// to its own scan in memory, kept across sessions.
 //
-// Format: a first line "goqmail-webindex 1", then one line per message,
-// fields separated by tabs (which no field contains: header values have
-// their white space folded to single spaces):
+// Format 2: a first line "goqmail-webindex 2 NEW CUR" (the stamps of
+// new/ and cur/ as MTIME:CTIME:INODE, or "- -" when the names may not
+// stand in for the directories), then one line per message, fields
+// separated by tabs (which no field contains: header values have their
+// white space folded to single spaces):
 //
-//	id  date  size  attach(0|1)  from  subject  to/cc
+//	name  new(0|1)  date  size  attach(0|1)  from  subject  to/cc
+//
+// Format 1 ("goqmail-webindex 1", lines without name and new, the id
+// first) is still read, never written.
 //
 // It is replaced atomically (a temporary file, fsync, rename, fsync of
 // the directory), by whichever session lists the folder and finds it
@@ -31,8 +41,9 @@ import (
 // The temporary name has no leading dot: in the Maildir's root a dot
 // name would look like a folder to Maildir++ readers.
 const (
-	IndexFile   = "goqmail-webindex"
-	indexHeader = "goqmail-webindex 1\n"
+	IndexFile    = "goqmail-webindex"
+	indexHeader1 = "goqmail-webindex 1\n"
+	indexMagic2  = "goqmail-webindex 2 "
 )
 
 // Entry is one message as the list shows it.
@@ -54,6 +65,18 @@ type Entry struct {
 	keys             bool
 
 	scan, order uint64 // the last scan that saw it, and that ordered it (Store.scans)
+	// repl is the entry that replaced this one in the index (a new
+	// name: flags, new/ to cur/), so that a scan finds an entry of the
+	// last order in its current form without a map lookup.
+	repl *Entry
+}
+
+// current follows e's replacements to the entry the index holds now.
+func (e *Entry) current() *Entry {
+	for e.repl != nil {
+		e = e.repl
+	}
+	return e
 }
 
 func (e *Entry) setKeys() {
@@ -80,6 +103,16 @@ type folderIndex struct {
 	// in one of them. Dovecot trusts maildir mtimes the same way.
 	newTime, curTime time.Time
 	stable           bool
+	// newSt and curSt are the stamps of new/ and cur/ when their names
+	// were last read, newStable and curStable that each was stable then:
+	// a later scan that finds one of them with the same stamp reuses its
+	// names (a delivery changes new/ only, and cur/ holds most mail).
+	newSt, curSt         dirStamp
+	newStable, curStable bool
+	// started is when the scan that made it began (it read the mtimes
+	// then); unread counts the entries of all in new/ or without S.
+	started time.Time
+	unread  int
 
 	sorted map[sortOrder][]*Entry // all, in the orders asked so far
 }
@@ -133,10 +166,26 @@ func (s *Store) renamed(folder, id, name string) {
 	if idx == nil || idx.entries[id] == nil {
 		return
 	}
-	e := *idx.entries[id]
-	e.Name, e.New = name, false
+	old := idx.entries[id]
+	e := *old
+	e.Name, e.New, e.repl = name, false, nil
 	idx.entries[id] = &e
+	old.repl = &e
+	idx.unread += unreadOf(&e) - unreadOf(old)
 	idx.stable, idx.sorted = false, nil
+}
+
+// unreadOf is 1 for a message no client has seen: in new/, or in cur/
+// without the S flag.
+func unreadOf(e *Entry) int {
+	if e.New {
+		return 1
+	}
+	// e.Name is a base name: no filepath.Base per message (Flags).
+	if i := strings.Index(e.Name, ":2,"); i >= 0 && strings.IndexByte(e.Name[i+3:], 'S') >= 0 {
+		return 0
+	}
+	return 1
 }
 
 // scan brings the index of folder (Maildir dir) up to date with the
@@ -144,8 +193,8 @@ func (s *Store) renamed(folder, id, name string) {
 // per store (a session answers one request at a time anyway).
 func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	started := time.Now()
-	newTime, err1 := mtime(filepath.Join(dir, "new"))
-	curTime, err2 := mtime(filepath.Join(dir, "cur"))
+	newSt, newTime, err1 := statDir(filepath.Join(dir, "new"))
+	curSt, curTime, err2 := statDir(filepath.Join(dir, "cur"))
 	if s.cache == nil {
 		s.cache = map[string]*folderIndex{}
 	}
@@ -153,24 +202,56 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	if idx != nil && idx.stable && err1 == nil && err2 == nil && newTime.Equal(idx.newTime) && curTime.Equal(idx.curTime) {
 		return idx, nil
 	}
+	newStable := err1 == nil && started.Sub(newTime) > stableAge
+	curStable := err2 == nil && started.Sub(curTime) > stableAge
+	stable := newStable && curStable
+	stamps := stampsLine(newSt, curSt, stable)
+	path := filepath.Join(dir, IndexFile)
 	fresh := idx == nil // entries loaded from the file: nobody else holds them yet
-	var loaded []*Entry // in the file's order
+	var file indexFile
 	var loading chan struct{}
 	if fresh {
-		// The index loads while the names are read: a new session's
+		b, _ := os.ReadFile(path)
+		if stable && bytes.HasPrefix(b, []byte(indexMagic2+stamps+"\n")) {
+			// The directories are as the index's names were read:
+			// they are the listing, no 100,000 names to read.
+			if file = parseIndex(b); file.listing && file.stamps == stamps {
+				idx = &folderIndex{newTime: newTime, curTime: curTime, newSt: newSt, curSt: curSt, started: started}
+				return s.fromIndex(folder, path, file, idx), nil
+			}
+		}
+		// The index parses while the names are read: a new session's
 		// first list of a large folder is the two, and there are cores.
-		idx = &folderIndex{}
 		loading = make(chan struct{})
 		go func() {
 			defer close(loading)
-			idx.entries, loaded = loadIndex(filepath.Join(dir, IndexFile))
+			file = parseIndex(b)
 		}()
 	}
-	nw, rerr1 := readNames(filepath.Join(dir, "new"))
-	cur, rerr2 := readNames(filepath.Join(dir, "cur"))
+	// A directory whose stamp is the one its names were read at, then
+	// stable, holds the same names: they are not read again.
+	reuseNew := !fresh && err1 == nil && idx.newStable && newSt == idx.newSt
+	reuseCur := !fresh && err2 == nil && idx.curStable && curSt == idx.curSt
+	var nw, cur []string
+	var rerr1, rerr2 error
+	if !reuseNew {
+		nw, rerr1 = readNames(filepath.Join(dir, "new"))
+	}
+	if !reuseCur {
+		cur, rerr2 = readNames(filepath.Join(dir, "cur"))
+	}
+	var last []*Entry // the last scan's entries (a reused directory's names)
+	if !fresh {
+		last = idx.all
+	}
 	if loading != nil {
 		<-loading
+		idx = &folderIndex{entries: file.entries}
+		if file.stamps != "" {
+			s.noteOnDisk(path, file.stamps)
+		}
 	}
+	loaded := file.order // in the file's order
 	if err := cmp.Or(rerr1, rerr2); err != nil {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
@@ -199,8 +280,9 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		case old != nil:
 			c := *old
 			e = &c
-			e.ID, e.Name, e.New = id, name, isNew
+			e.ID, e.Name, e.New, e.repl = id, name, isNew, nil
 			entries[id] = e
+			old.repl = e
 			renames++
 		default:
 			e = &Entry{}
@@ -214,8 +296,22 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		e.scan = gen
 		all = append(all, e)
 	}
+	reuse := func(isNew bool) {
+		for _, e := range last {
+			if e = e.current(); e.New == isNew && e.scan != gen {
+				e.scan = gen
+				all = append(all, e)
+			}
+		}
+	}
+	if reuseNew {
+		reuse(true)
+	}
 	for _, n := range nw {
 		add("new", n, true)
+	}
+	if reuseCur {
+		reuse(false)
 	}
 	for _, n := range cur {
 		add("cur", n, false)
@@ -242,8 +338,10 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 	}
 	if len(prev) > 0 {
 		ordered := make([]*Entry, 0, len(all))
+		// Entries of prev are the map's or were replaced in it (repl):
+		// no lookup by id for each of 100,000.
 		for _, e := range prev {
-			if n := entries[e.ID]; n != nil && n.scan == gen && n.order != gen {
+			if n := e.current(); n.scan == gen && n.order != gen {
 				n.order = gen
 				ordered = append(ordered, n)
 			}
@@ -258,8 +356,11 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 			all = ordered
 		}
 	}
-	if changed {
-		s.writeIndexLater(filepath.Join(dir, IndexFile), all)
+	// Rewrite the index when messages came or went, and, at most every
+	// indexRefresh, when only names changed (flags) and the directories
+	// are stable: the next session then takes the names from it.
+	if changed || (stable && s.refreshDue(path, stamps)) {
+		s.writeIndexLater(path, all, stamps)
 	}
 	var sorted map[sortOrder][]*Entry
 	if !fresh && !changed && renames == 0 {
@@ -268,10 +369,33 @@ func (s *Store) scan(folder, dir string) (*folderIndex, error) {
 		// seconds of a change is read again, but not sorted again).
 		sorted = idx.sorted
 	}
+	unread := 0
+	for _, e := range all {
+		unread += unreadOf(e)
+	}
 	idx = &folderIndex{entries: entries, all: all, sorted: sorted, newTime: newTime, curTime: curTime,
-		stable: err1 == nil && err2 == nil && started.Sub(newTime) > stableAge && started.Sub(curTime) > stableAge}
+		stable: stable, started: started, unread: unread,
+		newSt: newSt, curSt: curSt, newStable: newStable, curStable: curStable}
 	s.cache[folder] = idx
 	return idx, nil
+}
+
+// fromIndex completes idx (the directories' times and stamps) with a new
+// session's listing of folder from its index file, whose stamps are the
+// directories' (scan).
+func (s *Store) fromIndex(folder, path string, file indexFile, idx *folderIndex) *folderIndex {
+	s.noteOnDisk(path, file.stamps)
+	s.scans++
+	gen := s.scans
+	unread := 0
+	for _, e := range file.order {
+		e.scan, e.order = gen, gen
+		unread += unreadOf(e)
+	}
+	idx.entries, idx.all, idx.unread = file.entries, file.order, unread
+	idx.stable, idx.newStable, idx.curStable = true, true, true
+	s.cache[folder] = idx
+	return idx
 }
 
 func mtime(dir string) (time.Time, error) {

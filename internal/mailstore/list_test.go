@@ -2,6 +2,7 @@ package mailstore
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,7 +68,7 @@ func TestIndexReused(t *testing.T) {
 	s.WaitIndex()
 	idx := filepath.Join(s.Root, IndexFile)
 	b, err := os.ReadFile(idx)
-	if err != nil || !strings.HasPrefix(string(b), indexHeader) || !strings.Contains(string(b), "\tsecond\t") {
+	if err != nil || !strings.HasPrefix(string(b), indexMagic2) || !strings.Contains(string(b), "\tsecond\t") {
 		t.Fatalf("index: %q %v", b, err)
 	}
 	// Change a file's content behind the index's back: the list still
@@ -98,7 +99,7 @@ func TestIndexReused(t *testing.T) {
 	stale := filepath.Join(s.Root, IndexFile+".tmp12345")
 	os.WriteFile(stale, []byte("half"), 0o600)
 	os.Chtimes(stale, time.Now().Add(-2*staleTemp), time.Now().Add(-2*staleTemp))
-	os.WriteFile(idx, []byte(indexHeader+"1.a.host\tnot a number\n2\tgarbage"), 0o600)
+	os.WriteFile(idx, []byte(indexHeader1+"1.a.host\tnot a number\n2\tgarbage"), 0o600)
 	third, _ := Open(s.Root)
 	_, es = list(t, third, Inbox, ListOptions{})
 	if es[0].Subject != "changed" {
@@ -261,5 +262,110 @@ func TestSortedOrderFollowsRenames(t *testing.T) {
 	_, es := list(t, s, Inbox, ListOptions{Sort: SortSubject})
 	if len(es) != 2 || es[1].ID != "1.x.h" || es[1].Flags() != "S" {
 		t.Fatalf("after another client's rename: %s %q", es[1].ID, es[1].Flags())
+	}
+}
+
+// The folders' counts of a folder just listed are the list's own, even
+// while new/ and cur/ are too fresh for a list to trust (a page asks for
+// both at once after a delivery): no second read of its names. Once
+// stableAge has passed since that scan, or a directory's mtime moved,
+// the names are read again; our own flag changes count at once.
+func TestCountReusesTheListsScan(t *testing.T) {
+	s := newStore(t)
+	put(t, s, Inbox, "cur", "1.x.h:2,S", "Subject: one\n\n")
+	put(t, s, Inbox, "new", "2.x.h", "Subject: two\n\n")
+	// Fresh mtimes (too young to be stable), and distinct from any that
+	// a change made during the test stamps.
+	fresh := func() time.Time {
+		ts := time.Now().Add(-stableAge / 2)
+		for _, d := range []string{"new", "cur"} {
+			os.Chtimes(filepath.Join(s.Root, d), ts, ts)
+		}
+		return ts
+	}
+	restore := func(ts time.Time) {
+		for _, d := range []string{"new", "cur"} {
+			os.Chtimes(filepath.Join(s.Root, d), ts, ts)
+		}
+	}
+	inbox := func() Folder {
+		t.Helper()
+		fs, err := s.Folders()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fs[0]
+	}
+	seen := fresh()
+	if n, _ := list(t, s, Inbox, ListOptions{}); n != 2 {
+		t.Fatalf("first list: %d", n)
+	}
+	// A message that arrives in the same clock tick as the list's mtimes:
+	// the counts are the list's (reading the names would find 3).
+	put(t, s, Inbox, "new", "3.x.h", "Subject: three\n\n")
+	restore(seen)
+	if f := inbox(); f.Total != 2 || f.Unread != 1 {
+		t.Fatalf("counts right after the list: %+v, want the list's 2 and 1", f)
+	}
+	// Our own flag change moves the mtimes: the names are read (3
+	// messages, 2.x.h now seen).
+	if err := s.SetFlags(Inbox, "2.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	if f := inbox(); f.Total != 3 || f.Unread != 1 {
+		t.Fatalf("after SetFlags: %+v, want 3 and 1", f)
+	}
+	// The same-tick trick again, then the scan grows old: the names are
+	// read again, not trusted for longer than stableAge.
+	seen = fresh()
+	if f := inbox(); f.Total != 3 { // the mtimes moved: a scan
+		t.Fatalf("after new mtimes: %+v", f)
+	}
+	put(t, s, Inbox, "new", "4.x.h", "Subject: four\n\n")
+	restore(seen)
+	if f := inbox(); f.Total != 3 {
+		t.Fatalf("within stableAge of the scan: %+v, want the scan's 3", f)
+	}
+	s.mu.Lock()
+	s.cache[Inbox].started = s.cache[Inbox].started.Add(-stableAge)
+	s.mu.Unlock()
+	if f := inbox(); f.Total != 4 || f.Unread != 2 {
+		t.Fatalf("stableAge after the scan: %+v, want 4 and 2", f)
+	}
+}
+
+// A scan keeps the last order by following replaced entries (repl), not
+// by looking each id up: a message renamed by us (SetFlags) and then by
+// another client, twice between lists, is listed once, in its date's
+// place, with its current flags; a vanished one is gone.
+func TestOrderFollowsReplacedEntries(t *testing.T) {
+	s := newStore(t)
+	for i, d := range []string{"Mon, 1 Dec 2026 10:00:00 +0000", "Tue, 2 Dec 2026 10:00:00 +0000", "Wed, 3 Dec 2026 10:00:00 +0000"} {
+		put(t, s, Inbox, "cur", fmt.Sprintf("%d.x.h:2,", i+1), "Date: "+d+"\nSubject: m\n\n")
+	}
+	if _, es := list(t, s, Inbox, ListOptions{}); !reflect.DeepEqual(ids(es), []string{"3.x.h", "2.x.h", "1.x.h"}) {
+		t.Fatalf("first list: %v", ids(es))
+	}
+	if err := s.SetFlags(Inbox, "2.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	list(t, s, Inbox, ListOptions{Sort: SortSize}) // another order made in between
+	cur := filepath.Join(s.Root, "cur")
+	if err := os.Rename(filepath.Join(cur, "2.x.h:2,S"), filepath.Join(cur, "2.x.h:2,FS")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(cur, "3.x.h:2,"))
+	_, es := list(t, s, Inbox, ListOptions{})
+	if !reflect.DeepEqual(ids(es), []string{"2.x.h", "1.x.h"}) || es[0].Flags() != "FS" {
+		t.Fatalf("after renames: %v, flags %q", ids(es), es[0].Flags())
+	}
+	if err := s.SetFlags(Inbox, "1.x.h", "S", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, es := list(t, s, Inbox, ListOptions{}); n != 2 || es[1].Flags() != "S" {
+		t.Fatalf("after a second SetFlags: %d %v", n, ids(es))
+	}
+	if f, _ := s.Folders(); f[0].Unread != 0 {
+		t.Fatalf("unread: %+v", f[0])
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"goqmail/internal/maildir"
@@ -49,8 +50,10 @@ type Store struct {
 
 	// Background index writes (index.go, writeIndexLater).
 	wmu    sync.Mutex
-	wgen   map[string]uint64 // the latest snapshot of each index file
-	wlock  sync.Mutex        // one write at a time
+	wgen   map[string]uint64    // the latest snapshot of each index file
+	wrote  map[string]time.Time // when the last write of each was started
+	onDisk map[string]string    // each index file's stamps line, as last read or written
+	wlock  sync.Mutex           // one write at a time
 	writes sync.WaitGroup
 }
 

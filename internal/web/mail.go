@@ -92,12 +92,16 @@ func (s *Server) mailbox(c *reqCtx) {
 	if page < 1 {
 		page = 1
 	}
-	fs, ok := c.folders(folder)
-	if !ok {
-		return
-	}
+	// The list before the folders: the session then counts the folder
+	// from the scan the list just made instead of reading its names
+	// again (internal/mailstore, count), half the work of a page of a
+	// large folder that changed.
 	resp := c.call(c.s.mbox, opList, folder, sortBy, order, strconv.Itoa((page-1)*pageSize), strconv.Itoa(pageSize), query)
 	if resp == nil {
+		return
+	}
+	fs, ok := c.folders(folder)
+	if !ok {
 		return
 	}
 	d := mailData{Folder: folder, Query: query, Folders: fs, Page: page}
