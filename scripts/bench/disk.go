@@ -58,22 +58,36 @@ func (d disk) read() diskCount {
 	if err != nil {
 		die("read %s: %v", d.stat, err)
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 11 {
-		die("%s: %d fields, want at least 11", d.stat, len(f))
-	}
-	field := func(i int) int64 { // 1-based, as the kernel documents them
-		n, err := strconv.ParseInt(f[i-1], 10, 64)
-		if err != nil {
-			die("%s field %d: %v", d.stat, i, err)
-		}
-		return n
-	}
-	c := diskCount{writes: field(5), sectors: field(7)}
-	if len(f) >= 17 {
-		c.flushes, c.hasFlush = field(16), true
+	c, err := parseDiskStat(b)
+	if err != nil {
+		die("%s: %v", d.stat, err)
 	}
 	return c
+}
+
+// parseDiskStat reads a block device's stat line: 11 fields before Linux
+// 4.18, 15 with the discard fields, 17 with the flush fields (5.5).
+func parseDiskStat(b []byte) (diskCount, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 11 {
+		return diskCount{}, fmt.Errorf("%d fields, want at least 11", len(f))
+	}
+	var c diskCount
+	for _, x := range []struct {
+		field int // 1-based, as the kernel documents them
+		to    *int64
+	}{{5, &c.writes}, {7, &c.sectors}, {16, &c.flushes}} {
+		if x.field > len(f) {
+			continue
+		}
+		n, err := strconv.ParseInt(f[x.field-1], 10, 64)
+		if err != nil {
+			return diskCount{}, fmt.Errorf("field %d: %w", x.field, err)
+		}
+		*x.to = n
+	}
+	c.hasFlush = len(f) >= 17
+	return c, nil
 }
 
 func (c diskCount) minus(b diskCount) diskCount {
