@@ -108,15 +108,19 @@ func cleanupNeighbour() {
 	os.Remove(neighbourFile())
 }
 
-// settle waits (at most 30 s) until the kernel has little dirty data and
-// nothing under writeback, so that a run does not pay for the previous
-// run's neighbour. Other engineers' work may keep it from settling; the
-// run then goes ahead and says so.
+// settle waits (at most 30 s) until nothing is under writeback and the
+// dirty data is well under the point where the kernel starts writing back
+// (vm.dirty_background_ratio, about 2.2 GB here), so that a run does not
+// pay for the previous run's neighbour. Removing the neighbour's file
+// drops its dirty pages at once; what stays is in flight, or other
+// programs' data (on this shared machine often a few hundred MB, written
+// back when it is 30 s old whatever we do). If it does not settle, the
+// run goes ahead and says so.
 func settle() {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		dirty, wb := meminfo("Dirty:"), meminfo("Writeback:")
-		if dirty < 256<<10 && wb < 16<<10 {
+		if dirty < 1<<20 && wb < 16<<10 {
 			return
 		}
 		if time.Now().After(deadline) {
