@@ -175,6 +175,8 @@ func main() {
 
 	fmt.Printf("goqmail vs Postfix %s, %d rounds, %s\n", postfixVersion(), *rounds, time.Now().UTC().Format(time.RFC3339))
 	fmt.Printf("disk counters: %s (%s), the whole device: every process's writes count\n", dev.name, dev.stat)
+	fmt.Printf("load average at the start: %s\n", loadavg())
+	defer func() { fmt.Printf("\nload average at the end: %s\n", loadavg()) }()
 	var summary, cpuLines []string
 	for _, g := range []string{groupLocal, groupLatency, groupNeighbour, groupRelay} {
 		if len(byGroup[g]) == 0 {
@@ -343,6 +345,16 @@ func setAside(dir string) {
 	must(os.Mkdir(dir, 0o700))
 	sys := st.Sys().(*syscall.Stat_t)
 	must(os.Chown(dir, int(sys.Uid), int(sys.Gid)))
+}
+
+// loadavg is /proc/loadavg's first three fields: the machine is shared,
+// and a run says how busy it was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 func countDir(dir string) int {
