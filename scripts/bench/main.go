@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,12 +33,20 @@ var (
 	bin      = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
 	rounds   = flag.Int("rounds", 3, "alternating rounds per scenario")
 	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 1-session and 100 KB scenarios send a fifth of it")
-	only     = flag.String("only", "", "run only the scenario with this name, or the group local or relay, or webmail (webmail.go)")
+	only     = flag.String("only", "", "run only these scenarios or groups, comma-separated: a scenario's name, local, latency, neighbour, relay; or webmail alone (webmail.go)")
 	rcpts    = flag.Int("rcpts", 10, "recipients per message in the many-recipient relay scenario")
 	cpu      = flag.Bool("cpu", false, "sample /proc during each run and print CPU time per message by program")
 	timeout  = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
 	syncmode = flag.String("syncmode", "", "control/syncmode for goqmail (default: goqmail's own default)")
+	probes   = flag.Int("probes", 100, "single-message latency: messages to each server, one at a time, alternating")
+	// The neighbour scenario (neighbour.go).
+	neighbourMB = flag.Int("neighbourmb", 4096, "neighbour scenario: MiB the neighbour's dd writes without fsync (at most 16384)")
+	nbProbes    = flag.Int("nbprobes", 20, "neighbour scenario: latency probes per server and round, quiet and with the neighbour")
 )
+
+// dev is the block device under -work, whose counters each run reads
+// (disk.go).
+var dev disk
 
 const (
 	user      = "goqmailbench"
@@ -51,6 +60,11 @@ const (
 const (
 	groupLocal = "local" // to a local Maildir
 	groupRelay = "relay" // to smtp-sink, over SMTP
+	// Single messages, one at a time, timed by our own client (latency.go).
+	groupLatency = "latency"
+	// The 20-session load and single messages, quiet and while a neighbour
+	// writes gigabytes on the same file system (neighbour.go).
+	groupNeighbour = "neighbour"
 )
 
 type scenario struct {
@@ -62,7 +76,19 @@ type scenario struct {
 	rcpts    int // recipients per message
 }
 
-func (sc scenario) selected() bool { return *only == "" || *only == sc.name || *only == sc.group }
+// selected: -only is empty, or a comma-separated list of scenario names
+// and groups.
+func (sc scenario) selected() bool {
+	if *only == "" {
+		return true
+	}
+	for _, o := range strings.Split(*only, ",") {
+		if o = strings.TrimSpace(o); o == sc.name || o == sc.group {
+			return true
+		}
+	}
+	return false
+}
 
 type server struct {
 	name    string
@@ -74,6 +100,7 @@ type server struct {
 
 type result struct {
 	accept, deliver time.Duration
+	disk            diskCount // the device's counters from the start until every message was delivered
 	cpu             cpuUsage
 	left            int64 // relay: messages not yet at the sink when smtp-source ended
 }
@@ -97,6 +124,12 @@ func main() {
 			die("%s not found: apt-get install postfix", p)
 		}
 	}
+	if *neighbourMB < 1 || *neighbourMB > neighbourMaxMB {
+		die("-neighbourmb %d: want 1 to %d", *neighbourMB, neighbourMaxMB)
+	}
+	if *probes < 1 || *nbProbes < 1 {
+		die("-probes and -nbprobes must be at least 1")
+	}
 	if *rcpts < 1 || *rcpts > 100 {
 		die("-rcpts %d: want 1 to 100 (goqmail's default maxrcpt is 100)", *rcpts)
 	}
@@ -106,6 +139,8 @@ func main() {
 		{"20 sessions, 100 KB", groupLocal, 20, 100 << 10, *msgs / 5, 1},
 		{"relay: 20 sessions, 4 KB, 1 rcpt", groupRelay, 20, 4096, *msgs, 1},
 		{fmt.Sprintf("relay: 20 sessions, 4 KB, %d rcpts", *rcpts), groupRelay, 20, 4096, *msgs, *rcpts},
+		{"single message, 4 KB", groupLatency, 1, 4096, *probes, 1},
+		{"neighbour: 20 sessions, 4 KB", groupNeighbour, 20, 4096, *msgs, 1},
 	}
 	byGroup := map[string][]scenario{}
 	for _, sc := range scenarios {
@@ -119,6 +154,10 @@ func main() {
 
 	os.RemoveAll(*work)
 	must(os.MkdirAll(*work, 0o755))
+	dev = diskOf(*work)
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	go func() { die("%v: stopping (Postfix stopped, the neighbour's file removed)", <-interrupted) }()
 	gq := setupGoqmail()
 	setupPostfix()
 	defer stopPostfix()
@@ -135,16 +174,27 @@ func main() {
 	}
 
 	fmt.Printf("goqmail vs Postfix %s, %d rounds, %s\n", postfixVersion(), *rounds, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("disk counters: %s (%s), the whole device: every process's writes count\n", dev.name, dev.stat)
+	fmt.Printf("load average at the start: %s\n", loadavg())
+	defer func() { fmt.Printf("\nload average at the end: %s\n", loadavg()) }()
 	var summary, cpuLines []string
-	for _, g := range []string{groupLocal, groupRelay} {
+	for _, g := range []string{groupLocal, groupLatency, groupNeighbour, groupRelay} {
 		if len(byGroup[g]) == 0 {
+			continue
+		}
+		switch g {
+		case groupLatency:
+			summary = append(summary, runLatency(servers))
+			continue
+		case groupNeighbour:
+			summary = append(summary, runNeighbour(byGroup[g][0], servers)...)
 			continue
 		}
 		done := "delivered"
 		if g == groupRelay {
 			done = "at sink"
 		}
-		fmt.Printf("\n| scenario | server | accepted msg/s | %s msg/s |\n|---|---|---|---|\n", done)
+		fmt.Printf("\n| scenario | server | accepted msg/s | %s msg/s | write req/msg | flushes/msg | KB written/msg |\n|---|---|---|---|---|---|---|\n", done)
 		for _, sc := range byGroup[g] {
 			s, c := runScenario(sc, servers)
 			summary = append(summary, s)
@@ -189,7 +239,7 @@ func runScenario(sc scenario, servers []server) (string, []string) {
 	for _, sv := range servers {
 		a, d := median(res[sv.name], sc.count)
 		rate[sv.name] = [2]float64{a, d}
-		fmt.Printf("| %s | %s | %.0f | %.0f |\n", sc.name, sv.name, a, d)
+		fmt.Printf("| %s | %s | %.0f | %.0f | %s |\n", sc.name, sv.name, a, d, medianDisk(diskOfRuns(res[sv.name], sc.count)).cells())
 		if *cpu {
 			cpuLines = append(cpuLines, fmt.Sprintf("%s / %s: %s%s", sc.name, sv.name,
 				sumCPU(res[sv.name]).perMessage(sc.count*len(res[sv.name])), backlog(res[sv.name])))
@@ -214,6 +264,7 @@ func runOnce(sv server, sc scenario) result {
 	newDir := filepath.Join(sv.maildir, "new")
 	setAside(newDir)
 	cs := startCPU()
+	d0 := dev.read()
 	start := time.Now()
 	cmd := exec.Command("smtp-source", "-s", strconv.Itoa(sc.sessions), "-l", strconv.Itoa(sc.size),
 		"-m", strconv.Itoa(sc.count), "-f", "bench@example.org", "-t", rcpt, "127.0.0.1:"+sv.port)
@@ -233,7 +284,7 @@ func runOnce(sv server, sc scenario) result {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return result{accept: accepted, deliver: time.Since(start), cpu: cs.finish()}
+	return result{accept: accepted, deliver: time.Since(start), disk: dev.read().minus(d0), cpu: cs.finish()}
 }
 
 // lockWork makes a second bench fail at once instead of deleting the
@@ -247,6 +298,23 @@ func lockWork() *os.File {
 		os.Exit(1)
 	}
 	return f
+}
+
+// diskOfRuns is each run's device counts per message.
+func diskOfRuns(rs []result, count int) []diskPerMsg {
+	var ps []diskPerMsg
+	for _, r := range rs {
+		ps = append(ps, r.disk.perMessage(dev, count))
+	}
+	return ps
+}
+
+// medianOf is the median as median takes it: the middle of an odd count,
+// the upper middle of an even one.
+func medianOf(v []float64) float64 {
+	v = append([]float64(nil), v...)
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 func median(rs []result, count int) (accept, deliver float64) {
@@ -279,6 +347,16 @@ func setAside(dir string) {
 	must(os.Chown(dir, int(sys.Uid), int(sys.Gid)))
 }
 
+// loadavg is /proc/loadavg's first three fields: the machine is shared,
+// and a run says how busy it was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
 func countDir(dir string) int {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -305,6 +383,7 @@ func must(err error) {
 
 func die(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	cleanupNeighbour()
 	stopPostfix()
 	os.Exit(1)
 }

@@ -159,6 +159,7 @@ func runRelay(sv server, sc scenario) result {
 	base := sv.sink.counts()
 	wantRcpts := int64(sc.count * sc.rcpts)
 	cs := startCPU()
+	d0 := dev.read()
 	start := time.Now()
 	cmd := exec.Command("smtp-source", "-s", strconv.Itoa(sc.sessions), "-l", strconv.Itoa(sc.size),
 		"-m", strconv.Itoa(sc.count), "-r", strconv.Itoa(sc.rcpts),
@@ -182,6 +183,7 @@ func runRelay(sv server, sc scenario) result {
 		time.Sleep(10 * time.Millisecond)
 	}
 	relayed := time.Since(start)
+	disk := dev.read().minus(d0) // at the sink: the queue's finishing writes may come after
 	usage := cs.finish()
 	for n := sv.queued(); n > 0; n = sv.queued() {
 		if time.Now().After(deadline) {
@@ -193,7 +195,7 @@ func runRelay(sv server, sc scenario) result {
 		fmt.Fprintf(os.Stderr, "bench: %s, %s: the sink saw %d recipients (want %d), %d messages (want %d), %d MAIL commands\n",
 			sv.name, sc.name, c.rcpts, wantRcpts, c.dots, sc.count, c.mails)
 	}
-	return result{accept: accepted, deliver: relayed, cpu: usage, left: left}
+	return result{accept: accepted, deliver: relayed, disk: disk, cpu: usage, left: left}
 }
 
 // goqmailQueued counts committed messages (queue/msg/<id>, without the

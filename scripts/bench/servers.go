@@ -111,6 +111,9 @@ func setupPostfix() struct{} {
 		"local_destination_concurrency_limit = " + strconv.Itoa(localConc),
 		"default_process_limit = 200",
 		"smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination",
+		// Tuned as an admin would for this job (issue 12): no reverse DNS
+		// lookup of every client; goqmail does none unless requirerdns asks.
+		"smtpd_peername_lookup = no",
 		"maillog_file = " + filepath.Join(*work, "pf", "maillog"),
 	}, "\n") + "\n" + postfixRelayConf()
 	must(os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644))

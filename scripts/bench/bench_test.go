@@ -1,0 +1,81 @@
+package main
+
+import (
+	"testing"
+)
+
+// The bench is a command, not a test (docs/bench.md): these check only
+// its arithmetic and parsing, never a speed.
+
+func TestParseDiskStat(t *testing.T) {
+	// Linux 6.18, /sys/block/vda/stat: 17 fields.
+	c, err := parseDiskStat([]byte(" 1384486   238833 30708442  1536227  8916782  3820752 196779936  2674717        0   992364  4812291  4078543    11146 179353528   416318  1568370   185028\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (diskCount{writes: 8916782, sectors: 196779936, flushes: 1568370, hasFlush: true}); c != want {
+		t.Errorf("17 fields: got %+v, want %+v", c, want)
+	}
+	// Before Linux 5.5: no flush fields, so no flush count (not zero flushes).
+	c, err = parseDiskStat([]byte("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (diskCount{writes: 5, sectors: 7}); c != want {
+		t.Errorf("15 fields: got %+v, want %+v", c, want)
+	}
+	if p := c.perMessage(disk{stat: "x"}, 1); p.cells() != "5.00 | n/a | 3.5" {
+		t.Errorf("15 fields: cells %q, want flushes n/a", p.cells())
+	}
+	for _, bad := range []string{"", "1 2 3", "1 2 3 4 x 6 7 8 9 10 11"} {
+		if _, err := parseDiskStat([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestDiskPerMessage(t *testing.T) {
+	before := diskCount{writes: 100, sectors: 1000, flushes: 10, hasFlush: true}
+	after := diskCount{writes: 400, sectors: 9000, flushes: 50, hasFlush: true}
+	p := after.minus(before).perMessage(disk{stat: "x"}, 100)
+	// 8000 sectors of 512 bytes = 4000 KB over 100 messages.
+	if p.writes != 3 || p.flushes != 0.4 || p.kb != 40 || !p.hasFlush {
+		t.Errorf("got %+v, want 3 writes, 0.4 flushes, 40 KB per message", p)
+	}
+	if got := (diskCount{}).perMessage(disk{}, 10).cells(); got != "n/a | n/a | n/a" {
+		t.Errorf("no block device: %q", got)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	v := []float64{10, 1, 9, 2, 8, 3, 7, 4, 6, 5}
+	for _, c := range []struct {
+		pct  int
+		want float64
+	}{{50, 5}, {95, 10}, {10, 1}, {100, 10}} {
+		if got := percentile(v, c.pct); got != c.want {
+			t.Errorf("p%d of 1..10: %v, want %v", c.pct, got, c.want)
+		}
+	}
+	if got := percentile([]float64{3}, 95); got != 3 {
+		t.Errorf("p95 of one value: %v", got)
+	}
+}
+
+func TestOnlySelectsAList(t *testing.T) {
+	defer func(o string) { *only = o }(*only)
+	*only = "local, neighbour"
+	for _, c := range []struct {
+		sc   scenario
+		want bool
+	}{
+		{scenario{name: "1 session, 4 KB", group: groupLocal}, true},
+		{scenario{name: "neighbour: 20 sessions, 4 KB", group: groupNeighbour}, true},
+		{scenario{name: "single message, 4 KB", group: groupLatency}, false},
+		{scenario{name: "relay: 20 sessions, 4 KB, 1 rcpt", group: groupRelay}, false},
+	} {
+		if got := c.sc.selected(); got != c.want {
+			t.Errorf("-only %q, %q: selected %v, want %v", *only, c.sc.name, got, c.want)
+		}
+	}
+}
