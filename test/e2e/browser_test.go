@@ -289,14 +289,24 @@ func (b *browser) Screenshot(path string) {
 	}
 }
 
-// Text returns the visible text of the first element matching sel.
+// Text returns the visible text of the first element matching sel. The
+// query goes by DOM node ids, which a document still being replaced (a
+// redirect after a form, seen once in TestWebAdmin: "No node with given id
+// found") invalidates between two calls; so a failed query is asked again
+// for up to 10 s before the test fails.
 func (b *browser) Text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			b.t.Fatalf("text of %s: %v", sel, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return s
 }
 
 // chromiumVersion is for the test log: which browser the results are for.
