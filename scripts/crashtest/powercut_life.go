@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -38,7 +40,37 @@ func (c *campaign) boot(img *crashfs.Image) error {
 		}
 	}
 	c.srv.starter = fs.Start
-	return c.srv.start()
+	from := int64(0)
+	if st, err := os.Stat(c.srv.logPath); err == nil {
+		from = st.Size()
+	}
+	if err := c.srv.start(); err != nil {
+		return err
+	}
+	return c.waitRecovered(from, 30*time.Second)
+}
+
+// waitRecovered waits until the queue says, in the log written after from,
+// that its recovery is over ("queue holds N messages"). SMTP answers before
+// that, and the queue check of a life must see the queue as recovery left
+// it: once it read msg/ while recovery was still moving a reused file's old
+// name to bad/, and counted that file as an incomplete message left in the
+// queue.
+func (c *campaign) waitRecovered(from int64, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for {
+		if f, err := os.Open(c.srv.logPath); err == nil {
+			b, _ := io.ReadAll(io.NewSectionReader(f, from, 1<<40))
+			f.Close()
+			if bytes.Contains(b, []byte("queue: status: queue holds ")) {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the queue did not report its recovery within %v; see %s", patience, c.srv.logPath)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // teardown kills whatever is left of goqmail and unmounts everything; safe
