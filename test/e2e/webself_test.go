@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"goqmail/internal/webmbox"
@@ -18,41 +15,14 @@ import (
 // as goqmail-auth would: as the user, fd 3 one end of a socketpair.
 func startWebmbox(t *testing.T, s *Server) *webrpc.Client {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "front"), os.NewFile(uintptr(fds[1]), "session")
 	home := demoHome(s)
-	cmd := exec.Command(filepath.Join(binDir, "goqmail-webmbox"), "-session", filepath.Join(home, "Maildir"))
-	cmd.Env = []string{"GOQMAIL_ROOT=" + s.Root, "GOQMAIL_WEB_LOGIN=demo", "GOQMAIL_WEB_ADDRESS=demo@example.test",
-		"GOQMAIL_WEB_KIND=system", "GOQMAIL_WEB_OWNS=", "HOME=" + home}
-	cmd.ExtraFiles = []*os.File{theirs}
-	cmd.Dir = home
+	uid, gid := 0, 0
 	if asRoot {
-		uid, gid := lookupIDs(t, "goqmaildemo")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+		uid, gid = lookupIDs(t, "goqmaildemo")
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	theirs.Close()
-	conn, err := net.FileConn(mine)
-	mine.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := webrpc.NewClient(conn)
-	t.Cleanup(func() {
-		c.Close()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("goqmail-webmbox stderr:\n%s", stderr.String())
-		}
-	})
-	return c
+	return spawnWebmbox(t, webmboxSpec{bin: filepath.Join(binDir, "goqmail-webmbox"), maildir: filepath.Join(home, "Maildir"), dir: home,
+		uid: uid, gid: gid, env: []string{"GOQMAIL_ROOT=" + s.Root, "GOQMAIL_WEB_LOGIN=demo", "GOQMAIL_WEB_ADDRESS=demo@example.test",
+			"GOQMAIL_WEB_KIND=system", "GOQMAIL_WEB_OWNS=", "HOME=" + home}})
 }
 
 func webCall(t *testing.T, c *webrpc.Client, op string, args ...string) *webrpc.Response {
