@@ -231,6 +231,12 @@ func Parse(s string) Line {
 		}
 		l = Line{Time: t, Prog: s[loc[4]:loc[5]], Text: s[loc[1]:]}
 	}
+	if l.Time.IsZero() {
+		// 0001-01-01T00:00:00Z is Go's zero time, which no goqmail program
+		// writes; taking it would give a line of ours that says "no time"
+		// (the fuzzer's find).
+		return Line{Text: s, Kind: Foreign}
+	}
 	for _, pt := range kinds {
 		if pt.prog != l.Prog {
 			continue
