@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,16 +149,40 @@ func NewServer(t *testing.T, opt Options) *Server {
 	return s
 }
 
-// freePort asks the kernel for a port nobody uses right now.
+// freePort returns a loopback port nobody listens on right now, for a
+// server the test starts later. It is not the kernel's choice for port 0:
+// that comes from the ephemeral range (ip_local_port_range, 32768-60999
+// here), where every outgoing connection of every test also takes its
+// local port, and the kernel hands a port it just gave out to the next
+// caller again once it is closed. Twice a test's goqmaild found its SMTP
+// port taken, and the test's greeting probe was answered by another test's
+// server. So ports come from 20000-31999, below that range, and this test
+// binary never hands out one port twice.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 2000 {
+		p := 20000 + rand.IntN(12000)
+		if portsGiven[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port in 20000-31999")
+	return 0
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // SetControl writes control/NAME, readable by every goqmail account.
 func (s *Server) SetControl(name, content string) {
@@ -201,7 +227,15 @@ func (s *Server) Start() {
 	}(s.done)
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if probe, err := greet(s.Addr); err == nil {
+		// Ready means smtpd greets on a listener this goqmaild bound: a
+		// greeting alone could come from another test's server on the
+		// port while ours still waits for it (seen twice before freePort
+		// left the ephemeral range).
+		if !listensOn(cmd.Process.Pid, s.Port) {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("goqmaild did not listen on %s within %v\nlog:\n%s", s.Addr, startTimeout, s.Log())
+			}
+		} else if probe, err := greet(s.Addr); err == nil {
 			s.Probes = append(s.Probes, probe)
 			return
 		} else if time.Now().After(deadline) {
@@ -213,6 +247,37 @@ func (s *Server) Start() {
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// listensOn reports whether process pid holds the socket listening on
+// 127.0.0.1:port: /proc/net/tcp names the listening socket's inode, and
+// one of the process's descriptors is "socket:[inode]".
+func listensOn(pid, port int) bool {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	local := fmt.Sprintf("0100007F:%04X", port)
+	inode := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A: LISTEN
+			inode = f[9]
+		}
+	}
+	if inode == "" {
+		return false
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == "socket:["+inode+"]" {
+			return true
+		}
+	}
+	return false
 }
 
 // greet waits for smtpd's 220 and says QUIT: the port being bound (by the
