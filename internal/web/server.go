@@ -267,6 +267,12 @@ func (c *reqCtx) call(client *webrpc.Client, op string, args ...string) *webrpc.
 
 func (c *reqCtx) callFiles(client *webrpc.Client, op string, args []string, files []webrpc.File) *webrpc.Response {
 	resp, err := client.Call(c.callContext(), &webrpc.Request{Op: op, Args: args, Files: files})
+	if errors.Is(err, webrpc.ErrTooLarge) {
+		// A field larger than a session argument (a pasted 2 MiB text):
+		// refused before it was sent, and the session goes on.
+		c.fail(http.StatusRequestEntityTooLarge, "Too large", "A field of the form is too large for this server ("+humanBytes(webrpc.MaxArg)+" of text at most, file names of "+humanBytes(webrpc.MaxFileName)+"). Shorten it, or send the text as an attached file.")
+		return nil
+	}
 	if err != nil {
 		c.ended(err)
 		return nil

@@ -55,6 +55,9 @@ func (c *Client) Call(ctx context.Context, req *Request) (*Response, error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	resp, err := c.call(req)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, err // refused before a byte was written: still usable
+	}
 	if err != nil {
 		c.broken = fmt.Errorf("webrpc: session %s: %w", req.Op, err)
 		c.conn.Close()

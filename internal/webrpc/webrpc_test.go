@@ -135,3 +135,37 @@ func TestClientBrokenByGarbage(t *testing.T) {
 		t.Fatal("client not broken")
 	}
 }
+
+// A request larger than the reader takes (one argument over MaxArg, all
+// of them over a frame, a file name over MaxFileName) is ErrTooLarge,
+// nothing is sent, and the same client and session go on. Before, the
+// frame was written and the session exited on it (security review of
+// issue 15: a 2 MiB compose text logged the user out).
+func TestCallTooLargeKeepsSession(t *testing.T) {
+	a, b := net.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(b, 0, func(r *Request) *Response { return &Response{Text: r.Op} })
+	}()
+	c := NewClient(a)
+	for name, req := range map[string]*Request{
+		"argument": {Op: "send", Args: []string{strings.Repeat("a", MaxArg+1)}},
+		"frame":    {Op: "send", Args: []string{strings.Repeat("a", MaxArg/2), strings.Repeat("b", MaxArg/2+10)}},
+		"filename": {Op: "send", Files: []File{{Name: strings.Repeat("n", MaxFileName+1), Data: []byte("x")}}},
+	} {
+		if _, err := c.Call(context.Background(), req); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: Call: %v, want ErrTooLarge", name, err)
+		}
+		if err := c.Broken(); err != nil {
+			t.Fatalf("%s: the client is broken: %v", name, err)
+		}
+		resp, err := c.Call(context.Background(), &Request{Op: "after"})
+		if err != nil || resp.Text != "after" {
+			t.Fatalf("%s: the next call: %v %+v", name, err, resp)
+		}
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}

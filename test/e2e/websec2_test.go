@@ -1,0 +1,136 @@
+package e2e
+
+// The second security review of the web front (issue 15): the compose
+// path, forwarding and vacation, the mailbox routes, response headers and
+// the end of a session, tried on a real goqmail with a plain HTTP client.
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// putMessage stores raw in addr's INBOX (new/) as the mailbox owner.
+func (w *webSite) putMessage(t *testing.T, addr, id, raw string) {
+	t.Helper()
+	md := w.maildir(addr)
+	fi, err := os.Stat(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	p := filepath.Join(md, "new", id)
+	if err := os.WriteFile(p, []byte(raw), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(p, int(st.Uid), int(st.Gid))
+}
+
+// compose posts the compose form (multipart, as the page sends it) with
+// files (name → content) and returns the status, Location and body.
+func (c *webClient) compose(fields map[string]string, files map[string]string) (int, string, string) {
+	c.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", c.csrf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for n, d := range files {
+		fw, _ := mw.CreateFormFile("attach", n)
+		fw.Write([]byte(d))
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", c.w.URL+"/compose", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", c.w.URL)
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatalf("POST /compose: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// folderFiles returns the message files of a virtual user's folder
+// ("" is INBOX), in new/ and cur/.
+func (w *webSite) folderFiles(addr, folder string) []string {
+	dir := w.maildir(addr)
+	if folder != "" {
+		dir = filepath.Join(dir, "."+folder)
+	}
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		m, _ := filepath.Glob(filepath.Join(dir, sub, "*"))
+		out = append(out, m...)
+	}
+	return out
+}
+
+// TestWebComposeOversizeFieldKeepsSession: a compose form whose text is
+// larger than one session argument (webrpc.MaxArg, 1 MiB: a pasted log)
+// is refused with 413 and a message, and the web session goes on. Before,
+// the front wrote the over-long frame, the mailbox session refused it and
+// exited, and the user was logged out with the mail lost.
+func TestWebComposeOversizeFieldKeepsSession(t *testing.T) {
+	w := newWebSite(t)
+	c := newWebClient(t, w)
+	c.login(webAnn, webPass)
+	big := strings.Repeat("a long line of a pasted log file\n", (2<<20)/33)
+	for _, f := range []map[string]string{
+		{"action": "send", "mode": "new", "to": webBob, "subject": "big", "body": big},
+		{"action": "draft", "mode": "new", "to": webBob, "subject": big, "body": "x"},
+	} {
+		st, loc, body := c.compose(f, nil)
+		if st != http.StatusRequestEntityTooLarge {
+			t.Errorf("a 2 MiB %s field: %d %q, want 413", f["action"], st, loc)
+		}
+		if !strings.Contains(body, "too large") && !strings.Contains(body, "larger") {
+			t.Errorf("the refusal does not say what is wrong:\n%s", brief(body))
+		}
+		if st, _ := c.get("/mail"); st != http.StatusOK {
+			t.Fatalf("after a large %s field the session is gone: GET /mail %d", f["action"], st)
+		}
+	}
+	// The session still works for a normal message.
+	if st, loc, body := c.compose(map[string]string{"action": "send", "mode": "new", "to": webBob, "subject": "small", "body": "hi"}, nil); st != http.StatusSeeOther || loc != "/mail" {
+		t.Fatalf("a normal send after: %d %q\n%s", st, loc, brief(body))
+	}
+}
+
+// brief is a page's main text, for messages.
+func brief(s string) string {
+	if i := strings.Index(s, "<main"); i >= 0 {
+		s = s[i:]
+	}
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	s = strings.Join(strings.Fields(b.String()), " ")
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+var _ = url.Values{}
+var _ = time.Second
