@@ -132,5 +132,64 @@ func brief(s string) string {
 	return s
 }
 
-var _ = url.Values{}
-var _ = time.Second
+// sessionProcs returns the pids of the session processes of login under
+// root: goqmail-webmbox -session <its Maildir> and goqmail admin-session
+// -root ROOT ... -login <login>, read from the process table.
+func sessionProcs(t *testing.T, w *webSite, login string) []string {
+	t.Helper()
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		argv := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
+		cmd := strings.Join(argv, " ")
+		switch {
+		case strings.HasSuffix(argv[0], "goqmail-webmbox") && strings.Contains(cmd, "-session "+w.maildir(login)):
+		case strings.Contains(cmd, "admin-session -root "+w.s.Root+" ") && strings.HasSuffix(cmd, "-login "+login):
+		default:
+			continue
+		}
+		// A zombie has exited already (its parent has not waited yet).
+		if st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); strings.Contains(string(st), ") Z ") {
+			continue
+		}
+		out = append(out, e.Name()+": "+cmd)
+	}
+	return out
+}
+
+// TestWebLogoutEndsSessionProcesses: logging out ends both session
+// processes of the login (the mailbox session as the mailbox owner and
+// the root admin session), seen in the process table; the cookie no
+// longer opens a page; another user's sessions stay.
+func TestWebLogoutEndsSessionProcesses(t *testing.T) {
+	w := newWebSite(t)
+	boss := newWebClient(t, w)
+	boss.login(webBoss, webPass)
+	ann := newWebClient(t, w)
+	ann.login(webAnn, webPass)
+	procs := sessionProcs(t, w, webBoss)
+	if len(procs) != 2 {
+		t.Fatalf("the site administrator's session processes: %q, want the mailbox and the admin session", procs)
+	}
+	if len(sessionProcs(t, w, webAnn)) != 1 {
+		t.Fatalf("ann's session processes: %q", sessionProcs(t, w, webAnn))
+	}
+	site, _ := url.Parse(w.URL)
+	old := boss.c.Jar.Cookies(site)
+	if st, loc, _ := boss.post("/logout", url.Values{}); st != http.StatusSeeOther || loc != "/login?m=out" {
+		t.Fatalf("logout: %d %q", st, loc)
+	}
+	waitFor(t, 30*time.Second, "the session processes to exit", func() bool { return len(sessionProcs(t, w, webBoss)) == 0 })
+	// The cookie the browser had, sent again (a copy an attacker kept).
+	boss.c.Jar.SetCookies(site, old)
+	if st, _ := boss.get("/admin/queue"); st != http.StatusSeeOther {
+		t.Errorf("after logout the old cookie still opens the admin queue: %d", st)
+	}
+	if st, _ := ann.get("/mail"); st != http.StatusOK || len(sessionProcs(t, w, webAnn)) != 1 {
+		t.Errorf("ann's session ended with boss's logout: %d %q", st, sessionProcs(t, w, webAnn))
+	}
+}
