@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -191,5 +192,77 @@ func TestWebLogoutEndsSessionProcesses(t *testing.T) {
 	}
 	if st, _ := ann.get("/mail"); st != http.StatusOK || len(sessionProcs(t, w, webAnn)) != 1 {
 		t.Errorf("ann's session ended with boss's logout: %d %q", st, sessionProcs(t, w, webAnn))
+	}
+}
+
+// TestWebComposeInjection: what a browser sends in the compose form
+// cannot add a header or a recipient: CR, LF and NUL in Subject, a
+// display name, In-Reply-To and an attachment's name, and RFC 2047 words
+// that decode to CRLF, reach bob as one line each, and zed (named after
+// the line breaks) gets nothing. Sending as another user's address, or
+// 10,000 recipients, is refused and nothing is queued.
+func TestWebComposeInjection(t *testing.T) {
+	w := newWebSite(t)
+	c := newWebClient(t, w)
+	c.login(webAnn, webPass)
+	for _, f := range []struct {
+		fields map[string]string
+		want   int
+	}{
+		{map[string]string{"to": webBob + "\r\nBcc: " + webZed}, http.StatusBadRequest},
+		{map[string]string{"to": webBob, "cc": webBob + "\nBcc: " + webZed}, http.StatusBadRequest},
+		{map[string]string{"to": webBob, "from": webBoss}, http.StatusForbidden},
+		{map[string]string{"to": webBob, "from": "Ann <" + webBoss + ">"}, http.StatusForbidden},
+		{map[string]string{"to": webBob, "from": webAnn + ", " + webBoss}, http.StatusBadRequest},
+		{map[string]string{"to": webBob, "from": webAnn + "\r\nSender: " + webBoss}, http.StatusBadRequest},
+	} {
+		f.fields["action"], f.fields["mode"], f.fields["body"] = "send", "new", "x"
+		if st, _, body := c.compose(f.fields, nil); st != f.want {
+			t.Errorf("%q: %d, want %d\n%s", f.fields, st, f.want, brief(body))
+		}
+	}
+	var many []string
+	for i := range 10000 {
+		many = append(many, fmt.Sprintf("u%d@example.org", i))
+	}
+	if st, _, body := c.compose(map[string]string{"action": "send", "mode": "new", "to": strings.Join(many, ", "), "body": "x"}, nil); st != http.StatusBadRequest || !strings.Contains(body, "maxrcpt") {
+		t.Errorf("10,000 recipients: %d\n%s", st, brief(body))
+	}
+	if q := w.s.QueueMessages(); len(q) != 0 {
+		t.Fatalf("refused sends queued %d messages", len(q))
+	}
+
+	st, loc, body := c.compose(map[string]string{"action": "send", "mode": "new", "to": webBob,
+		"cc":        `"Eve` + "\r\nBcc: " + webZed + `" <` + webBob + `>`,
+		"from":      `"=?utf-8?q?Ann=0D=0ABcc:_` + webZed + `?=" <` + webAnn + `>`,
+		"subject":   "Hello\r\nBcc: " + webZed + "\x00\r\n\r\nX-Injected: 1",
+		"inreplyto": "<a@b>\r\nBcc: " + webZed, "references": "<c@d>\nX-Injected: 1",
+		"body": "body\r\n.\r\nBcc: " + webZed + "\r\n"},
+		map[string]string{"evil\"\r\nX-Injected: 1\r\n\r\n.txt": "data"})
+	if st != http.StatusSeeOther || loc != "/mail" {
+		t.Fatalf("send: %d %q\n%s", st, loc, brief(body))
+	}
+	waitFor(t, 30*time.Second, "bob's message", func() bool { return len(w.folderFiles(webBob, "")) == 1 })
+	waitFor(t, 30*time.Second, "the queue to empty", func() bool { return len(w.s.QueueMessages()) == 0 })
+	if got := w.folderFiles(webZed, ""); len(got) != 0 {
+		t.Fatalf("zed, named only after line breaks, got the message: %q", got)
+	}
+	data, _ := os.ReadFile(w.folderFiles(webBob, "")[0])
+	head, _, _ := strings.Cut(string(data), "\n\n")
+	for _, l := range strings.Split(head, "\n") {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(name) {
+		case "bcc", "x-injected", "sender":
+			t.Errorf("injected header line %q in:\n%s", l, head)
+		}
+		if strings.ContainsAny(l, "\r\x00") {
+			t.Errorf("header line with CR or NUL: %q", l)
+		}
+	}
+	if n := strings.Count(strings.ToLower(head), "\nsubject:"); n != 1 {
+		t.Errorf("%d Subject fields:\n%s", n, head)
+	}
+	if strings.Contains(string(data), "\nX-Injected: 1") {
+		t.Errorf("an injected line at the start of a line in the message:\n%s", data)
 	}
 }
