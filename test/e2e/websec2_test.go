@@ -266,3 +266,85 @@ func TestWebComposeInjection(t *testing.T) {
 		t.Errorf("an injected line at the start of a line in the message:\n%s", data)
 	}
 }
+
+// TestWebForwardVacationNoProgramLine: nothing typed in the forwarding
+// or vacation form becomes a program, file or comment line of the .qmail
+// file: targets starting with "|", "/", "&", "#", "+", with a newline or
+// a NUL are refused or written as "&address" forwards; the only program
+// line is the webmail's own goqmail-vacation line, and the vacation
+// subject and body stay in the vacation config, the subject on one line.
+func TestWebForwardVacationNoProgramLine(t *testing.T) {
+	w := newWebSite(t)
+	c := newWebClient(t, w)
+	c.login(webAnn, webPass)
+	dot := filepath.Join(w.s.Root, "vmail", "web.test", ".qmail-ann")
+	checkDot := func(what string, vacation bool) {
+		t.Helper()
+		data, err := os.ReadFile(dot)
+		if err != nil {
+			if !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			return
+		}
+		programs := 0
+		for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+			switch {
+			case strings.HasPrefix(l, "#"), strings.HasPrefix(l, "&"), l == "./ann/Maildir/":
+			case strings.HasPrefix(l, "|") && strings.Contains(l, "goqmail-vacation' '"):
+				programs++
+			default:
+				t.Errorf("%s: a line the webmail does not write: %q\n%s", what, l, data)
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[vacation]; programs != want {
+			t.Errorf("%s: %d program lines, want %d:\n%s", what, programs, want, data)
+		}
+	}
+	for _, target := range []string{
+		"|/bin/touch /tmp/pwned", "|touch", "/tmp/mbox", "./Maildir/", "#comment", "+list",
+		"x@example.org\n|/bin/sh -c id", "x@example.org\r\n/tmp/mbox", "x\x00y@example.org",
+		`"|id"@example.org`, "x@example.org\n#", "\n|id",
+	} {
+		st, _, body := c.post("/settings/forward", url.Values{"forward": {target}, "keepcopy": {"1"}})
+		if st != http.StatusBadRequest && st != http.StatusSeeOther {
+			t.Errorf("forward %q: %d\n%s", target, st, brief(body))
+		}
+		checkDot(fmt.Sprintf("forward %q", target), false)
+	}
+	// Addresses that start with qmail's line characters are still
+	// addresses (RFC 5321 atext): written after "&" they are forwards.
+	for _, target := range []string{"|x@example.org", "/x@example.org", "&x@example.org", "#x@example.org", "+x@example.org", "-x@example.org"} {
+		if st, _, body := c.post("/settings/forward", url.Values{"forward": {target}, "keepcopy": {"1"}}); st != http.StatusSeeOther {
+			t.Errorf("forward %q: %d\n%s", target, st, brief(body))
+		}
+		checkDot(fmt.Sprintf("forward %q", target), false)
+		if data, _ := os.ReadFile(dot); !strings.Contains(string(data), "\n&"+target+"\n") {
+			t.Errorf("forward %q is not an & line:\n%s", target, data)
+		}
+	}
+	st, _, body := c.post("/settings/vacation", url.Values{"on": {"1"}, "days": {"7"},
+		"subject": {"Away\r\n|/bin/sh\x00\nBcc: x@example.org"},
+		"body":    {"Back soon.\n|/bin/sh -c id\n/tmp/mbox\n\x00\r\n&zed@other.test\n"}})
+	if st != http.StatusSeeOther {
+		t.Fatalf("vacation: %d\n%s", st, brief(body))
+	}
+	checkDot("vacation on", true)
+	cfg, err := os.ReadFile(filepath.Join(w.s.Root, "vmail", "web.test", "ann", ".goqmail-vacation", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(cfg), "\n\n")
+	for _, l := range strings.Split(head, "\n") {
+		name, _, _ := strings.Cut(l, ":")
+		switch name {
+		case "On", "Subject", "Days", "From", "Until", "Address", "Socket":
+		default:
+			t.Errorf("vacation config line %q from the subject:\n%s", l, head)
+		}
+	}
+	if st, _, _ := c.post("/settings/vacation", url.Values{"on": {"0"}, "days": {"7"}}); st != http.StatusSeeOther {
+		t.Fatalf("vacation off: %d", st)
+	}
+	checkDot("vacation off", false)
+}
