@@ -348,3 +348,111 @@ func TestWebForwardVacationNoProgramLine(t *testing.T) {
 	}
 	checkDot("vacation off", false)
 }
+
+// TestWebMailboxRouteTraversal: every mailbox route refuses a folder or
+// message id that would leave the user's Maildir or name another
+// folder's message ("../", absolute paths, NUL, very long names, ".",
+// "..", "INBOX/../../x", the cur/ name with its flags, glob characters,
+// another user's message) with 400 or 404, and never shows another
+// file's bytes.
+func TestWebMailboxRouteTraversal(t *testing.T) {
+	w := newWebSite(t)
+	const id = "1700000000.1.web"
+	secret := "Subject: bob's secret\n\nthe secret text of bob\n"
+	w.putMessage(t, webBob, "1700000000.2.web", secret)
+	w.putMessage(t, webAnn, id, "Subject: hi\n\nhello ann\n")
+	c := newWebClient(t, w)
+	c.login(webAnn, webPass)
+	if st, _, _ := c.post("/folders/create", url.Values{"name": {"Work"}}); st != http.StatusSeeOther {
+		t.Fatalf("create Work: %d", st)
+	}
+	// A message in Trash, asked for in INBOX.
+	if st, _, _ := c.post("/msg/delete", url.Values{"f": {"INBOX"}, "id": {id}}); st != http.StatusSeeOther {
+		t.Fatalf("delete to Trash: %d", st)
+	}
+	long := strings.Repeat("a", 5000)
+	bobMsg := "../../bob/Maildir/new/1700000000.2.web"
+	folders := []string{"..", ".", "../..", "INBOX/../../x", "/etc", "INBOX\x00", "Trash/../..", ".Trash", "Trash.", "inbox", long,
+		"T\u0433ash", "../bob/Maildir", "goqmail-deleted-x"}
+	ids := []string{"..", ".", "../" + id, "/etc/passwd", id + "\x00", long, id + ":2,S", "new/" + id, "*", "1700000000.?.web",
+		"1700000000.[12].web", bobMsg, "1700000000.2.web", id + "/..", "\u2024\u2024/x"}
+	type probe struct{ path string }
+	var probes []probe
+	for _, f := range folders {
+		probes = append(probes, probe{"/mail?" + url.Values{"f": {f}}.Encode()}, probe{"/msg?" + url.Values{"f": {f}, "id": {id}}.Encode()})
+	}
+	for _, i := range ids {
+		for _, f := range []string{"INBOX", "Trash"} {
+			if f == "Trash" && i == id {
+				continue // the one that exists
+			}
+			v := url.Values{"f": {f}, "id": {i}, "p": {"1"}}.Encode()
+			for _, route := range []string{"/msg", "/msg/html", "/msg/part", "/msg/raw", "/compose?mode=reply&", "/compose?mode=forward&", "/compose?mode=draft&"} {
+				sep := "?"
+				if strings.HasSuffix(route, "&") {
+					sep = ""
+				}
+				probes = append(probes, probe{route + sep + v})
+			}
+		}
+	}
+	for _, p := range probes {
+		st, body := c.get(p.path)
+		if st != http.StatusBadRequest && st != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 400 or 404\n%s", p.path, st, brief(body))
+		}
+		if strings.Contains(body, "secret text of bob") || strings.Contains(body, "root:x:0:0") {
+			t.Fatalf("GET %s shows another file:\n%s", p.path, brief(body))
+		}
+	}
+	for _, f := range folders {
+		for _, form := range []struct {
+			path string
+			v    url.Values
+		}{
+			{"/folders/create", url.Values{"name": {f}}},
+			{"/folders/rename", url.Values{"name": {"Work"}, "newname": {f}}},
+			{"/folders/delete", url.Values{"name": {f}, "confirm": {"1"}}},
+			{"/msg/move", url.Values{"f": {"Trash"}, "id": {id}, "to": {f}}},
+			{"/msg/flags", url.Values{"f": {f}, "id": {id}, "change": {"+S"}}},
+		} {
+			if (form.path == "/folders/create" || form.path == "/folders/rename") && (f == "T\u0433ash" || f == "goqmail-deleted-x") {
+				continue // names like any other (look-alikes are the user's own)
+			}
+			if st, _, body := c.post(form.path, form.v); st != http.StatusBadRequest && st != http.StatusNotFound && st != http.StatusConflict {
+				t.Errorf("POST %s %q: %d, want 400, 404 or 409\n%s", form.path, form.v, st, brief(body))
+			}
+		}
+	}
+	for _, i := range ids {
+		for _, form := range []struct {
+			path string
+			v    url.Values
+		}{
+			{"/msg/move", url.Values{"f": {"INBOX"}, "id": {i}, "to": {"Trash"}}},
+			{"/msg/delete", url.Values{"f": {"INBOX"}, "id": {i}}},
+			{"/msg/flags", url.Values{"f": {"INBOX"}, "id": {i}, "change": {"+S"}}},
+		} {
+			if st, _, body := c.post(form.path, form.v); st != http.StatusBadRequest && st != http.StatusNotFound {
+				t.Errorf("POST %s %q: %d, want 400 or 404\n%s", form.path, form.v, st, brief(body))
+			}
+		}
+	}
+	// Nothing of bob's moved, nothing appeared outside ann's Maildir, and
+	// ann's message is still in her Trash.
+	if got := w.folderFiles(webBob, ""); len(got) != 1 {
+		t.Errorf("bob's INBOX: %q", got)
+	}
+	if got := w.folderFiles(webAnn, "Trash"); len(got) != 1 {
+		t.Errorf("ann's Trash: %q", got)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(w.maildir(webAnn)))
+	for _, e := range ents {
+		if e.Name() != "Maildir" && e.Name() != ".goqmail-vacation" {
+			t.Errorf("something new beside ann's Maildir: %s", e.Name())
+		}
+	}
+	if st, body := c.get("/msg/raw?" + url.Values{"f": {"Trash"}, "id": {id}}.Encode()); st != http.StatusOK || !strings.Contains(body, "hello ann") {
+		t.Errorf("ann's own message in Trash: %d", st)
+	}
+}
