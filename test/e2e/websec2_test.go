@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -454,5 +455,96 @@ func TestWebMailboxRouteTraversal(t *testing.T) {
 	}
 	if st, body := c.get("/msg/raw?" + url.Values{"f": {"Trash"}, "id": {id}}.Encode()); st != http.StatusOK || !strings.Contains(body, "hello ann") {
 		t.Errorf("ann's own message in Trash: %d", st)
+	}
+}
+
+// TestWebDownloadHeadersAndRedirects: on a real server, an attachment
+// whose name carries CR/LF, quotes, a path, an RTL override and
+// non-ASCII is served as application/octet-stream with one
+// Content-Disposition whose name is harmless (RFC 6266 filename* for the
+// non-ASCII one) and splits no header; pages, downloads, the HTML frame,
+// error pages and redirects are Cache-Control: no-store; and no redirect
+// goes anywhere but a path of this site, whatever the parameters or the
+// Referer say.
+func TestWebDownloadHeadersAndRedirects(t *testing.T) {
+	w := newWebSite(t)
+	const id = "1700000000.3.web"
+	w.putMessage(t, webAnn, id, "Subject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"+
+		"--b\nContent-Type: text/html\n\n<p>hi</p>\n"+
+		"--b\nContent-Type: text/html; name=\"x.html\"\nContent-Disposition: attachment; filename=\"a\\\"\r\nSet-Cookie: s=1\r\n.html\"\n\n<script>alert(1)</script>\n"+
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename*=utf-8''%0D%0ASet-Cookie%3A%20s%3D1%0D%0A..%2F..%2F%E2%80%AEgpj.exe\n\nMZ\n"+
+		"--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9%20%E2%80%9Cfinal%E2%80%9D.pdf\n\n%PDF\n"+
+		"--b--\n")
+	c := newWebClient(t, w)
+	c.login(webAnn, webPass)
+	get := func(path string, hdr map[string]string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", w.URL+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.c.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", path, cc)
+		}
+		if loc := resp.Header.Get("Location"); loc != "" && (!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.Contains(loc, "evil")) {
+			t.Errorf("GET %s: redirect to %q", path, loc)
+		}
+		return resp
+	}
+	// "" : any harmless name will do.
+	for p, want := range map[string]string{"2": "", "3": "gpj.exe", "4": "résumé “final”.pdf"} {
+		for _, inline := range []string{"", "&inline=1"} {
+			resp := get("/msg/part?f=INBOX&id="+id+"&p="+p+inline, nil)
+			cds := resp.Header.Values("Content-Disposition")
+			if resp.StatusCode != http.StatusOK || len(cds) != 1 || len(resp.Header.Values("Set-Cookie")) != 0 {
+				t.Fatalf("part %s: %d %q cookies %q", p, resp.StatusCode, cds, resp.Header.Values("Set-Cookie"))
+			}
+			disp, params, err := mime.ParseMediaType(cds[0])
+			fn := params["filename"]
+			if fn == "" || strings.ContainsAny(fn, "/\\\"\r\n\x00:") || strings.HasPrefix(fn, ".") || strings.ContainsRune(fn, '\u202e') {
+				t.Errorf("part %s: a harmful file name %q", p, fn)
+			}
+			if err != nil || disp != "attachment" || want != "" && fn != want {
+				t.Errorf("part %s: Content-Disposition %q → %q %q %v, want the name %q", p, cds[0], disp, params["filename"], err, want)
+			}
+			if p == "4" && !strings.Contains(cds[0], "filename*=utf-8''") {
+				t.Errorf("a non-ASCII name without RFC 6266 filename*: %q", cds[0])
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("part %s: Content-Type %q", p, ct)
+			}
+		}
+	}
+	for _, path := range []string{"/msg/raw?f=INBOX&id=" + id, "/msg/html?f=INBOX&id=" + id, "/msg?f=INBOX&id=" + id, "/mail", "/settings",
+		"/msg?f=INBOX&id=nope", "/nope", "/"} {
+		get(path, nil)
+	}
+	for _, path := range []string{"/", "/login?next=https://evil.example/", "/login?redirect=//evil.example", "/login?to=https:%2F%2Fevil.example",
+		"/?next=//evil.example", "/mail?return=https://evil.example"} {
+		get(path, map[string]string{"Referer": "https://evil.example/x"})
+	}
+	// After a POST (post/redirect/get) and after login, too.
+	for _, form := range []struct {
+		path string
+		v    url.Values
+	}{
+		{"/msg/flags", url.Values{"f": {"INBOX"}, "id": {id}, "change": {"+F"}, "next": {"https://evil.example/"}}},
+		{"/settings/junk", url.Values{"junk": {"inbox"}, "return": {"//evil.example"}}},
+	} {
+		_, loc, _ := c.post(form.path, form.v)
+		if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.Contains(loc, "evil") {
+			t.Errorf("POST %s: redirect to %q", form.path, loc)
+		}
+	}
+	d := newWebClient(t, w)
+	d.get("/login")
+	if _, loc, _ := d.post("/login?next=https://evil.example/", url.Values{"login": {webAnn}, "password": {webPass}, "next": {"//evil.example"}}); loc != "/mail" {
+		t.Errorf("login redirects to %q", loc)
 	}
 }
