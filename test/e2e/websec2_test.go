@@ -6,10 +6,12 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -546,5 +548,137 @@ func TestWebDownloadHeadersAndRedirects(t *testing.T) {
 	d.get("/login")
 	if _, loc, _ := d.post("/login?next=https://evil.example/", url.Values{"login": {webAnn}, "password": {webPass}, "next": {"//evil.example"}}); loc != "/mail" {
 		t.Errorf("login redirects to %q", loc)
+	}
+}
+
+// countingReader is an endless body that counts what the client sent.
+type countingReader struct {
+	n, max int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.n >= r.max {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.max-r.n {
+		p = p[:r.max-r.n]
+	}
+	for i := range p {
+		p[i] = 'a'
+	}
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+// TestWebServerBounds: the HTTPS server's bounds on a real goqmail-web.
+// A header block over 64 kB gets 431; a body without Content-Length
+// (chunked) is cut at 64 kB for a form and at the upload bound for a
+// compose form (413); a POST without a session is refused without its
+// body being read; a multipart form of thousands of parts is refused
+// (400) and the session goes on; a client that stops in the middle of
+// its TLS handshake or its request header is disconnected (the
+// ReadHeaderTimeout, 20 s).
+func TestWebServerBounds(t *testing.T) {
+	w := newWebSite(t)
+	addr := strings.TrimPrefix(w.URL, "https://")
+	// Started first: these wait for the server's timeout.
+	type stalled struct {
+		what string
+		done chan error
+	}
+	var stalls []stalled
+	for _, what := range []string{"handshake", "header"} {
+		s := stalled{what, make(chan error, 1)}
+		stalls = append(stalls, s)
+		go func() {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				s.done <- err
+				return
+			}
+			defer conn.Close()
+			if what == "header" {
+				tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+				if err := tc.Handshake(); err != nil {
+					s.done <- err
+					return
+				}
+				tc.Write([]byte("GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+				conn = tc
+			}
+			conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
+			_, err = io.Copy(io.Discard, conn)
+			s.done <- err
+		}()
+	}
+
+	c := newWebClient(t, w)
+	req, _ := http.NewRequest("GET", w.URL+"/login", nil)
+	req.Header.Set("X-Big", strings.Repeat("x", 80<<10))
+	if resp, err := c.c.Do(req); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("an 80 kB header: %v %v, want 431", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	post := func(path, ctype string, body io.Reader) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", w.URL+path, body)
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Origin", w.URL)
+		req.ContentLength = -1 // chunked: no Content-Length
+		resp, err := c.c.Do(req)
+		if err != nil {
+			return 0 // the server closed the connection after its answer
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Without a session: refused before the body is read.
+	anon := &countingReader{max: 200 << 20}
+	if st := post("/compose", "multipart/form-data; boundary=x", anon); st != http.StatusForbidden && st != 0 {
+		t.Errorf("a 200 MB compose form without a session: %d, want 403", st)
+	}
+	if anon.n >= 100<<20 {
+		t.Errorf("the server read %d bytes of a form without a session", anon.n)
+	}
+	if st := post("/login", "application/x-www-form-urlencoded", &countingReader{max: 1 << 20}); st != http.StatusRequestEntityTooLarge && st != 0 {
+		t.Errorf("a 1 MB chunked login form: %d, want 413", st)
+	}
+	c.login(webAnn, webPass)
+	if st := post("/settings/junk", "application/x-www-form-urlencoded", io.MultiReader(strings.NewReader("csrf="+c.csrf+"&junk=inbox&x="), &countingReader{max: 1 << 20})); st != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 1 MB chunked settings form: %d, want 413", st)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", c.csrf)
+	mw.WriteField("action", "draft")
+	for i := range 5000 {
+		mw.WriteField(fmt.Sprintf("f%d", i), "x")
+	}
+	mw.Close()
+	if st := post("/compose", mw.FormDataContentType(), &buf); st != http.StatusBadRequest && st != http.StatusRequestEntityTooLarge {
+		t.Errorf("a compose form of 5000 parts: %d, want 400 or 413", st)
+	}
+	mw = multipart.NewWriter(&buf)
+	mw.WriteField("csrf", c.csrf)
+	fw, _ := mw.CreateFormFile("attach", "big.bin")
+	io.Copy(fw, &countingReader{max: 30 << 20})
+	mw.Close()
+	if st := post("/compose", mw.FormDataContentType(), &buf); st != http.StatusRequestEntityTooLarge && st != 0 {
+		t.Errorf("a 30 MB chunked compose form: %d, want 413", st)
+	}
+	if st, _ := c.get("/mail"); st != http.StatusOK {
+		t.Fatalf("the session after the refused forms: %d", st)
+	}
+	for _, s := range stalls {
+		select {
+		case err := <-s.done:
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Errorf("a client stalled in its %s was not disconnected", s.what)
+			}
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("a client stalled in its %s is still connected", s.what)
+		}
 	}
 }
