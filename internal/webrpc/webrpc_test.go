@@ -169,3 +169,47 @@ func TestCallTooLargeKeepsSession(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+// Close does not wait for a call in flight: the connection is closed at
+// once, the call fails, and the session's next read is EOF. Before, Close
+// took the call's lock and so waited for it (a logout during a body
+// search of a large folder, up to DefaultCallTimeout; security review of
+// issue 15).
+func TestCloseDuringCall(t *testing.T) {
+	a, b := net.Pipe()
+	started, release := make(chan struct{}), make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(b, 0, func(r *Request) *Response {
+			close(started)
+			<-release // a long search
+			return &Response{Text: "late"}
+		})
+	}()
+	c := NewClient(a)
+	called := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), &Request{Op: "list"})
+		called <- err
+	}()
+	<-started
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		close(release)
+		t.Fatal("Close waited for the call in flight")
+	}
+	if err := <-called; err == nil {
+		t.Error("the call in flight succeeded after Close")
+	}
+	if c.Broken() == nil {
+		t.Error("a closed client is not broken")
+	}
+	if _, err := c.Call(context.Background(), &Request{Op: "x"}); err == nil {
+		t.Error("a closed client still calls")
+	}
+	close(release)
+	<-served // the session ends once its handler returns
+}
