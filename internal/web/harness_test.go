@@ -209,6 +209,8 @@ func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 		switch {
 		case p == "img1":
 			return &webrpc.Response{Rows: [][]string{{"type", "image/png"}, {"name", "pixel.png"}}, Blob: pngPixel}
+		case p == "huge":
+			return &webrpc.Response{Rows: [][]string{{"type", "application/pdf"}, {"name", "big.pdf"}}, Blob: hugeBlob}
 		case p == "svg1":
 			return &webrpc.Response{Rows: [][]string{{"type", "image/svg+xml"}, {"name", "x.svg"}}, Blob: []byte("<svg onload=alert(1)/>")}
 		case strings.HasPrefix(p, "h"):

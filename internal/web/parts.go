@@ -172,6 +172,11 @@ func (s *Server) part(c *reqCtx) {
 		return
 	}
 	p := partOf(resp.Rows, resp.Blob)
+	busy, release := c.bigDownloadBusy(len(p.data))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	h.Set("Content-Security-Policy", downloadCSP)
 	if q.Get("inline") == "1" && safeImage(p.typ) {
@@ -192,6 +197,11 @@ func (s *Server) raw(c *reqCtx) {
 	if resp == nil {
 		return
 	}
+	busy, release := c.bigDownloadBusy(len(resp.Blob))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	h.Set("Content-Security-Policy", downloadCSP)
 	h.Set("Content-Type", "application/octet-stream")
