@@ -100,6 +100,13 @@ func (s *Server) messageFrame(c *reqCtx) {
 	if broken {
 		return // the session ended; the browser was sent to the login page
 	}
+	// With its images the document may be ~11 MB, held until the browser
+	// has read it: counted as a large download (server.go).
+	busy, release := c.bigDownloadBusy(len(doc))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	if images == "1" {
 		h.Set("Content-Security-Policy", frameCSPImages)

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -460,19 +462,7 @@ func TestBigDownloadsPerUser(t *testing.T) {
 	e := newEnv(t, Limits{})
 	alice := e.browser()
 	alice.mustLogin("alice@example.com")
-	open := func(b *browser) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest("GET", e.ts.URL+"/msg/part?f=INBOX&id=m1&p=huge", nil)
-		for k, v := range b.cookies {
-			req.AddCookie(&http.Cookie{Name: k, Value: v})
-		}
-		resp, err := b.c.Do(req) // the body is left unread: a slow browser
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { resp.Body.Close() }) // before the server's Close, which waits for it
-		return resp
-	}
+	open := func(b *browser) *http.Response { return openSlow(t, e, b, "/msg/part?f=INBOX&id=m1&p=huge") }
 	r1, r2 := open(alice), open(alice)
 	for _, r := range []*http.Response{r1, r2} {
 		if r.StatusCode != http.StatusOK {
@@ -513,4 +503,51 @@ func TestBigDownloadsPerUser(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	r2.Body.Close()
+}
+
+// openSlow starts a GET of path whose body the caller reads later, or
+// never (a slow browser); the answer's headers are there.
+func openSlow(t *testing.T, e *env, b *browser, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.ts.URL+path, nil)
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() }) // before the server's Close, which waits for it
+	return resp
+}
+
+// TestBigFramesPerUser: the message frame with its images put in (up to
+// ~11 MB) counts as a large download: a third one being written at once
+// gets 503 (security review of issue 15).
+func TestBigFramesPerUser(t *testing.T) {
+	e := newEnv(t, Limits{})
+	alice := e.browser()
+	alice.mustLogin("alice@example.com")
+	// A client that reads little at a time, so the server's write of a
+	// 9.5 MB document waits for it: the socket buffers hold less.
+	tr := alice.c.Transport.(*http.Transport)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		}
+		return c, err
+	}
+	const frame = "/msg/html?f=INBOX&id=bigimg"
+	r1, r2 := openSlow(t, e, alice, frame), openSlow(t, e, alice, frame)
+	if r1.StatusCode != http.StatusOK || r2.StatusCode != http.StatusOK {
+		t.Fatalf("two frames: %d %d", r1.StatusCode, r2.StatusCode)
+	}
+	if r3 := openSlow(t, e, alice, frame); r3.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a third large frame while two are written: %d", r3.StatusCode)
+	}
+	body, _ := io.ReadAll(r1.Body)
+	if !strings.Contains(string(body), "data:image/png;base64,") {
+		t.Errorf("the frame has no image (%d bytes)", len(body))
+	}
 }

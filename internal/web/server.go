@@ -49,8 +49,9 @@ const maxUploadsPerUser = 2
 // read it, which a slow reader stretches to the WriteTimeout (5 minutes):
 // one user with 64 connections reading slowly held 64 copies of a 64 MB
 // message (found in the security review of issue 15). So one user has at
-// most maxBigDownloadsPerUser answers over bigDownload bytes being
-// written at once; small ones (inline images) are not counted.
+// most maxBigDownloadsPerUser answers over bigDownload bytes (parts, raw
+// messages, message frames with their images) being written at once;
+// small ones (most inline images and frames) are not counted.
 const (
 	bigDownload            = 1 << 20
 	maxBigDownloadsPerUser = 2
