@@ -185,6 +185,9 @@ func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 		if req.Arg(1) == "missing" {
 			return webrpc.Errorf(webrpc.NotFound, "no message %s", req.Arg(1))
 		}
+		if req.Arg(1) == "bigimg" { // 7 MB of image: an 9.5 MB frame document
+			return &webrpc.Response{Rows: [][]string{{"html", `<html><body><img src="part:bigpng"></body></html>`}}}
+		}
 		if req.Arg(1) == "manyimg" { // a sender's 3000 references to one image, 200 to parts that are not there
 			var b strings.Builder
 			for i := 0; i < 3000; i++ {
@@ -209,6 +212,10 @@ func fakeMailbox(user string, req *webrpc.Request) *webrpc.Response {
 		switch {
 		case p == "img1":
 			return &webrpc.Response{Rows: [][]string{{"type", "image/png"}, {"name", "pixel.png"}}, Blob: pngPixel}
+		case p == "bigpng":
+			return &webrpc.Response{Rows: [][]string{{"type", "image/png"}, {"name", "big.png"}}, Blob: hugeBlob[:7<<20]}
+		case p == "huge":
+			return &webrpc.Response{Rows: [][]string{{"type", "application/pdf"}, {"name", "big.pdf"}}, Blob: hugeBlob}
 		case p == "svg1":
 			return &webrpc.Response{Rows: [][]string{{"type", "image/svg+xml"}, {"name", "x.svg"}}, Blob: []byte("<svg onload=alert(1)/>")}
 		case strings.HasPrefix(p, "h"):

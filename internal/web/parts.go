@@ -100,6 +100,13 @@ func (s *Server) messageFrame(c *reqCtx) {
 	if broken {
 		return // the session ended; the browser was sent to the login page
 	}
+	// With its images the document may be ~11 MB, held until the browser
+	// has read it: counted as a large download (server.go).
+	busy, release := c.bigDownloadBusy(len(doc))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	if images == "1" {
 		h.Set("Content-Security-Policy", frameCSPImages)
@@ -172,6 +179,11 @@ func (s *Server) part(c *reqCtx) {
 		return
 	}
 	p := partOf(resp.Rows, resp.Blob)
+	busy, release := c.bigDownloadBusy(len(p.data))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	h.Set("Content-Security-Policy", downloadCSP)
 	if q.Get("inline") == "1" && safeImage(p.typ) {
@@ -192,6 +204,11 @@ func (s *Server) raw(c *reqCtx) {
 	if resp == nil {
 		return
 	}
+	busy, release := c.bigDownloadBusy(len(resp.Blob))
+	if busy {
+		return
+	}
+	defer release()
 	h := c.w.Header()
 	h.Set("Content-Security-Policy", downloadCSP)
 	h.Set("Content-Type", "application/octet-stream")

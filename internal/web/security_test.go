@@ -2,13 +2,17 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // postRoutes lists every POST route but the login's (which has its own
@@ -442,5 +446,108 @@ func TestLargeBodiesOnlyForUploads(t *testing.T) {
 	}
 	if r := big("/compose"); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("a 200 kB upload: %d\n%s", r.StatusCode, r.body)
+	}
+}
+
+// hugeBlob is the fake session's 32 MB attachment: more than the socket
+// buffers take, so its writing waits for the browser to read.
+var hugeBlob = bytes.Repeat([]byte("0123456789abcdef"), 2<<20)
+
+// TestBigDownloadsPerUser: a user has at most two large downloads being
+// written at once (each is held in memory until the browser has read
+// it); a third gets 503 while another user is served, and a slot comes
+// back when a download ends. Before, one user with 64 slow connections
+// held 64 copies (security review of issue 15).
+func TestBigDownloadsPerUser(t *testing.T) {
+	e := newEnv(t, Limits{})
+	alice := e.browser()
+	alice.mustLogin("alice@example.com")
+	open := func(b *browser) *http.Response { return openSlow(t, e, b, "/msg/part?f=INBOX&id=m1&p=huge") }
+	r1, r2 := open(alice), open(alice)
+	for _, r := range []*http.Response{r1, r2} {
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("the first two large downloads: %d", r.StatusCode)
+		}
+	}
+	r3 := open(alice)
+	body, _ := io.ReadAll(r3.Body)
+	r3.Body.Close()
+	if r3.StatusCode != http.StatusServiceUnavailable || len(body) > 1<<20 {
+		t.Fatalf("a third large download while two are written: %d, %d bytes", r3.StatusCode, len(body))
+	}
+	if r := alice.get("/msg/part?f=INBOX&id=m1&p=img1&inline=1"); r.StatusCode != http.StatusOK {
+		t.Errorf("a small part while two large ones are written: %d", r.StatusCode)
+	}
+	bob := e.browser()
+	bob.mustLogin("bob@example.com")
+	rb := open(bob)
+	if n, _ := io.Copy(io.Discard, rb.Body); rb.StatusCode != http.StatusOK || n != int64(len(hugeBlob)) {
+		t.Errorf("another user's download: %d, %d bytes", rb.StatusCode, n)
+	}
+	rb.Body.Close()
+	if n, _ := io.Copy(io.Discard, r1.Body); n != int64(len(hugeBlob)) {
+		t.Errorf("the first download: %d bytes", n)
+	}
+	r1.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := open(alice)
+		n, _ := io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK && n == int64(len(hugeBlob)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no slot came back after a download ended: %d", r.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r2.Body.Close()
+}
+
+// openSlow starts a GET of path whose body the caller reads later, or
+// never (a slow browser); the answer's headers are there.
+func openSlow(t *testing.T, e *env, b *browser, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.ts.URL+path, nil)
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() }) // before the server's Close, which waits for it
+	return resp
+}
+
+// TestBigFramesPerUser: the message frame with its images put in (up to
+// ~11 MB) counts as a large download: a third one being written at once
+// gets 503 (security review of issue 15).
+func TestBigFramesPerUser(t *testing.T) {
+	e := newEnv(t, Limits{})
+	alice := e.browser()
+	alice.mustLogin("alice@example.com")
+	// A client that reads little at a time, so the server's write of a
+	// 9.5 MB document waits for it: the socket buffers hold less.
+	tr := alice.c.Transport.(*http.Transport)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		}
+		return c, err
+	}
+	const frame = "/msg/html?f=INBOX&id=bigimg"
+	r1, r2 := openSlow(t, e, alice, frame), openSlow(t, e, alice, frame)
+	if r1.StatusCode != http.StatusOK || r2.StatusCode != http.StatusOK {
+		t.Fatalf("two frames: %d %d", r1.StatusCode, r2.StatusCode)
+	}
+	if r3 := openSlow(t, e, alice, frame); r3.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a third large frame while two are written: %d", r3.StatusCode)
+	}
+	body, _ := io.ReadAll(r1.Body)
+	if !strings.Contains(string(body), "data:image/png;base64,") {
+		t.Errorf("the frame has no image (%d bytes)", len(body))
 	}
 }

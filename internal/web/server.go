@@ -45,6 +45,18 @@ const maxUploads = 8
 // review of issue 15).
 const maxUploadsPerUser = 2
 
+// An attachment or raw message is held in memory until the browser has
+// read it, which a slow reader stretches to the WriteTimeout (5 minutes):
+// one user with 64 connections reading slowly held 64 copies of a 64 MB
+// message (found in the security review of issue 15). So one user has at
+// most maxBigDownloadsPerUser answers over bigDownload bytes (parts, raw
+// messages, message frames with their images) being written at once;
+// small ones (most inline images and frames) are not counted.
+const (
+	bigDownload            = 1 << 20
+	maxBigDownloadsPerUser = 2
+)
+
 // Server is the web front: it holds the session table and answers HTTP.
 // It never opens a file other than its embedded templates and static
 // files: everything a page shows comes from a session process.
@@ -58,6 +70,7 @@ type Server struct {
 	uploads chan struct{} // a slot per upload being read
 	upMu    sync.Mutex
 	upUsers map[string]int               // uploads being read per user
+	dlUsers map[string]int               // big downloads being written per user
 	routes  map[string]map[string]*Route // path → method → route
 }
 
@@ -73,6 +86,7 @@ func New(auth Authenticator, log *logline.Logger, lim Limits, now func() time.Ti
 		gate:    &loginGate{perIP: lim.LoginsPerIP, total: lim.Logins},
 		uploads: make(chan struct{}, maxUploads),
 		upUsers: map[string]int{},
+		dlUsers: map[string]int{},
 	}
 	s.routes = map[string]map[string]*Route{}
 	for _, r := range s.routeTable() {
@@ -267,6 +281,12 @@ func (c *reqCtx) call(client *webrpc.Client, op string, args ...string) *webrpc.
 
 func (c *reqCtx) callFiles(client *webrpc.Client, op string, args []string, files []webrpc.File) *webrpc.Response {
 	resp, err := client.Call(c.callContext(), &webrpc.Request{Op: op, Args: args, Files: files})
+	if errors.Is(err, webrpc.ErrTooLarge) {
+		// A field larger than a session argument (a pasted 2 MiB text):
+		// refused before it was sent, and the session goes on.
+		c.fail(http.StatusRequestEntityTooLarge, "Too large", "A field of the form is too large for this server ("+humanBytes(webrpc.MaxArg)+" of text at most, file names of "+humanBytes(webrpc.MaxFileName)+"). Shorten it, or send the text as an attached file.")
+		return nil
+	}
 	if err != nil {
 		c.ended(err)
 		return nil
@@ -355,4 +375,39 @@ func (s *Server) releaseUpload(user string) {
 	if s.upUsers[user]--; s.upUsers[user] <= 0 {
 		delete(s.upUsers, user)
 	}
+}
+
+// acquireDownload takes one of user's big-download slots
+// (maxBigDownloadsPerUser).
+func (s *Server) acquireDownload(user string) bool {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.dlUsers[user] >= maxBigDownloadsPerUser {
+		return false
+	}
+	s.dlUsers[user]++
+	return true
+}
+
+func (s *Server) releaseDownload(user string) {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	if s.dlUsers[user]--; s.dlUsers[user] <= 0 {
+		delete(s.dlUsers, user)
+	}
+}
+
+// bigDownloadBusy takes one of the user's big-download slots for an
+// answer of n bytes over bigDownload, to be released (release) once it is
+// written; without a free slot it answers 503 and reports busy.
+func (c *reqCtx) bigDownloadBusy(n int) (busy bool, release func()) {
+	if n <= bigDownload {
+		return false, func() {}
+	}
+	if !c.srv.acquireDownload(c.s.user) {
+		c.w.Header().Set("Retry-After", "60")
+		c.fail(http.StatusServiceUnavailable, "Busy", "You are already downloading two large files. Wait until they are done, then try again.")
+		return true, nil
+	}
+	return false, func() { c.srv.releaseDownload(c.s.user) }
 }

@@ -278,3 +278,49 @@ func TestBrowserGoneMidCallKeepsTheSession(t *testing.T) {
 		t.Fatalf("after a cancelled request: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
+
+// TestLogoutDuringSlowCall: logging out while a page waits for a slow
+// session call (a body search) ends the session at once: the logout
+// answers, the session's connection is closed and the waiting page is
+// sent to the login page. Before, the logout waited for the search to end
+// (up to webrpc.DefaultCallTimeout) while the session process went on
+// (security review of issue 15).
+func TestLogoutDuringSlowCall(t *testing.T) {
+	e := newEnv(t, Limits{})
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	release := make(chan struct{})
+	defer close(release)
+	slowStarted <- release
+	req, _ := http.NewRequest("GET", e.ts.URL+"/mail?q=slow", nil)
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	page := make(chan *http.Response, 1)
+	go func() {
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Error(err)
+		} else {
+			resp.Body.Close()
+		}
+		page <- resp
+	}()
+	<-slowEntered
+	out := make(chan result, 1)
+	go func() { out <- b.post("/logout", nil) }()
+	select {
+	case r := <-out:
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login?m=out" {
+			t.Fatalf("logout: %d %q", r.StatusCode, r.Header.Get("Location"))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the logout waits for the slow call")
+	}
+	if r := <-page; r != nil && (r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login")) {
+		t.Errorf("the page waiting on the session: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := b.get("/mail"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("after logout: %d", r.StatusCode)
+	}
+}

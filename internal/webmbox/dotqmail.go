@@ -225,6 +225,18 @@ func (f *dotFile) render(forwards []string, keepCopy bool, vacLine string) (data
 // .qmail writable by group or others), or removes it when it would only
 // repeat the default delivery.
 func (s *Session) writeDotQmail(f *dotFile, forwards []string, keepCopy bool, vacLine string) error {
+	// Each line the webmail writes must stay one line: a home directory
+	// or Maildir path holding a newline (set by whoever wrote passwd or
+	// the directory) would otherwise split the vacation line, which
+	// /bin/sh runs, and put the rest on a program line of its own
+	// (security review of issue 15). shellQuote protects the words, not
+	// the line.
+	own := append([]string{vacLine, f.mailboxLine()}, forwards...)
+	for _, l := range own {
+		if strings.ContainsAny(l, "\n\r\x00") {
+			return errConflict{fmt.Sprintf("a line for %s would hold a line break (%q); ask the administrator", f.path, l)}
+		}
+	}
 	data, onlyMailbox := f.render(forwards, keepCopy, vacLine)
 	if onlyMailbox && s.defaultIsMailbox(f) {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {

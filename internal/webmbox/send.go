@@ -49,10 +49,10 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 	if err != nil {
 		return composeError(err)
 	}
-	raw, err := s.compose(c, false)
-	if err != nil {
-		return composeError(err)
-	}
+	// The recipients are counted first: 10,000 addresses in To are
+	// refused for what they are before kept parts are read and a message
+	// with a To field of 10,000 addresses is built (security review of
+	// issue 15).
 	var rcpts []string
 	seen := map[string]bool{}
 	for _, l := range [][]*mail.Address{c.to, c.cc, c.bcc} {
@@ -69,6 +69,10 @@ func (s *Session) send(req *webrpc.Request) *webrpc.Response {
 	}
 	if int64(len(rcpts)) > maxRcpt {
 		return webrpc.Errorf(webrpc.Invalid, "%d recipients: at most %d per message (control/maxrcpt, as for SMTP)", len(rcpts), maxRcpt)
+	}
+	raw, err := s.compose(c, false)
+	if err != nil {
+		return composeError(err)
 	}
 	sock := filepath.Join(s.Root, "run", "submit.sock")
 	res, err := submit.Message(sock, c.from.Address, rcpts, bytes.NewReader(raw), submitTimeout)

@@ -2,6 +2,7 @@ package webmbox
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -254,5 +255,27 @@ func TestSendAttachmentsOverLimit(t *testing.T) {
 	r := selfCall(t, s, OpSend, files, sendArgs{to: "a@example.org", body: "x"}.list()...)
 	if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "attachments") {
 		t.Fatalf("%v %s", r.Status, r.Text)
+	}
+}
+
+// 10,000 recipients in To are refused for control/maxrcpt before the
+// message is built or a kept part read: before, the session built a
+// message with a To field of 10,000 addresses and then answered that it
+// was over databytes ("remove attachments"), which was not the problem
+// (security review of issue 15).
+func TestSendManyRecipientsRefusedFirst(t *testing.T) {
+	s, q := selfSession(t)
+	os.WriteFile(filepath.Join(s.Root, "control", "databytes"), []byte("20000\n"), 0o644)
+	var to []string
+	for i := range 10000 {
+		to = append(to, fmt.Sprintf("user%d@example.org", i))
+	}
+	r := selfCall(t, s, OpSend, nil, sendArgs{to: strings.Join(to, ", "), body: "x",
+		origFolder: "INBOX", origID: "no-such-message", mode: "forward", keep: "2"}.list()...)
+	if r.Status != webrpc.Invalid || !strings.Contains(r.Text, "10000 recipients") || !strings.Contains(r.Text, "control/maxrcpt") {
+		t.Fatalf("10,000 recipients: %v %q, want Invalid naming control/maxrcpt", r.Status, r.Text)
+	}
+	if got := q.Take(); len(got) != 0 {
+		t.Fatalf("submitted: %d", len(got))
 	}
 }

@@ -245,3 +245,23 @@ func TestVirtualDefaultUserCannotWriteDotQmail(t *testing.T) {
 		}
 	}
 }
+
+// A home directory whose name holds a newline cannot split the vacation
+// line: "|'prog' '/home/x" and a line "|id/.goqmail-vacation'" that
+// /bin/sh would run. The change is refused and the .qmail file is not
+// written (security review of issue 15).
+func TestVacationLineHomeWithNewline(t *testing.T) {
+	s, _ := selfSession(t)
+	vacationProgram = func() (string, error) { return "/opt/goqmail/goqmail-vacation", nil }
+	s.Home = filepath.Join(s.Root, "home\n|id")
+	if err := os.MkdirAll(s.Home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := selfCall(t, s, OpSetVacation, nil, "1", "Away", "Back on Monday.", "3", "", "")
+	if r.Status == webrpc.OK {
+		t.Errorf("vacation with a home holding a newline: OK, want a refusal")
+	}
+	if data, err := os.ReadFile(filepath.Join(s.Home, ".qmail")); err == nil {
+		t.Fatalf(".qmail written:\n%s", data)
+	}
+}

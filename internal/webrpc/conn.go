@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"goqmail/internal/ipc"
@@ -27,7 +28,10 @@ type Client struct {
 	rd     *ipc.Reader
 	w      *bufio.Writer
 	broken error
+	closed atomic.Bool // Close was called (without mu: see Close)
 }
+
+var errClosed = errors.New("webrpc: session closed")
 
 // NewClient wraps a connection to a session.
 func NewClient(conn net.Conn) *Client {
@@ -44,6 +48,9 @@ const DefaultCallTimeout = 2 * time.Minute
 func (c *Client) Call(ctx context.Context, req *Request) (*Response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed.Load() {
+		return nil, errClosed
+	}
 	if c.broken != nil {
 		return nil, c.broken
 	}
@@ -55,6 +62,9 @@ func (c *Client) Call(ctx context.Context, req *Request) (*Response, error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	resp, err := c.call(req)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, err // refused before a byte was written: still usable
+	}
 	if err != nil {
 		c.broken = fmt.Errorf("webrpc: session %s: %w", req.Op, err)
 		c.conn.Close()
@@ -75,18 +85,22 @@ func (c *Client) call(req *Request) (*Response, error) {
 
 // Broken says why the client can no longer be used (nil while it can).
 func (c *Client) Broken() error {
+	if c.closed.Load() {
+		return errClosed
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.broken
 }
 
-// Close ends the session: the session process sees EOF and exits.
+// Close ends the session: the session process sees EOF and exits. It
+// does not wait for a call in flight, which fails at once: a logout
+// during a body search of a large folder waited for the search, up to
+// DefaultCallTimeout, before the connection was closed (found in the
+// security review of issue 15). A net.Conn may be closed while another
+// goroutine reads or writes it.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.broken == nil {
-		c.broken = errors.New("webrpc: session closed")
-	}
+	c.closed.Store(true)
 	return c.conn.Close()
 }
 

@@ -121,23 +121,45 @@ func Errorf(st Status, format string, a ...any) *Response {
 // confused or hostile and the connection must be closed.
 var ErrProtocol = errors.New("webrpc: protocol error")
 
-// WriteRequest writes r to w.
+// ErrTooLarge marks a request that exceeds the bounds ReadRequest
+// applies (an argument, a file name, the frame, the files). WriteRequest
+// refuses it before writing anything, so the connection stays usable:
+// a browser's 2 MiB compose text is the user's mistake to be told about,
+// not a reason to end the session. Before, the over-long frame was
+// written, the session refused it and exited, and the user was logged
+// out with the mail lost (found in the security review of issue 15).
+var ErrTooLarge = errors.New("webrpc: request too large")
+
+// WriteRequest writes r to w. A request the reader would refuse is
+// ErrTooLarge, and nothing is written.
 func WriteRequest(w io.Writer, r *Request) error {
 	if len(r.Args) > MaxArgs || len(r.Files) > MaxFiles {
-		return fmt.Errorf("%w: %d args, %d files", ErrProtocol, len(r.Args), len(r.Files))
+		return fmt.Errorf("%w: %d args, %d files", ErrTooLarge, len(r.Args), len(r.Files))
+	}
+	if len(r.Op) > MaxOp {
+		return fmt.Errorf("%w: operation name of %d bytes", ErrTooLarge, len(r.Op))
 	}
 	e := ipc.New(tRequest, nil).String(r.Op).Uint(uint64(len(r.Args)))
-	for _, a := range r.Args {
+	for i, a := range r.Args {
+		if len(a) > MaxArg {
+			return fmt.Errorf("%w: argument %d is %d bytes, at most %d", ErrTooLarge, i, len(a), MaxArg)
+		}
 		e.String(a)
 	}
 	e.Uint(uint64(len(r.Files)))
 	total := 0
 	for _, f := range r.Files {
+		if len(f.Name) > MaxFileName || len(f.Type) > MaxFileName {
+			return fmt.Errorf("%w: a file name or type of more than %d bytes", ErrTooLarge, MaxFileName)
+		}
 		e.String(f.Name).String(f.Type).Uint(uint64(len(f.Data)))
 		total += len(f.Data)
 	}
 	if total > MaxBlob {
-		return fmt.Errorf("%w: files of %d bytes", ErrProtocol, total)
+		return fmt.Errorf("%w: files of %d bytes", ErrTooLarge, total)
+	}
+	if n := len(e.Body()); n > ipc.MaxFrame {
+		return fmt.Errorf("%w: %d bytes of arguments, at most %d", ErrTooLarge, n, ipc.MaxFrame)
 	}
 	if _, err := w.Write(e.Frame()); err != nil {
 		return err

@@ -135,3 +135,81 @@ func TestClientBrokenByGarbage(t *testing.T) {
 		t.Fatal("client not broken")
 	}
 }
+
+// A request larger than the reader takes (one argument over MaxArg, all
+// of them over a frame, a file name over MaxFileName) is ErrTooLarge,
+// nothing is sent, and the same client and session go on. Before, the
+// frame was written and the session exited on it (security review of
+// issue 15: a 2 MiB compose text logged the user out).
+func TestCallTooLargeKeepsSession(t *testing.T) {
+	a, b := net.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(b, 0, func(r *Request) *Response { return &Response{Text: r.Op} })
+	}()
+	c := NewClient(a)
+	for name, req := range map[string]*Request{
+		"argument": {Op: "send", Args: []string{strings.Repeat("a", MaxArg+1)}},
+		"frame":    {Op: "send", Args: []string{strings.Repeat("a", MaxArg/2), strings.Repeat("b", MaxArg/2+10)}},
+		"filename": {Op: "send", Files: []File{{Name: strings.Repeat("n", MaxFileName+1), Data: []byte("x")}}},
+	} {
+		if _, err := c.Call(context.Background(), req); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: Call: %v, want ErrTooLarge", name, err)
+		}
+		if err := c.Broken(); err != nil {
+			t.Fatalf("%s: the client is broken: %v", name, err)
+		}
+		resp, err := c.Call(context.Background(), &Request{Op: "after"})
+		if err != nil || resp.Text != "after" {
+			t.Fatalf("%s: the next call: %v %+v", name, err, resp)
+		}
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// Close does not wait for a call in flight: the connection is closed at
+// once, the call fails, and the session's next read is EOF. Before, Close
+// took the call's lock and so waited for it (a logout during a body
+// search of a large folder, up to DefaultCallTimeout; security review of
+// issue 15).
+func TestCloseDuringCall(t *testing.T) {
+	a, b := net.Pipe()
+	started, release := make(chan struct{}), make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(b, 0, func(r *Request) *Response {
+			close(started)
+			<-release // a long search
+			return &Response{Text: "late"}
+		})
+	}()
+	c := NewClient(a)
+	called := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), &Request{Op: "list"})
+		called <- err
+	}()
+	<-started
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		close(release)
+		t.Fatal("Close waited for the call in flight")
+	}
+	if err := <-called; err == nil {
+		t.Error("the call in flight succeeded after Close")
+	}
+	if c.Broken() == nil {
+		t.Error("a closed client is not broken")
+	}
+	if _, err := c.Call(context.Background(), &Request{Op: "x"}); err == nil {
+		t.Error("a closed client still calls")
+	}
+	close(release)
+	<-served // the session ends once its handler returns
+}
