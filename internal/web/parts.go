@@ -245,12 +245,29 @@ func safeFileName(name, fallback string) string {
 }
 
 // disposition builds a Content-Disposition value; mime.FormatMediaType
-// quotes the name or uses RFC 2231 encoding for non-ASCII (RFC 6266
-// section 4.3).
+// quotes the name or uses RFC 2231 encoding for non-ASCII. A non-ASCII name
+// also gets a plain filename= before its filename*=, an ASCII stand-in with
+// "_" for each other character, as RFC 6266 section 4.3 recommends for
+// clients that do not know filename*; those that do take filename*.
 func disposition(kind, name, fallback string) string {
-	v := mime.FormatMediaType(kind, map[string]string{"filename": safeFileName(name, fallback)})
+	safe := safeFileName(name, fallback)
+	v := mime.FormatMediaType(kind, map[string]string{"filename": safe})
 	if v == "" {
 		return kind + `; filename="` + fallback + `"`
 	}
+	if ascii := asciiStandIn(safe); ascii != safe {
+		v = kind + `; filename="` + ascii + `"; ` + strings.TrimPrefix(v, kind+"; ")
+	}
 	return v
+}
+
+// asciiStandIn replaces every character outside printable ASCII by "_"
+// (safeFileName has removed quotes and backslashes already).
+func asciiStandIn(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '_'
+		}
+		return r
+	}, name)
 }

@@ -278,6 +278,18 @@ func TestAttachmentDispositionIsSafe(t *testing.T) {
 	if got := safeFileName("naïve résumé.txt", "x"); got != "naïve résumé.txt" {
 		t.Errorf("a harmless name changed: %q", got)
 	}
+	// RFC 6266 4.3: a non-ASCII name as filename*, with an ASCII filename=
+	// first for clients that know only that; an ASCII name alone.
+	cd := disposition("attachment", "naïve résumé.txt", "x")
+	if !strings.HasPrefix(cd, `attachment; filename="na_ve r_sum_.txt"; filename*=`) {
+		t.Errorf("non-ASCII name: %q", cd)
+	}
+	if _, params, err := mime.ParseMediaType(cd); err != nil || params["filename"] != "naïve résumé.txt" {
+		t.Errorf("non-ASCII name %q reads back as %q (%v)", cd, params["filename"], err)
+	}
+	if cd := disposition("attachment", "report.pdf", "x"); cd != `attachment; filename=report.pdf` {
+		t.Errorf("ASCII name: %q", cd)
+	}
 	// A raster image may be shown inline; an SVG never.
 	r := b.get("/msg/part?f=INBOX&id=m1&p=img1&inline=1")
 	if r.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "inline") {
