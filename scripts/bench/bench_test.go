@@ -78,4 +78,26 @@ func TestOnlySelectsAList(t *testing.T) {
 			t.Errorf("-only %q, %q: selected %v, want %v", *only, c.sc.name, got, c.want)
 		}
 	}
+	// A scenario's name has commas of its own (docs/bench.md's example
+	// -only "20 sessions, 4 KB" was refused once the list came).
+	for _, c := range []struct {
+		only, name string
+		want       bool
+	}{
+		{"20 sessions, 4 KB", "20 sessions, 4 KB", true},
+		{"20 sessions, 4 KB", "1 session, 4 KB", false},
+		{"20 sessions, 4 KB", "neighbour: 20 sessions, 4 KB", false},
+		{"20 sessions, 4 KB", "relay: 20 sessions, 4 KB, 1 rcpt", false},
+		{"latency,20 sessions, 4 KB", "20 sessions, 4 KB", true},
+		{"latency,20 sessions, 4 KB", "single message, 4 KB", true},
+	} {
+		*only = c.only
+		sc := scenario{name: c.name, group: "x"}
+		if c.name == "single message, 4 KB" {
+			sc.group = groupLatency
+		}
+		if got := sc.selected(); got != c.want {
+			t.Errorf("-only %q, %q: selected %v, want %v", c.only, c.name, got, c.want)
+		}
+	}
 }

@@ -82,12 +82,20 @@ func (sc scenario) selected() bool {
 	if *only == "" {
 		return true
 	}
-	for _, o := range strings.Split(*only, ",") {
-		if o = strings.TrimSpace(o); o == sc.name || o == sc.group {
-			return true
-		}
+	// Scenario names hold commas themselves ("20 sessions, 4 KB"), so the
+	// list is not split: a name or group is selected when it stands in the
+	// list between commas (or the ends), spaces after commas ignored.
+	list := "," + squeezeCommas(*only) + ","
+	return strings.Contains(list, ","+squeezeCommas(sc.name)+",") || strings.Contains(list, ","+sc.group+",")
+}
+
+// squeezeCommas drops the spaces around every comma and at the ends.
+func squeezeCommas(s string) string {
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
 	}
-	return false
+	return strings.Join(parts, ",")
 }
 
 type server struct {
