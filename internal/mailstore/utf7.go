@@ -16,7 +16,10 @@ import (
 // ".Caf&AOk-", "R&D" is ".R&-D".
 
 // b64 is RFC 3501's modified base64: "," for "/", no padding.
-var b64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,").WithPadding(base64.NoPadding)
+// utf7Alphabet is modified base64's (RFC 3501 section 5.1.3: "," for "/").
+const utf7Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,"
+
+var b64 = base64.NewEncoding(utf7Alphabet).WithPadding(base64.NoPadding)
 
 // encodeUTF7 returns the modified UTF-7 form of a UTF-8 name.
 func encodeUTF7(s string) string {
@@ -81,10 +84,15 @@ func decodeUTF7(s string) (string, error) {
 			b.WriteByte('&')
 			continue
 		}
-		// Strict: unused bits must be zero. And no run right after
+		// Strict: only the alphabet's characters (encoding/base64 skips
+		// CR and LF even in Strict mode, so "&\r-" decoded to nothing:
+		// the fuzzer's find), unused bits zero, and no run right after
 		// another: the encoder makes one run of both.
+		if strings.Trim(enc, utf7Alphabet) != "" {
+			return "", fmt.Errorf("%q: %w", s, errUTF7)
+		}
 		raw, err := b64.Strict().DecodeString(enc)
-		if err != nil || len(raw)%2 != 0 || strings.HasPrefix(s[i+1:], "&") && !strings.HasPrefix(s[i+1:], "&-") {
+		if err != nil || len(raw) == 0 || len(raw)%2 != 0 || strings.HasPrefix(s[i+1:], "&") && !strings.HasPrefix(s[i+1:], "&-") {
 			return "", fmt.Errorf("%q: %w", s, errUTF7)
 		}
 		u := make([]uint16, len(raw)/2)
