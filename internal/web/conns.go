@@ -39,16 +39,15 @@ func clientKey(ip string) string {
 // security review of issue 15). A browser needs a few: one with HTTP/2,
 // six with HTTP/1.1.
 func LimitListener(ln net.Listener, perIP int, log *logline.Logger) net.Listener {
-	return &limitListener{Listener: ln, perIP: perIP, log: log, open: map[string]int{}, logged: map[string]time.Time{}}
+	return &limitListener{Listener: ln, open: newPerKey(perIP), log: log, logged: map[string]time.Time{}}
 }
 
 type limitListener struct {
 	net.Listener
-	perIP int
-	log   *logline.Logger
+	open *perKey // connections open, per clientKey
+	log  *logline.Logger
 
 	mu     sync.Mutex
-	open   map[string]int
 	logged map[string]time.Time // last log line per client: one a minute
 }
 
@@ -59,34 +58,35 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		key := clientKey(hostOf(c.RemoteAddr()))
-		l.mu.Lock()
-		if l.open[key] >= l.perIP {
-			now := time.Now()
-			quiet := now.Sub(l.logged[key]) < time.Minute
-			if !quiet {
-				l.logged[key] = now
-			}
-			l.mu.Unlock()
-			c.Close()
-			if !quiet && l.log != nil {
-				l.log.Printf("warning: %s has %d connections open, the most one client may: closing its new ones", key, l.perIP)
-			}
-			continue
+		if l.open.take(key) {
+			return &limitedConn{Conn: c, l: l, key: key}, nil
 		}
-		l.open[key]++
-		l.mu.Unlock()
-		return &limitedConn{Conn: c, l: l, key: key}, nil
+		c.Close()
+		if l.log != nil && l.firstThisMinute(key) {
+			l.log.Printf("warning: %s has %d connections open, the most one client may: closing its new ones", key, l.open.max)
+		}
 	}
 }
 
-func (l *limitListener) release(key string) {
+// firstThisMinute says whether key's refusal is the first logged in a
+// minute, and forgets clients refused longer ago (the map stays small).
+func (l *limitListener) firstThisMinute(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open[key]--; l.open[key] <= 0 {
-		delete(l.open, key)
-		delete(l.logged, key)
+	now := time.Now()
+	for k, t := range l.logged {
+		if now.Sub(t) >= time.Minute {
+			delete(l.logged, k)
+		}
 	}
+	if _, quiet := l.logged[key]; quiet {
+		return false
+	}
+	l.logged[key] = now
+	return true
 }
+
+func (l *limitListener) release(key string) { l.open.give(key) }
 
 type limitedConn struct {
 	net.Conn

@@ -67,10 +67,9 @@ type Server struct {
 	now     func() time.Time
 	table   *sessionTable
 	gate    *loginGate
-	uploads chan struct{} // a slot per upload being read
-	upMu    sync.Mutex
-	upUsers map[string]int               // uploads being read per user
-	dlUsers map[string]int               // big downloads being written per user
+	uploads chan struct{}                // a slot per upload being read
+	upUsers *perKey                      // uploads being read, per user
+	dlUsers *perKey                      // big downloads being written, per user
 	routes  map[string]map[string]*Route // path → method → route
 }
 
@@ -85,8 +84,8 @@ func New(auth Authenticator, log *logline.Logger, lim Limits, now func() time.Ti
 		table:   newSessionTable(lim, now),
 		gate:    &loginGate{perIP: lim.LoginsPerIP, total: lim.Logins},
 		uploads: make(chan struct{}, maxUploads),
-		upUsers: map[string]int{},
-		dlUsers: map[string]int{},
+		upUsers: newPerKey(maxUploadsPerUser),
+		dlUsers: newPerKey(maxBigDownloadsPerUser),
 	}
 	s.routes = map[string]map[string]*Route{}
 	for _, r := range s.routeTable() {
@@ -222,11 +221,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if method == http.MethodPost {
 		limit := int64(maxForm)
 		if rt.upload {
-			if !s.acquireUpload(c.s.user) {
+			if !s.upUsers.take(c.s.user) {
 				c.fail(http.StatusServiceUnavailable, "Busy", "You are already sending files in another window. Wait until that is done, then try again.")
 				return
 			}
-			defer s.releaseUpload(c.s.user)
+			defer s.upUsers.give(c.s.user)
 			select {
 			case s.uploads <- struct{}{}:
 				defer func() { <-s.uploads }()
@@ -358,42 +357,33 @@ func (c *reqCtx) done(msg, to string) {
 	http.Redirect(c.w, c.r, to, http.StatusSeeOther)
 }
 
-// acquireUpload takes one of user's upload slots (maxUploadsPerUser).
-func (s *Server) acquireUpload(user string) bool {
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	if s.upUsers[user] >= maxUploadsPerUser {
+// perKey counts what each key (a user) holds of one resource, up to max
+// each: the per-user shares of the upload slots and of the big downloads.
+type perKey struct {
+	mu  sync.Mutex
+	max int
+	n   map[string]int
+}
+
+func newPerKey(max int) *perKey { return &perKey{max: max, n: map[string]int{}} }
+
+// take counts one more for key, unless key holds max already.
+func (p *perKey) take(key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[key] >= p.max {
 		return false
 	}
-	s.upUsers[user]++
+	p.n[key]++
 	return true
 }
 
-func (s *Server) releaseUpload(user string) {
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	if s.upUsers[user]--; s.upUsers[user] <= 0 {
-		delete(s.upUsers, user)
-	}
-}
-
-// acquireDownload takes one of user's big-download slots
-// (maxBigDownloadsPerUser).
-func (s *Server) acquireDownload(user string) bool {
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	if s.dlUsers[user] >= maxBigDownloadsPerUser {
-		return false
-	}
-	s.dlUsers[user]++
-	return true
-}
-
-func (s *Server) releaseDownload(user string) {
-	s.upMu.Lock()
-	defer s.upMu.Unlock()
-	if s.dlUsers[user]--; s.dlUsers[user] <= 0 {
-		delete(s.dlUsers, user)
+// give returns one that take counted.
+func (p *perKey) give(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[key]--; p.n[key] <= 0 {
+		delete(p.n, key)
 	}
 }
 
@@ -404,10 +394,10 @@ func (c *reqCtx) bigDownloadBusy(n int) (busy bool, release func()) {
 	if n <= bigDownload {
 		return false, func() {}
 	}
-	if !c.srv.acquireDownload(c.s.user) {
+	if !c.srv.dlUsers.take(c.s.user) {
 		c.w.Header().Set("Retry-After", "60")
 		c.fail(http.StatusServiceUnavailable, "Busy", "You are already downloading two large files. Wait until they are done, then try again.")
 		return true, nil
 	}
-	return false, func() { c.srv.releaseDownload(c.s.user) }
+	return false, func() { c.srv.dlUsers.give(c.s.user) }
 }
