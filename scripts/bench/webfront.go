@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"goqmail/internal/mailstore"
+	"goqmail/internal/testport"
 )
 
 // The webmail scenario's end-to-end part (docs/bench.md "Webmail"): the
@@ -68,10 +69,9 @@ func newWebSite(dir string) *webSite {
 
 // freeAddr returns a loopback address nothing listens on now.
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := testport.FreeAddr()
 	webMust(err)
-	defer l.Close()
-	return l.Addr().String()
+	return a
 }
 
 // start hands the Maildir (written by this program) to its owner, the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"goqmail/internal/supervise"
+	"goqmail/internal/testport"
 	"net"
 	"os"
 	"os/exec"
@@ -35,15 +36,8 @@ type server struct {
 	starter func(*exec.Cmd) error
 }
 
-// freePort finds a loopback port nobody listens on (listen on :0, close).
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freePort finds a loopback port nobody listens on (internal/testport).
+func freePort() (string, error) { return testport.FreeAddr() }
 
 // programs are what goqmaild needs beside it (it runs the others from its
 // own directory), plus the admin command.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -12,12 +11,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"goqmail/internal/logdir"
+	"goqmail/internal/testport"
 )
 
 // Server is one goqmail root directory and, while started, its goqmaild.
@@ -150,39 +149,15 @@ func NewServer(t *testing.T, opt Options) *Server {
 }
 
 // freePort returns a loopback port nobody listens on right now, for a
-// server the test starts later. It is not the kernel's choice for port 0:
-// that comes from the ephemeral range (ip_local_port_range, 32768-60999
-// here), where every outgoing connection of every test also takes its
-// local port, and the kernel hands a port it just gave out to the next
-// caller again once it is closed. Twice a test's goqmaild found its SMTP
-// port taken, and the test's greeting probe was answered by another test's
-// server. So ports come from 20000-31999, below that range, and this test
-// binary never hands out one port twice.
+// server the test starts later (internal/testport says why not port 0).
 func freePort(t *testing.T) int {
 	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 2000 {
-		p := 20000 + rand.IntN(12000)
-		if portsGiven[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		portsGiven[p] = true
-		return p
+	p, err := testport.Free()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free loopback port in 20000-31999")
-	return 0
+	return p
 }
-
-var (
-	portsMu    sync.Mutex
-	portsGiven = map[int]bool{}
-)
 
 // SetControl writes control/NAME, readable by every goqmail account.
 func (s *Server) SetControl(name, content string) {
