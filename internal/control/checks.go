@@ -140,10 +140,10 @@ func checkListen(s string) error {
 // checkSyncMode accepts the values durable.ParseMode takes.
 func checkSyncMode(s string) error {
 	switch s {
-	case "auto", "fsync", "syncfs":
+	case "auto", "journal", "fsync", "syncfs":
 		return nil
 	}
-	return invalid("write auto, fsync or syncfs (docs/queue.md)", "%q is not a sync mode", s)
+	return invalid("write auto, journal, fsync or syncfs (docs/queue.md)", "%q is not a sync mode", s)
 }
 
 // LogDests are the values of control/logdest.

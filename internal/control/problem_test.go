@@ -51,7 +51,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"smtplisten", "# none\n", []string{
 			`control/smtplisten: lists no address; write host:port such as 127.0.0.1:25, or delete the file for the default :25`}},
 		{"syncmode", "sync\n", []string{
-			`control/syncmode line 1: "sync" is not a sync mode; write auto, fsync or syncfs (docs/queue.md)`}},
+			`control/syncmode line 1: "sync" is not a sync mode; write auto, journal, fsync or syncfs (docs/queue.md)`}},
 		{"logdest", "file\n", []string{
 			`control/logdest line 1: "file" is not a log destination; write auto, stderr, files, journal or syslog (docs/logs.md)`}},
 		{"logsize", "1000\n", []string{

@@ -9,9 +9,12 @@
 // that a power loss could take away (issue 12): a rename is metadata that
 // the file system may commit before the data it names.
 //
-// Two ways to make the content durable, chosen by control/syncmode:
+// Ways to make the content durable, chosen by control/syncmode:
 //
-//   - fsync (the default): fsync(2) the file. Every file costs its own
+//   - journal (the default): for the queue, a journal shared by concurrent
+//     commits (internal/queue/journal.go): one fdatasync for a group of
+//     messages. Everywhere else (Maildir deliveries), as fsync.
+//   - fsync: fsync(2) the file. Every file costs its own
 //     call; concurrent calls share the file system's journal commits.
 //   - syncfs: one syncfs(2) of the file system, shared by every caller that
 //     arrives while one runs. One call writes all their data and flushes
@@ -45,31 +48,41 @@ import (
 type Mode int
 
 const (
-	Fsync Mode = iota
+	// Journal (the default): the queue shares one fdatasync among
+	// concurrent commits through its journal (internal/queue/journal.go);
+	// for everything else, and for messages too large for the journal, it
+	// is Fsync.
+	Journal Mode = iota
+	Fsync
 	Syncfs
 )
 
 func (m Mode) String() string {
-	if m == Syncfs {
+	switch m {
+	case Syncfs:
 		return "syncfs"
+	case Fsync:
+		return "fsync"
 	}
-	return "fsync"
+	return "journal"
 }
 
-// ParseMode reads control/syncmode: "fsync", "syncfs", or "auto"/"" for
-// fsync. syncfs is refused on kernels before 5.8, whose syncfs drops write
-// errors.
+// ParseMode reads control/syncmode: "journal", "fsync", "syncfs", or
+// "auto"/"" for journal. syncfs is refused on kernels before 5.8, whose
+// syncfs drops write errors.
 func ParseMode(s string) (Mode, error) {
 	switch strings.TrimSpace(s) {
-	case "", "auto", "fsync":
+	case "", "auto", "journal":
+		return Journal, nil
+	case "fsync":
 		return Fsync, nil
 	case "syncfs":
 		if !kernelAtLeast(5, 8) {
-			return Fsync, errors.New("syncmode syncfs needs Linux 5.8 or newer (older kernels' syncfs loses write errors): use fsync")
+			return Journal, errors.New("syncmode syncfs needs Linux 5.8 or newer (older kernels' syncfs loses write errors): use fsync")
 		}
 		return Syncfs, nil
 	}
-	return Fsync, fmt.Errorf("syncmode %q: use fsync, syncfs or auto", s)
+	return Journal, fmt.Errorf("syncmode %q: use journal, fsync, syncfs or auto", s)
 }
 
 func kernelAtLeast(major, minor int) bool {
@@ -90,7 +103,8 @@ func kernelAtLeast(major, minor int) bool {
 	return ma > major || ma == major && mi >= minor
 }
 
-// Syncer applies a Mode. The zero value uses fsync.
+// Syncer applies a Mode to single files. The zero value (Journal) and
+// Fsync use fsync(2).
 type Syncer struct {
 	Mode  Mode
 	group dirsync.Syncer
@@ -115,7 +129,7 @@ func (s *Syncer) fsKey(dir string) (string, error) {
 // File is called after writing f and before renaming it into place. When
 // it returns nil, f's content is on stable storage.
 func (s *Syncer) File(f *os.File) error {
-	if s.Mode == Fsync {
+	if s.Mode != Syncfs {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("fsync: %w", err)
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseMode(t *testing.T) {
-	for in, want := range map[string]Mode{"fsync": Fsync, "syncfs": Syncfs, " fsync ": Fsync} {
+	for in, want := range map[string]Mode{"fsync": Fsync, "syncfs": Syncfs, " fsync ": Fsync, "journal": Journal} {
 		if got, err := ParseMode(in); err != nil || got != want {
 			t.Errorf("ParseMode(%q) = %v, %v", in, got, err)
 		}
@@ -16,10 +16,11 @@ func TestParseMode(t *testing.T) {
 	if _, err := ParseMode("sometimes"); err == nil {
 		t.Error("ParseMode accepted nonsense")
 	}
-	// The default never flushes other programs' data (issue 12).
+	// The default never flushes other programs' data (issue 12): the
+	// queue's journal, fsync for single files.
 	for _, in := range []string{"auto", ""} {
-		if m, err := ParseMode(in); err != nil || m != Fsync {
-			t.Errorf("ParseMode(%q) = %v, %v; want fsync", in, m, err)
+		if m, err := ParseMode(in); err != nil || m != Journal {
+			t.Errorf("ParseMode(%q) = %v, %v; want journal", in, m, err)
 		}
 	}
 }
@@ -27,7 +28,7 @@ func TestParseMode(t *testing.T) {
 // Both modes: many concurrent writers each get their file renamed into
 // place and reported durable with its content intact.
 func TestModesCommitConcurrently(t *testing.T) {
-	for _, mode := range []Mode{Fsync, Syncfs} {
+	for _, mode := range []Mode{Journal, Fsync, Syncfs} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			tmp, dst := filepath.Join(dir, "tmp"), filepath.Join(dir, "new")

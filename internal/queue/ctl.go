@@ -239,7 +239,11 @@ func (s *Server) remove(id string) {
 	delete(s.ids, id)
 	delete(s.withState, id)
 	s.mu.Unlock()
-	// The message file goes first: once it is gone the message is.
+	// The journal's done record first: a power loss that brings the
+	// message's name back must not also bring it back to life
+	// (recoverJournal). Then the message file: once it is gone the
+	// message is.
+	s.journal.done(id)
 	if err := s.recycle(s.Layout.Msg(id), size); err != nil {
 		s.Log.Printf("warning: msg %s: remove: %v", id, err)
 	}

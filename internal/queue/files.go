@@ -198,7 +198,7 @@ type header struct {
 	id        string // GQM2: the id the file was written for
 }
 
-func readHeader(f *os.File, size int64) (header, error) {
+func readHeader(f io.ReaderAt, size int64) (header, error) {
 	var b [headerLen]byte
 	n, err := f.ReadAt(b[:], 0)
 	if n < headerLenV1 {
@@ -236,7 +236,7 @@ var ErrStale = errors.New("message file holds another message")
 // its header names id and its checksum matches its bytes. It reads the
 // whole file (recovery does this once per queued message). Files of the
 // old format GQM1 carry nothing to check and pass.
-func Verify(f *os.File, id string, size int64) error {
+func Verify(f io.ReaderAt, id string, size int64) error {
 	h, err := readHeader(f, size)
 	if err != nil {
 		return err

@@ -20,6 +20,8 @@ const (
 	DirMsg  = "msg"  // committed messages: <id> (envelope and content), <id>.state
 	DirBad  = "bad"  // messages recovery could not read, kept for the admin
 	DirFree = "free" // finished message files kept for reuse (recycle.go)
+	// DirJournal holds the journal's segments (journal.go), syncmode journal.
+	DirJournal = "journal"
 )
 
 // FileLock is the queue's lock: the queue process holds an flock on it from
@@ -44,6 +46,7 @@ func (l Layout) TmpDir() string          { return filepath.Join(l.Root, DirTmp) 
 func (l Layout) BadDir() string          { return filepath.Join(l.Root, DirBad) }
 func (l Layout) Bad(name string) string  { return filepath.Join(l.Root, DirBad, name) }
 func (l Layout) Lock() string            { return filepath.Join(l.Root, FileLock) }
+func (l Layout) JournalDir() string      { return filepath.Join(l.Root, DirJournal) }
 
 // Make creates the queue directories (mode 0700: only the queue's uid
 // enters them; the root spawner opens message files by name).

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"sync"
 	"syscall"
+
+	"goqmail/internal/dirsync"
+	"goqmail/internal/durable"
 )
 
 // links is a file's hard link count.
@@ -50,6 +54,9 @@ func (s *Server) Recover() ([]string, error) {
 			return nil, fmt.Errorf("recover: %w", err)
 		}
 		s.Log.Printf("recover: dropped uncommitted tmp/%s", e.Name())
+	}
+	if err := s.recoverJournal(); err != nil {
+		return nil, err
 	}
 	ents, err := os.ReadDir(l.MsgDir())
 	if err != nil {
@@ -151,4 +158,152 @@ func (s *Server) staleName(id string, why error) bool {
 	os.Remove(l.State(id))
 	s.Log.Printf("recover: msg/%s was an old name of the file that now holds msg %s (%v); removed", id, owner, why)
 	return true
+}
+
+// recoverJournal applies the queue journal (journal.go) before the scan of
+// msg/: every message it recorded and did not see finished is put back in
+// msg/ unless msg/ID already holds it whole, and the names of messages it
+// saw finished are removed (a power loss kept the name; the message was
+// delivered or deleted). Then each recorded message still queued is made
+// durable on its own (after a kill -9 its file may be only in the page
+// cache) and the journal is emptied. A queue that runs in another
+// syncmode still applies a journal left by an earlier run.
+func (s *Server) recoverJournal() error {
+	l := s.Layout
+	want := s.Durable.Mode == durable.Journal
+	if !want {
+		if _, err := os.Stat(l.JournalDir()); os.IsNotExist(err) {
+			return nil
+		}
+	}
+	segSize := s.JournalSegSize
+	if segSize <= 0 {
+		segSize = JournalSegmentSize
+	}
+	j, recs, err := openJournal(l.JournalDir(), segSize, want)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	r := replay(recs)
+	if r.bad > 0 {
+		s.Log.Printf("warning: recover: queue journal: %d message records do not verify; ignored", r.bad)
+	}
+	ids := make([]string, 0, len(r.live))
+	for id := range r.live {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	restored, finished := 0, 0
+	for _, id := range ids {
+		why := verifyFile(l.Msg(id), id)
+		if why == nil {
+			continue
+		}
+		if err := s.restore(id, r.live[id]); err != nil {
+			j.close()
+			return fmt.Errorf("recover: msg %s: put back from the queue journal: %w", id, err)
+		}
+		restored++
+		s.Log.Printf("recover: msg %s put back from the queue journal (msg/%s: %v)", id, id, why)
+	}
+	for id := range r.done {
+		if _, err := os.Lstat(l.Msg(id)); err != nil {
+			continue
+		}
+		os.Remove(l.Msg(id))
+		os.Remove(l.State(id))
+		finished++
+		s.Log.Printf("recover: msg/%s removed: the queue journal says that message was finished before the power loss", id)
+	}
+	if err := s.syncMessages(ids); err != nil {
+		j.close()
+		return fmt.Errorf("recover: %w", err)
+	}
+	if len(recs) > 0 {
+		s.Log.Printf("recover: queue journal: %d queued messages recorded (%d put back), %d finished messages' names removed", len(ids), restored, finished)
+	}
+	if err := j.reset(r.maxSeq); err != nil {
+		j.close()
+		return fmt.Errorf("recover: %w", err)
+	}
+	if !want {
+		j.close()
+		return nil
+	}
+	j.retire = s.syncMessages
+	s.journal = j
+	return nil
+}
+
+// restore writes a message file from its journal image: a new file,
+// fsynced, renamed over whatever msg/ID was (missing, torn, or an old name
+// of a reused file; the rename drops only that name).
+func (s *Server) restore(id string, img []byte) error {
+	tmp := s.Layout.Tmp(id)
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(img)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.Layout.Msg(id))
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// syncMessages makes queued messages durable on their own: an fsync of
+// each msg/ID that still exists (a few at a time), then of msg/. The
+// journal calls it before it reuses a segment that recorded them.
+func (s *Server) syncMessages(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan string)
+	)
+	for w := 0; w < min(8, len(ids)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range next {
+				f, err := os.Open(s.Layout.Msg(id))
+				if os.IsNotExist(err) {
+					continue // finished meanwhile
+				}
+				if err == nil {
+					err = f.Sync()
+					f.Close()
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("msg %s: %w", id, err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return dirsync.Dir(s.Layout.MsgDir())
 }

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -36,7 +37,11 @@ type Server struct {
 	Metrics *metrics.Client
 
 	Durable durable.Syncer
-	idBase  uint64
+	// JournalSegSize is the size of each journal segment (journal.go);
+	// 0: JournalSegmentSize. Tests make it small to exercise the ring.
+	JournalSegSize int64
+	journal        *journal // syncmode journal; nil otherwise
+	idBase         uint64
 	idSeq   atomic.Uint64
 
 	free freePool
@@ -166,7 +171,11 @@ type incoming struct {
 	written int64  // bytes written: the file may be a reused one, longer than this
 	crc     uint32 // the checksum of what was written after its field (files.go)
 	prefix  []byte // header lines to deliver before the content (proto.TPrefix)
-	err     error  // first error: reported at commit
+	// jbuf is the journal record being built: jrecHeader bytes of room,
+	// then a copy of everything written to the file; nil when the queue
+	// has no journal or the message outgrew it (journal.go).
+	jbuf []byte
+	err  error // first error: reported at commit
 	perm    bool   // the error is permanent (bad envelope)
 	// received is qmail-queue's own trace line, put before the content for
 	// local submissions (sendmail, forwards, bounces).
@@ -321,6 +330,9 @@ func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
 		return m
 	}
 	m.file = f
+	if s.journal != nil {
+		m.jbuf = make([]byte, jrecHeader, jrecHeader+8192)
+	}
 	return m
 }
 
@@ -397,6 +409,13 @@ func (s *Server) write(m *incoming, p []byte) {
 	if len(p) == 0 {
 		return
 	}
+	if m.jbuf != nil {
+		if len(m.jbuf)-jrecHeader+len(p) > journalMaxImage {
+			m.jbuf = nil // committed with its own fsync
+		} else {
+			m.jbuf = append(m.jbuf, p...)
+		}
+	}
 	n, err := m.file.Write(p)
 	m.written += int64(n)
 	m.fail(err, false)
@@ -419,11 +438,17 @@ func (s *Server) discard(m *incoming) {
 //
 //  1. tmp/ID holds header, envelope and content: append the prefix (header
 //     lines the client sent after the data), write its length and the
-//     checksum into the header, cut the file to its length (it may be a reused one), make
-//     its content durable (fsync, or a shared syncfs).
-//  2. rename tmp/ID -> msg/ID: the commit point.
-//  3. make the name durable: fsync msg/, shared with every commit running
-//     at the same time (internal/durable). A name never points at content
+//     checksum into the header, cut the file to its length (it may be a
+//     reused one).
+//  2. syncmode journal, a message of up to 256 kB (commitJournal): rename
+//     tmp/ID -> msg/ID without a sync, then append the file's image to the
+//     journal and wait for the fdatasync shared with every commit running
+//     at the same time (journal.go). Recovery puts msg/ID back from the
+//     journal if a power loss took it.
+//  3. otherwise (commitFile): make tmp/ID's content durable (fsync, or a
+//     shared syncfs), rename it to msg/ID (the commit point), then make
+//     the name durable: fsync msg/, shared with every commit running at
+//     the same time (internal/durable). A name never points at content
 //     that is not on stable storage.
 //  4. only then answer OK, and tell send.
 func (s *Server) commit(m *incoming) proto.Result {
@@ -455,27 +480,15 @@ func (s *Server) commit(m *incoming) proto.Result {
 	if err == nil {
 		err = m.file.Truncate(m.written)
 	}
-	if err == nil {
-		err = s.Durable.File(m.file)
+	if err != nil {
+		return fail(err, false)
 	}
-	if err == nil {
-		err = renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+	if m.jbuf != nil && int64(len(m.jbuf)-jrecHeader) == m.written && s.journal.usable() {
+		err = s.commitJournal(m, prefixLen)
+	} else {
+		err = s.commitFile(m)
 	}
 	if err != nil {
-		return fail(err, false) // discard recycles tmp/ID
-	}
-	f := m.file
-	m.file = nil
-	err = s.Durable.Name(s.Layout.MsgDir(), f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		// Whether the message reached the disk is unknown. Refuse (the
-		// client retries, at worst a duplicate) and remove it: a file that
-		// failed to write must not be delivered later.
-		s.Log.Printf("alert: making msg %s durable failed: %v", m.id, err)
-		os.Remove(s.Layout.Msg(m.id))
 		return proto.Result{Temporary: true, Text: tempText(err)}
 	}
 	// The queue's line names the new id beside who submitted it: with
@@ -490,6 +503,61 @@ func (s *Server) commit(m *incoming) proto.Result {
 	s.Metrics.Observe(metrics.QueueCommit, time.Since(start))
 	s.Metrics.Inc(metrics.QueueCommitted)
 	return proto.Result{OK: true, ID: m.id}
+}
+
+// commitFile makes a message durable on its own (syncmode fsync or
+// syncfs, or a message too large for the journal): steps 1-3 of commit.
+// On error the message is gone and the error was logged.
+func (s *Server) commitFile(m *incoming) error {
+	err := s.Durable.File(m.file)
+	if err == nil {
+		err = renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+	}
+	if err != nil {
+		s.Log.Printf("warning: commit failed: %v", err)
+		s.discard(m) // recycles tmp/ID
+		return err
+	}
+	f := m.file
+	m.file = nil
+	err = s.Durable.Name(s.Layout.MsgDir(), f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// Whether the message reached the disk is unknown. Refuse (the
+		// client retries, at worst a duplicate) and remove it: a file that
+		// failed to write must not be delivered later.
+		s.Log.Printf("alert: making msg %s durable failed: %v", m.id, err)
+		os.Remove(s.Layout.Msg(m.id))
+	}
+	return err
+}
+
+// commitJournal makes a message durable through the journal (journal.go):
+// msg/ID is renamed into place unsynced, and the answer waits for the
+// journal record of its whole image to be on stable storage.
+func (s *Server) commitJournal(m *incoming, prefixLen int) error {
+	img := m.jbuf[jrecHeader:]
+	binary.BigEndian.PutUint32(img[crcOffset:], m.crc)
+	binary.BigEndian.PutUint32(img[prefixOffset:], uint32(prefixLen))
+	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id)); err != nil {
+		s.Log.Printf("warning: commit failed: %v", err)
+		s.discard(m)
+		return err
+	}
+	f := m.file
+	m.file = nil
+	err := s.journal.commitMsg(m.id, m.jbuf)
+	m.jbuf = nil
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.Log.Printf("alert: making msg %s durable failed: %v; the queue commits each message with its own fsync until it restarts", m.id, err)
+		os.Remove(s.Layout.Msg(m.id))
+	}
+	return err
 }
 
 // tempText is the answer to a commit that failed for now. A full disk

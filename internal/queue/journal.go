@@ -1,0 +1,412 @@
+package queue
+
+// The queue journal: how a commit becomes durable in syncmode journal (the
+// default), issue 12 item 3.
+//
+// Every commit used to pay for its own file: an fsync of msg/ID's content
+// (on ext4 a data write, an inode write and often bitmaps, then a cache
+// flush) and a share of an fsync of msg/. Here a commit writes msg/ID as
+// before but does not sync it; instead the whole file image is appended as
+// one record to a preallocated segment file, and one fdatasync(2) of that
+// segment, shared by every commit that arrives while it runs (group
+// commit, as databases do with their write-ahead log), makes it durable.
+// Only then is the client answered. A preallocated, already written
+// segment needs no metadata at fdatasync: one write request and one flush
+// for a whole group of messages.
+//
+// msg/ID's own bytes and name reach the disk later, by the kernel's
+// writeback, or never: most messages are delivered and their file reused
+// before that. A power loss can therefore leave msg/ID missing, empty,
+// torn or holding another message (a reused file). Recovery
+// (recoverJournal) puts back from the journal every message that has a
+// record and no "done" record, writing a new file that is fsynced before
+// its rename, and then makes every such message durable on its own before
+// it clears the journal. So a name may point at content that is not on
+// stable storage only while the journal holds that content, and nothing
+// reads a name after a power loss before recovery has checked it.
+//
+// Segments are a ring. Before the writer moves into the oldest segment
+// again it retires it: the messages recorded there that are still queued
+// get their own fsync (and msg/ one), then the segment's head is zeroed
+// and synced. Retirement costs an fsync per message that waited longer
+// than a lap of the ring (4 segments of 4 MB: about 3,500 messages of
+// 4 kB), typically deferred remote mail, each once.
+//
+// A record:
+//
+//	offset 0   "GQJ1"
+//	offset 4   type: 'M' a message file's image, 'D' a message is done
+//	offset 5   3 bytes zero
+//	offset 8   uint64 sequence number, increasing over the whole ring
+//	offset 16  uint32 payload length
+//	offset 20  uint32 CRC-32C of the payload, then bytes 4-19
+//	offset 24  payload: 'M' the message file exactly as in msg/ID (which
+//	           carries its own id and checksum), 'D' the 16-byte id
+//
+// Reading a segment stops at the first record that is not whole (a zero
+// head, a torn tail, the rest of an older lap) or whose sequence number is
+// not above the previous one's (an older lap's record that happens to
+// start where the new lap's records end).
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	"goqmail/internal/dirsync"
+)
+
+const (
+	journalMagic    = "GQJ1"
+	jrecHeader      = 24
+	jrecMsg    byte = 'M'
+	jrecDone   byte = 'D'
+	// JournalSegments and JournalSegmentSize shape the ring (16 MB on disk).
+	JournalSegments    = 4
+	JournalSegmentSize = 4 << 20
+	// journalMaxImage: larger messages are committed with their own fsync
+	// (they would fill a segment in a few commits, and their own write is
+	// large anyway).
+	journalMaxImage = freeMaxBytes
+	journalHead     = 4096 // bytes zeroed to empty a segment
+)
+
+// errJournalOff says the journal cannot be used (an earlier write or sync
+// failed): commits fall back to their own fsync until a restart.
+var errJournalOff = errors.New("queue journal is off")
+
+type journal struct {
+	dir     string
+	segSize int64
+	files   [JournalSegments]*os.File
+	group   dirsync.Syncer // group commit of the segments' fdatasync
+
+	mu     sync.Mutex
+	cur    int   // segment being written
+	off    int64 // next record's offset in it
+	seq    uint64
+	live   [JournalSegments]map[string]struct{} // messages recorded in each segment and not done
+	where  map[string]int
+	broken error
+	// retire makes queued messages durable on their own, before the
+	// segment that holds their records is reused.
+	retire func(ids []string) error
+}
+
+// jrec is a record read back from the journal.
+type jrec struct {
+	typ     byte
+	seq     uint64
+	payload []byte
+}
+
+func (j *journal) segPath(i int) string { return filepath.Join(j.dir, strconv.Itoa(i)) }
+
+// openJournal opens (create: makes) the segments and reads the records
+// they hold, in sequence order. It does not change them.
+func openJournal(dir string, segSize int64, create bool) (*journal, []jrec, error) {
+	j := &journal{dir: dir, segSize: segSize, where: map[string]int{}}
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("queue journal: %w", err)
+		}
+	}
+	var recs []jrec
+	for i := range j.files {
+		flags := os.O_RDWR
+		if create {
+			flags |= os.O_CREATE
+		}
+		f, err := os.OpenFile(j.segPath(i), flags|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			j.close()
+			return nil, nil, fmt.Errorf("queue journal: %w", err)
+		}
+		j.files[i] = f
+		data, err := io.ReadAll(f)
+		if err != nil {
+			j.close()
+			return nil, nil, fmt.Errorf("queue journal: read %s: %w", f.Name(), err)
+		}
+		recs = append(recs, parseSegment(data)...)
+		j.live[i] = map[string]struct{}{}
+	}
+	sort.Slice(recs, func(a, b int) bool { return recs[a].seq < recs[b].seq })
+	return j, recs, nil
+}
+
+func (j *journal) close() {
+	for i, f := range j.files {
+		if f != nil {
+			f.Close()
+			j.files[i] = nil
+		}
+	}
+}
+
+// parseSegment returns the whole records at the start of a segment.
+func parseSegment(data []byte) []jrec {
+	var out []jrec
+	var prev uint64
+	for off := 0; len(data)-off >= jrecHeader; {
+		h := data[off : off+jrecHeader]
+		if string(h[:4]) != journalMagic || (h[4] != jrecMsg && h[4] != jrecDone) || h[5]|h[6]|h[7] != 0 {
+			break
+		}
+		seq := binary.BigEndian.Uint64(h[8:])
+		n := int(binary.BigEndian.Uint32(h[16:]))
+		if n > len(data)-off-jrecHeader || seq <= prev {
+			break
+		}
+		payload := data[off+jrecHeader : off+jrecHeader+n]
+		if recordCRC(h, payload) != binary.BigEndian.Uint32(h[20:]) {
+			break
+		}
+		out = append(out, jrec{typ: h[4], seq: seq, payload: payload})
+		prev = seq
+		off += jrecHeader + n
+	}
+	return out
+}
+
+// recordCRC is CRC-32C of the payload, then of the header's type,
+// padding, sequence number and length.
+func recordCRC(h, payload []byte) uint32 {
+	return Checksum(Checksum(0, payload), h[4:20])
+}
+
+// reset empties every segment (zeroes its head; a segment that is new or
+// of another size is rewritten whole with zeros, so that later writes
+// into it need no block allocation) and makes that durable. The next
+// record gets sequence number seq+1. Called once recovery made every
+// recorded message durable on its own.
+func (j *journal) reset(seq uint64) error {
+	zero := make([]byte, 1<<20)
+	for _, f := range j.files {
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("queue journal: %w", err)
+		}
+		n := int64(journalHead)
+		if st.Size() != j.segSize || st.Sys().(*syscall.Stat_t).Blocks*512 < j.segSize {
+			if err := f.Truncate(0); err != nil {
+				return fmt.Errorf("queue journal: %w", err)
+			}
+			n = j.segSize
+		}
+		for off := int64(0); off < n; off += int64(len(zero)) {
+			if _, err := f.WriteAt(zero[:min(int64(len(zero)), n-off)], off); err != nil {
+				return fmt.Errorf("queue journal: write %s: %w", f.Name(), err)
+			}
+		}
+		if err := fdatasync(f); err != nil {
+			return fmt.Errorf("queue journal: %w", err)
+		}
+	}
+	if err := dirsync.Dir(j.dir); err != nil {
+		return fmt.Errorf("queue journal: %w", err)
+	}
+	j.cur, j.off, j.seq = 0, 0, seq
+	return nil
+}
+
+// usable says whether commits may go through the journal.
+func (j *journal) usable() bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.broken == nil
+}
+
+// commitMsg appends message id's file image, held in rec after
+// jrecHeader bytes of room, and returns once it is on stable storage.
+func (j *journal) commitMsg(id string, rec []byte) error {
+	payload := rec[jrecHeader:]
+	pcrc := Checksum(0, payload)
+	j.mu.Lock()
+	if err := j.appendLocked(jrecMsg, rec, pcrc); err != nil {
+		j.mu.Unlock()
+		return err
+	}
+	j.live[j.cur][id] = struct{}{}
+	j.where[id] = j.cur
+	j.mu.Unlock()
+	if err := j.group.Do("journal", j.syncCurrent); err != nil {
+		j.mu.Lock()
+		j.fail(err)
+		if seg, ok := j.where[id]; ok {
+			delete(j.live[seg], id)
+			delete(j.where, id)
+		}
+		j.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// done records that message id is finished (delivered, bounced or
+// deleted), so that recovery does not put it back. The record is not
+// synced by itself: it goes to the disk with the next commit's. Lost in a
+// power loss, it means one more delivery of a finished message, as a lost
+// rename out of msg/ does without a journal.
+func (j *journal) done(id string) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	seg, ok := j.where[id]
+	if !ok || j.broken != nil {
+		return
+	}
+	delete(j.live[seg], id)
+	delete(j.where, id)
+	rec := make([]byte, jrecHeader, jrecHeader+len(id))
+	rec = append(rec, id...)
+	j.appendLocked(jrecDone, rec, Checksum(0, rec[jrecHeader:]))
+}
+
+// appendLocked writes a record (payload after jrecHeader bytes of room,
+// its CRC pcrc) at the end of the current segment, moving to the next one
+// when it does not fit. j.mu is held.
+func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
+	if j.broken != nil {
+		return errJournalOff
+	}
+	if int64(len(rec)) > j.segSize {
+		return fmt.Errorf("queue journal: a record of %d bytes does not fit a segment", len(rec))
+	}
+	if j.off+int64(len(rec)) > j.segSize {
+		if err := j.rotateLocked(); err != nil {
+			j.fail(err)
+			return err
+		}
+	}
+	j.seq++
+	h := rec[:jrecHeader]
+	copy(h, journalMagic)
+	h[4], h[5], h[6], h[7] = typ, 0, 0, 0
+	binary.BigEndian.PutUint64(h[8:], j.seq)
+	binary.BigEndian.PutUint32(h[16:], uint32(len(rec)-jrecHeader))
+	binary.BigEndian.PutUint32(h[20:], Checksum(pcrc, h[4:20]))
+	if _, err := j.files[j.cur].WriteAt(rec, j.off); err != nil {
+		err = fmt.Errorf("queue journal: write: %w", err)
+		j.fail(err)
+		return err
+	}
+	j.off += int64(len(rec))
+	return nil
+}
+
+// rotateLocked moves the writer to the next segment. The current one is
+// synced first: commits waiting for the group's fdatasync have records in
+// it, and that fdatasync will sync the new current segment. The next
+// segment is retired before it is reused.
+func (j *journal) rotateLocked() error {
+	if err := fdatasync(j.files[j.cur]); err != nil {
+		return fmt.Errorf("queue journal: %w", err)
+	}
+	next := (j.cur + 1) % len(j.files)
+	if len(j.live[next]) > 0 {
+		ids := make([]string, 0, len(j.live[next]))
+		for id := range j.live[next] {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		if err := j.retire(ids); err != nil {
+			return fmt.Errorf("queue journal: making %d queued messages durable before reusing a segment: %w", len(ids), err)
+		}
+		for _, id := range ids {
+			delete(j.where, id)
+		}
+		j.live[next] = map[string]struct{}{}
+	}
+	f := j.files[next]
+	if _, err := f.WriteAt(make([]byte, journalHead), 0); err != nil {
+		return fmt.Errorf("queue journal: %w", err)
+	}
+	if err := fdatasync(f); err != nil {
+		return fmt.Errorf("queue journal: %w", err)
+	}
+	j.cur, j.off = next, 0
+	return nil
+}
+
+// syncCurrent is the group commit's shared step.
+func (j *journal) syncCurrent() error {
+	j.mu.Lock()
+	f := j.files[j.cur]
+	j.mu.Unlock()
+	if err := fdatasync(f); err != nil {
+		return fmt.Errorf("queue journal: %w", err)
+	}
+	return nil
+}
+
+// fail turns the journal off after a write or sync error: after a failed
+// fdatasync the kernel may have dropped the dirty pages and a later one
+// can succeed without writing them (fsync's error semantics on Linux).
+func (j *journal) fail(err error) {
+	if j.broken == nil {
+		j.broken = err
+	}
+}
+
+func fdatasync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return fmt.Errorf("fdatasync %s: %w", f.Name(), err)
+			}
+			return nil
+		}
+	}
+}
+
+// journalReplay is what the journal says about the messages it recorded.
+type journalReplay struct {
+	live   map[string][]byte // queued: the file image
+	done   map[string]bool
+	maxSeq uint64
+	bad    int // image records that do not verify (never expected: the record's CRC matched)
+}
+
+func replay(recs []jrec) journalReplay {
+	r := journalReplay{live: map[string][]byte{}, done: map[string]bool{}}
+	for _, rec := range recs {
+		r.maxSeq = max(r.maxSeq, rec.seq)
+		switch rec.typ {
+		case jrecDone:
+			id := string(rec.payload)
+			if validID(id) {
+				r.done[id] = true
+				delete(r.live, id)
+			}
+		case jrecMsg:
+			id := ""
+			if len(rec.payload) >= headerLen {
+				id = string(rec.payload[idOffset:headerLen])
+			}
+			if !validID(id) || Verify(bytes.NewReader(rec.payload), id, int64(len(rec.payload))) != nil {
+				r.bad++
+				continue
+			}
+			if !r.done[id] {
+				r.live[id] = rec.payload
+			}
+		}
+	}
+	return r
+}
