@@ -66,10 +66,10 @@ import (
 )
 
 const (
-	journalMagic    = "GQJ1"
-	jrecHeader      = 24
-	jrecMsg    byte = 'M'
-	jrecDone   byte = 'D'
+	journalMagic      = "GQJ1"
+	jrecHeader        = 24
+	jrecMsg      byte = 'M'
+	jrecDone     byte = 'D'
 	// JournalSegments and JournalSegmentSize shape the ring (16 MB on disk).
 	JournalSegments    = 4
 	JournalSegmentSize = 4 << 20
@@ -95,6 +95,7 @@ type journal struct {
 	off    int64 // next record's offset in it
 	seq    uint64
 	live   [JournalSegments]map[string]struct{} // messages recorded in each segment and not done
+	gen    [JournalSegments]uint64              // counts each segment's retirements
 	where  map[string]int
 	broken error
 	// retire makes queued messages durable on their own, before the
@@ -230,8 +231,11 @@ func (j *journal) usable() bool {
 }
 
 // commitMsg appends message id's file image, held in rec after
-// jrecHeader bytes of room, and returns once it is on stable storage.
-func (j *journal) commitMsg(id string, rec []byte) error {
+// jrecHeader bytes of room, waits until it is on stable storage, and then
+// calls name (the rename into msg/): a name in msg/ never exists before
+// the journal holds its content, so whatever a power loss leaves under it
+// recovery can check against the journal.
+func (j *journal) commitMsg(id string, rec []byte, name func() error) error {
 	payload := rec[jrecHeader:]
 	pcrc := Checksum(0, payload)
 	j.mu.Lock()
@@ -239,20 +243,36 @@ func (j *journal) commitMsg(id string, rec []byte) error {
 		j.mu.Unlock()
 		return err
 	}
-	j.live[j.cur][id] = struct{}{}
-	j.where[id] = j.cur
+	seg, gen := j.cur, j.gen[j.cur]
 	j.mu.Unlock()
 	if err := j.group.Do("journal", j.syncCurrent); err != nil {
 		j.mu.Lock()
 		j.fail(err)
-		if seg, ok := j.where[id]; ok {
-			delete(j.live[seg], id)
-			delete(j.where, id)
-		}
 		j.mu.Unlock()
 		return err
 	}
-	return nil
+	if err := name(); err != nil {
+		// The record is durable: say the message is finished, so that
+		// recovery does not put back what the client was refused.
+		j.mu.Lock()
+		done := make([]byte, jrecHeader, jrecHeader+len(id))
+		done = append(done, id...)
+		j.appendLocked(jrecDone, done, Checksum(0, done[jrecHeader:]))
+		j.mu.Unlock()
+		return err
+	}
+	j.mu.Lock()
+	if j.gen[seg] == gen {
+		j.live[seg][id] = struct{}{}
+		j.where[id] = seg
+		j.mu.Unlock()
+		return nil
+	}
+	j.mu.Unlock()
+	// The ring went all the way round while this commit waited, and the
+	// segment that holds its record was retired without it: the message
+	// must be durable on its own before it is acknowledged.
+	return j.retire([]string{id})
 }
 
 // done records that message id is finished (delivered, bounced or
@@ -332,6 +352,7 @@ func (j *journal) rotateLocked() error {
 		}
 		j.live[next] = map[string]struct{}{}
 	}
+	j.gen[next]++
 	f := j.files[next]
 	if _, err := f.WriteAt(make([]byte, journalHead), 0); err != nil {
 		return fmt.Errorf("queue journal: %w", err)

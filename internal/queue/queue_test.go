@@ -63,7 +63,14 @@ func submitAs(t *testing.T, path string, begin proto.Begin, rcpts []string, cont
 	for _, r := range rcpts {
 		out = append(out, proto.Rcpt{Addr: r}.Encode(nil)...)
 	}
-	out = append(out, proto.EncodeData(nil, []byte(content))...)
+	for rest := []byte(content); ; {
+		n := min(len(rest), proto.MaxChunk)
+		out = append(out, proto.EncodeData(nil, rest[:n])...)
+		rest = rest[n:]
+		if len(rest) == 0 {
+			break
+		}
+	}
 	out = append(out, proto.EncodeCommit(nil)...)
 	if _, err := c.Write(out); err != nil {
 		t.Fatal(err)

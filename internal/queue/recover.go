@@ -99,7 +99,13 @@ func (s *Server) Recover() ([]string, error) {
 			continue
 		}
 		if err != nil {
-			s.Log.Printf("alert: recover: msg %s: unreadable (%v); moved to bad/ for the admin, never delivered", id, err)
+			hint := ""
+			if errors.Is(err, ErrStale) {
+				// The usual cause is harmless; say so, but keep the file:
+				// recovery cannot prove it.
+				hint = "; most likely msg " + id + " was finished before a power loss and its file reused, and the power loss undid the removal of its name"
+			}
+			s.Log.Printf("alert: recover: msg %s: unreadable (%v); moved to bad/ for the admin, never delivered%s", id, err, hint)
 			for _, name := range []string{id, id + SufState} {
 				if err := os.Rename(l.Msg(name), l.Bad(name)); err != nil && !os.IsNotExist(err) {
 					return nil, fmt.Errorf("recover: quarantine: %w", err)

@@ -42,7 +42,7 @@ type Server struct {
 	JournalSegSize int64
 	journal        *journal // syncmode journal; nil otherwise
 	idBase         uint64
-	idSeq   atomic.Uint64
+	idSeq          atomic.Uint64
 
 	free freePool
 	lock *pidlock.Lock // queue/lock, held until the process exits
@@ -176,7 +176,7 @@ type incoming struct {
 	// has no journal or the message outgrew it (journal.go).
 	jbuf []byte
 	err  error // first error: reported at commit
-	perm    bool   // the error is permanent (bad envelope)
+	perm bool  // the error is permanent (bad envelope)
 	// received is qmail-queue's own trace line, put before the content for
 	// local submissions (sendmail, forwards, bounces).
 	received []byte
@@ -535,27 +535,37 @@ func (s *Server) commitFile(m *incoming) error {
 }
 
 // commitJournal makes a message durable through the journal (journal.go):
-// msg/ID is renamed into place unsynced, and the answer waits for the
-// journal record of its whole image to be on stable storage.
+// the answer waits for the journal record of the file's whole image to be
+// on stable storage, then tmp/ID is renamed to msg/ID without a sync.
+// Recovery puts msg/ID back from the journal if a power loss took it.
 func (s *Server) commitJournal(m *incoming, prefixLen int) error {
 	img := m.jbuf[jrecHeader:]
 	binary.BigEndian.PutUint32(img[crcOffset:], m.crc)
 	binary.BigEndian.PutUint32(img[prefixOffset:], uint32(prefixLen))
-	if err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id)); err != nil {
-		s.Log.Printf("warning: commit failed: %v", err)
-		s.discard(m)
+	renamed := false
+	err := s.journal.commitMsg(m.id, m.jbuf, func() error {
+		err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+		renamed = err == nil
 		return err
-	}
-	f := m.file
-	m.file = nil
-	err := s.journal.commitMsg(m.id, m.jbuf)
+	})
 	m.jbuf = nil
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	f := m.file
+	if err == nil || renamed {
+		m.file = nil
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
-		s.Log.Printf("alert: making msg %s durable failed: %v; the queue commits each message with its own fsync until it restarts", m.id, err)
-		os.Remove(s.Layout.Msg(m.id))
+		s.Log.Printf("alert: committing msg %s failed: %v", m.id, err)
+		if renamed {
+			os.Remove(s.Layout.Msg(m.id))
+		} else {
+			s.discard(m) // recycles tmp/ID
+		}
+		if !s.journal.usable() {
+			s.Log.Printf("alert: queue journal off: each message is committed with its own fsync until the queue restarts")
+		}
 	}
 	return err
 }
