@@ -5,10 +5,12 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -43,6 +45,15 @@ func main() {
 		SMTPDUID: ipc.EnvUID("GOQMAIL_SMTPD_UID"),
 		Durable:  durable.Syncer{Mode: mode},
 		Metrics:  metrics.FromEnv(metrics.FromQueue, root),
+	}
+	// For the power-loss campaign: segments small enough that a few dozen
+	// messages go round the journal's ring (internal/queue/journal.go).
+	if v := os.Getenv("GOQMAIL_QUEUEJOURNAL_SEGMENT"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 16<<10 || n > 1<<30 {
+			log.ConfigFatalf(fmt.Sprintf("GOQMAIL_QUEUEJOURNAL_SEGMENT=%q: want a size in bytes from 16384 to 1073741824", v))
+		}
+		s.JournalSegSize = n
 	}
 	b := &bouncer{}
 	b.load(snap)

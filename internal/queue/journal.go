@@ -230,6 +230,9 @@ func (j *journal) usable() bool {
 	return j.broken == nil
 }
 
+// takes says whether a record of n bytes may go through the journal.
+func (j *journal) takes(n int) bool { return j.usable() && int64(n) <= j.segSize }
+
 // commitMsg appends message id's file image, held in rec after
 // jrecHeader bytes of room, waits until it is on stable storage, and then
 // calls name (the rename into msg/): a name in msg/ never exists before

@@ -483,7 +483,7 @@ func (s *Server) commit(m *incoming) proto.Result {
 	if err != nil {
 		return fail(err, false)
 	}
-	if m.jbuf != nil && int64(len(m.jbuf)-jrecHeader) == m.written && s.journal.usable() {
+	if m.jbuf != nil && int64(len(m.jbuf)-jrecHeader) == m.written && s.journal.takes(len(m.jbuf)) {
 		err = s.commitJournal(m, prefixLen)
 	} else {
 		err = s.commitFile(m)

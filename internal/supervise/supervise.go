@@ -195,7 +195,9 @@ func (s *Supervisor) resolveAccounts() error {
 	// often goqmail-acme looks at the certificate (cmd/goqmail-acme).
 	// GOQMAIL_JOURNAL_SOCKET and GOQMAIL_SYSLOG_SOCKET point goqmail-log
 	// at a test's stand-ins for journald and syslogd.
-	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_TLS_ROOTS", "GOQMAIL_MTASTS_PORT", "GOQMAIL_ACME_CHECK", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET"} {
+	// GOQMAIL_QUEUEJOURNAL_SEGMENT shrinks the queue journal's segments so
+	// that the power-loss campaign goes round its ring (cmd/goqmail-queue).
+	for _, v := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOQMAIL_DNS", "GOQMAIL_REMOTEPORT", "GOQMAIL_TLS_ROOTS", "GOQMAIL_MTASTS_PORT", "GOQMAIL_ACME_CHECK", "GOQMAIL_JOURNAL_SOCKET", "GOQMAIL_SYSLOG_SOCKET", "GOQMAIL_QUEUEJOURNAL_SEGMENT"} {
 		if val, ok := os.LookupEnv(v); ok {
 			s.env = append(s.env, v+"="+val)
 		}

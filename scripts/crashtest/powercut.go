@@ -29,6 +29,7 @@ import (
 
 type pcOptions struct {
 	cuts, messages, sessions, slow, users, maxTry int
+	journalSeg                                    int
 	syncmode                                      string
 	seed                                          uint64
 	timeout, drain, flush                         time.Duration
@@ -44,7 +45,8 @@ func powercutMain(args []string) int {
 	fs.IntVar(&o.sessions, "sessions", 6, "concurrent SMTP sessions")
 	fs.IntVar(&o.slow, "slow", 1, "of those sessions, how many trickle their DATA (8 KB every 10 ms)")
 	fs.IntVar(&o.users, "users", 4, "local users the messages go to (1-3 recipients each)")
-	fs.StringVar(&o.syncmode, "syncmode", "", "control/syncmode for goqmail: fsync, syncfs or auto (empty: goqmail's default)")
+	fs.StringVar(&o.syncmode, "syncmode", "", "control/syncmode for goqmail: journal, fsync, syncfs or auto (empty: goqmail's default)")
+	fs.IntVar(&o.journalSeg, "journalseg", 0, "size in bytes of the queue journal's segments (GOQMAIL_QUEUEJOURNAL_SEGMENT; 0: goqmail's default); 16384 makes each life go round the ring")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for messages, recipients, cut moments and what each cut keeps (0: random; printed for reruns)")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Minute, "bound on the whole run (the report covers the cuts made by then)")
 	fs.DurationVar(&o.drain, "drain", 60*time.Second, "bound on each drain after a boot")
@@ -55,6 +57,9 @@ func powercutMain(args []string) int {
 	fs.IntVar(&o.maxTry, "attempts", 20, "attempts per message before the client gives up")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if o.journalSeg != 0 {
+		os.Setenv("GOQMAIL_QUEUEJOURNAL_SEGMENT", strconv.Itoa(o.journalSeg)) // goqmaild passes it to goqmail-queue
 	}
 	if fs.NArg() != 0 || o.cuts < 0 || o.messages < 1 || o.sessions < 1 || o.slow < 0 || o.slow > o.sessions || o.users < 1 || o.maxTry < 1 {
 		fs.Usage()

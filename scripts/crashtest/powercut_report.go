@@ -194,7 +194,11 @@ func (r *pcResult) print(w io.Writer, c *campaign, full bool) {
 	}
 	p("")
 	p("goqmail power-loss test: %s  (%s)", verdict, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	p("  run:        powercut -cuts %d -messages %d -sessions %d -slow %d -users %d -syncmode %s -flush %v -seed %d", o.cuts, o.messages, o.sessions, o.slow, o.users, mode, o.flush, o.seed)
+	seg := ""
+	if o.journalSeg != 0 {
+		seg = fmt.Sprintf(" -journalseg %d", o.journalSeg)
+	}
+	p("  run:        powercut -cuts %d -messages %d -sessions %d -slow %d -users %d -syncmode %s%s -flush %v -seed %d", o.cuts, o.messages, o.sessions, o.slow, o.users, mode, seg, o.flush, o.seed)
 	keep := 0.0
 	if r.cuts > 0 {
 		keep = r.cutSum.Keep / float64(r.cuts)
