@@ -38,6 +38,7 @@ var Layout = []Entry{
 	{Path: "queue/msg", Dir: true, Mode: 0o750, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/bad", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	{Path: "queue/free", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
+	{Path: "queue/journal", Dir: true, Mode: 0o700, Owner: &accounts.Queue, Group: accounts.Group},
 	// Greylisting's state (control/greylistdelay, docs/antispam.md):
 	// written by smtpd, read by nobody else.
 	{Path: "greylist", Dir: true, Mode: 0o700, Owner: &accounts.SMTPD},

@@ -73,7 +73,8 @@ type scenario struct {
 	sessions int
 	size     int
 	count    int
-	rcpts    int // recipients per message
+	rcpts    int  // recipients per message
+	reuse    bool // smtp-source -d: every session sends its messages over one connection
 }
 
 // selected: -only is empty, or a comma-separated list of scenario names
@@ -142,13 +143,14 @@ func main() {
 		die("-rcpts %d: want 1 to 100 (goqmail's default maxrcpt is 100)", *rcpts)
 	}
 	scenarios := []scenario{
-		{"20 sessions, 4 KB", groupLocal, 20, 4096, *msgs, 1},
-		{"1 session, 4 KB", groupLocal, 1, 4096, *msgs / 5, 1},
-		{"20 sessions, 100 KB", groupLocal, 20, 100 << 10, *msgs / 5, 1},
-		{"relay: 20 sessions, 4 KB, 1 rcpt", groupRelay, 20, 4096, *msgs, 1},
-		{fmt.Sprintf("relay: 20 sessions, 4 KB, %d rcpts", *rcpts), groupRelay, 20, 4096, *msgs, *rcpts},
-		{"single message, 4 KB", groupLatency, 1, 4096, *probes, 1},
-		{"neighbour: 20 sessions, 4 KB", groupNeighbour, 20, 4096, *msgs, 1},
+		{"20 sessions, 4 KB", groupLocal, 20, 4096, *msgs, 1, false},
+		{"20 sessions, 4 KB, reused connections", groupLocal, 20, 4096, *msgs, 1, true},
+		{"1 session, 4 KB", groupLocal, 1, 4096, *msgs / 5, 1, false},
+		{"20 sessions, 100 KB", groupLocal, 20, 100 << 10, *msgs / 5, 1, false},
+		{"relay: 20 sessions, 4 KB, 1 rcpt", groupRelay, 20, 4096, *msgs, 1, false},
+		{fmt.Sprintf("relay: 20 sessions, 4 KB, %d rcpts", *rcpts), groupRelay, 20, 4096, *msgs, *rcpts, false},
+		{"single message, 4 KB", groupLatency, 1, 4096, *probes, 1, false},
+		{"neighbour: 20 sessions, 4 KB", groupNeighbour, 20, 4096, *msgs, 1, false},
 	}
 	byGroup := map[string][]scenario{}
 	for _, sc := range scenarios {
@@ -274,8 +276,12 @@ func runOnce(sv server, sc scenario) result {
 	cs := startCPU()
 	d0 := dev.read()
 	start := time.Now()
-	cmd := exec.Command("smtp-source", "-s", strconv.Itoa(sc.sessions), "-l", strconv.Itoa(sc.size),
-		"-m", strconv.Itoa(sc.count), "-f", "bench@example.org", "-t", rcpt, "127.0.0.1:"+sv.port)
+	args := []string{"-s", strconv.Itoa(sc.sessions), "-l", strconv.Itoa(sc.size),
+		"-m", strconv.Itoa(sc.count), "-f", "bench@example.org", "-t", rcpt}
+	if sc.reuse {
+		args = append(args, "-d")
+	}
+	cmd := exec.Command("smtp-source", append(args, "127.0.0.1:"+sv.port)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		die("smtp-source against %s: %v\n%s", sv.name, err, out)

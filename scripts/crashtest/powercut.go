@@ -58,9 +58,6 @@ func powercutMain(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if o.journalSeg != 0 {
-		os.Setenv("GOQMAIL_QUEUEJOURNAL_SEGMENT", strconv.Itoa(o.journalSeg)) // goqmaild passes it to goqmail-queue
-	}
 	if fs.NArg() != 0 || o.cuts < 0 || o.messages < 1 || o.sessions < 1 || o.slow < 0 || o.slow > o.sessions || o.users < 1 || o.maxTry < 1 {
 		fs.Usage()
 		return 2
@@ -121,6 +118,12 @@ type campaign struct {
 // every process it started is gone when it returns.
 func runPowercut(ctx context.Context, o pcOptions, out io.Writer) (res *pcResult, err error) {
 	start := time.Now()
+	// goqmaild passes it on to goqmail-queue (docs/queue.md).
+	if o.journalSeg != 0 {
+		os.Setenv("GOQMAIL_QUEUEJOURNAL_SEGMENT", strconv.Itoa(o.journalSeg))
+	} else {
+		os.Unsetenv("GOQMAIL_QUEUEJOURNAL_SEGMENT")
+	}
 	work, err := makeWork(o.work)
 	if err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
