@@ -241,3 +241,70 @@ func TestJournalSkipsLargeMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Entering a segment copies the queued messages of the next one (the
+// oldest) forward, up to half a segment: at that segment's reuse only the
+// rest needs an fsync. Every queued message is either in the journal, as
+// committed, or was retired; with messages that stay queued a little
+// longer than a lap, copying forward retires fewer.
+func TestJournalCopiesForward(t *testing.T) {
+	img := testImage(testID(0), 3000)
+	recLen := int64(jrecHeader + len(img))
+	retiredWith := func(copyForward bool) int {
+		j, retired := newTestJournal(t, 6*recLen+100) // 6 messages a segment, 3 copied forward
+		imgs := map[string][]byte{}
+		if copyForward {
+			j.image = func(id string) ([]byte, error) {
+				if b, ok := imgs[id]; ok {
+					return b, nil
+				}
+				return nil, os.ErrNotExist
+			}
+		}
+		const n, wait = 90, 28 // each message is finished 28 commits later; the ring holds 24
+		done := map[string]bool{}
+		for i := 0; i < n; i++ {
+			imgs[testID(i)] = testImage(testID(i), 3000)
+			commitImage(t, j, testID(i), imgs[testID(i)])
+			if i >= wait {
+				j.done(testID(i - wait))
+				done[testID(i-wait)] = true
+			}
+		}
+		out := map[string]bool{}
+		for _, ids := range *retired {
+			for _, id := range ids {
+				if out[id] {
+					t.Errorf("msg %s retired twice", id)
+				}
+				out[id] = true
+			}
+		}
+		r := readBack(t, j)
+		for i := 0; i < n; i++ {
+			id := testID(i)
+			got, in := r.live[id]
+			if done[id] {
+				if in {
+					t.Errorf("msg %d: finished, but still read from the journal", i)
+				}
+				continue
+			}
+			if in && !bytes.Equal(got, imgs[id]) {
+				t.Errorf("msg %d: the journal holds other bytes", i)
+			}
+			if in == out[id] {
+				t.Errorf("msg %d: in the journal %v, retired %v: want exactly one", i, in, out[id])
+			}
+		}
+		if copyForward != (j.copied > 0) {
+			t.Errorf("copy forward %v: %d copied", copyForward, j.copied)
+		}
+		return len(out)
+	}
+	with, without := retiredWith(true), retiredWith(false)
+	if with >= without {
+		t.Errorf("%d retired with copying forward, %d without: want fewer", with, without)
+	}
+	t.Logf("90 messages, each queued for 28 commits, a ring of 24: %d retired with copying forward, %d without", with, without)
+}

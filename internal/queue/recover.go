@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -237,6 +238,7 @@ func (s *Server) recoverJournal() error {
 		return nil
 	}
 	j.retire = s.syncMessages
+	j.image = s.readImage
 	s.journal = j
 	return nil
 }
@@ -312,4 +314,16 @@ func (s *Server) syncMessages(ids []string) error {
 		return first
 	}
 	return dirsync.Dir(s.Layout.MsgDir())
+}
+
+// readImage reads msg/ID whole and checks that it is message id's.
+func (s *Server) readImage(id string) ([]byte, error) {
+	b, err := os.ReadFile(s.Layout.Msg(id))
+	if err != nil {
+		return nil, err
+	}
+	if err := Verify(bytes.NewReader(b), id, int64(len(b))); err != nil {
+		return nil, err
+	}
+	return b, nil
 }

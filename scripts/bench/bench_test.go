@@ -64,6 +64,8 @@ func TestPercentile(t *testing.T) {
 
 func TestOnlySelectsAList(t *testing.T) {
 	defer func(o string) { *only = o }(*only)
+	defer func(n []string) { scenarioNames = n }(scenarioNames)
+	scenarioNames = []string{"20 sessions, 4 KB", "20 sessions, 4 KB, reused connections", "1 session, 4 KB"}
 	*only = "local, neighbour"
 	for _, c := range []struct {
 		sc   scenario
@@ -90,6 +92,9 @@ func TestOnlySelectsAList(t *testing.T) {
 		{"20 sessions, 4 KB", "relay: 20 sessions, 4 KB, 1 rcpt", false},
 		{"latency,20 sessions, 4 KB", "20 sessions, 4 KB", true},
 		{"latency,20 sessions, 4 KB", "single message, 4 KB", true},
+		// One whole name that holds another: only itself.
+		{"20 sessions, 4 KB, reused connections", "20 sessions, 4 KB, reused connections", true},
+		{"20 sessions, 4 KB, reused connections", "20 sessions, 4 KB", false},
 	} {
 		*only = c.only
 		sc := scenario{name: c.name, group: "x"}

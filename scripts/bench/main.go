@@ -86,9 +86,20 @@ func (sc scenario) selected() bool {
 	// Scenario names hold commas themselves ("20 sessions, 4 KB"), so the
 	// list is not split: a name or group is selected when it stands in the
 	// list between commas (or the ends), spaces after commas ignored.
-	list := "," + squeezeCommas(*only) + ","
+	// One whole scenario name selects that scenario alone: "20 sessions,
+	// 4 KB, reused connections" also holds "20 sessions, 4 KB".
+	want := squeezeCommas(*only)
+	for _, name := range scenarioNames {
+		if want == squeezeCommas(name) {
+			return want == squeezeCommas(sc.name)
+		}
+	}
+	list := "," + want + ","
 	return strings.Contains(list, ","+squeezeCommas(sc.name)+",") || strings.Contains(list, ","+sc.group+",")
 }
+
+// scenarioNames are the names of every scenario, for selected.
+var scenarioNames []string
 
 // squeezeCommas drops the spaces around every comma and at the ends.
 func squeezeCommas(s string) string {
@@ -151,6 +162,9 @@ func main() {
 		{fmt.Sprintf("relay: 20 sessions, 4 KB, %d rcpts", *rcpts), groupRelay, 20, 4096, *msgs, *rcpts, false},
 		{"single message, 4 KB", groupLatency, 1, 4096, *probes, 1, false},
 		{"neighbour: 20 sessions, 4 KB", groupNeighbour, 20, 4096, *msgs, 1, false},
+	}
+	for _, sc := range scenarios {
+		scenarioNames = append(scenarioNames, sc.name)
 	}
 	byGroup := map[string][]scenario{}
 	for _, sc := range scenarios {
