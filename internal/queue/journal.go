@@ -107,6 +107,7 @@ type journal struct {
 	retire func(ids []string) error
 	// image reads a queued message's file, checked (copyForwardLocked).
 	image func(id string) ([]byte, error)
+	logf  func(format string, args ...any) // nil: no log
 }
 
 // jrec is a record read back from the journal.
@@ -198,6 +199,9 @@ func recordCRC(h, payload []byte) uint32 {
 // sequence number seq+1. Called once recovery made every recorded
 // message durable on its own.
 func (j *journal) reset(seq uint64) error {
+	if j.segSize < 4*journalHead || j.segSize > 1<<30 {
+		return fmt.Errorf("queue journal: segment size %d is out of range (16 kB to 1 GB)", j.segSize)
+	}
 	zero := make([]byte, journalHead)
 	for _, f := range j.files {
 		st, err := f.Stat()
@@ -365,6 +369,12 @@ func (j *journal) rotateLocked() error {
 		return fmt.Errorf("queue journal: %w", err)
 	}
 	next := (j.cur + 1) % len(j.files)
+	copied, retired := j.copied, j.retired
+	defer func() {
+		if j.logf != nil && (j.copied > copied || j.retired > retired) {
+			j.logf("journal: segment %d reused: %d queued messages fsynced on their own, %d copied forward from the next segment", next, j.retired-retired, j.copied-copied)
+		}
+	}()
 	if len(j.live[next]) > 0 {
 		ids := make([]string, 0, len(j.live[next]))
 		for id := range j.live[next] {

@@ -308,3 +308,25 @@ func TestJournalCopiesForward(t *testing.T) {
 	}
 	t.Logf("90 messages, each queued for 28 commits, a ring of 24: %d retired with copying forward, %d without", with, without)
 }
+
+// A journal that holds nothing and cannot be made does not stop the
+// queue: it commits with fsync and says so. One that holds records and
+// cannot be emptied stops the start (its records would bring finished
+// messages back later).
+func TestJournalThatCannotBeMade(t *testing.T) {
+	root := t.TempDir()
+	l := Layout{Root: root}
+	if err := l.Make(); err != nil {
+		t.Fatal(err)
+	}
+	// Standing in for a full disk: a segment size reset refuses.
+	logs := &bytes.Buffer{}
+	s := &Server{Layout: l, Log: logline.NewTo(logs, "queue"), SendUID: -1, JournalSegSize: 1 << 62}
+	if err := s.Start(); err != nil {
+		t.Fatalf("start refused: %v", err)
+	}
+	defer s.Close()
+	if s.journal != nil || !strings.Contains(logs.String(), "alert: queue journal: segment size 4611686018427387904 is out of range") || !strings.Contains(logs.String(), "files made durable with fsync, the journal could not be made") {
+		t.Fatalf("journal %v; log:\n%s", s.journal != nil, logs)
+	}
+}

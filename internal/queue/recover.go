@@ -231,7 +231,18 @@ func (s *Server) recoverJournal() error {
 	}
 	if err := j.reset(r.maxSeq); err != nil {
 		j.close()
-		return fmt.Errorf("recover: %w", err)
+		if len(recs) > 0 || !want {
+			// Its records must not be read again after what follows
+			// (finished messages would come back): fail closed.
+			return fmt.Errorf("recover: %w", err)
+		}
+		// A journal that held nothing and cannot be made (a full disk: it
+		// needs 64 MB): run without it rather than not at all.
+		for i := range j.files {
+			os.Remove(j.segPath(i))
+		}
+		s.Log.Printf("alert: %v; committing each message with its own fsync (syncmode fsync) until the queue restarts", err)
+		return nil
 	}
 	if !want {
 		j.close()
@@ -239,6 +250,7 @@ func (s *Server) recoverJournal() error {
 	}
 	j.retire = s.syncMessages
 	j.image = s.readImage
+	j.logf = s.Log.Printf
 	s.journal = j
 	return nil
 }

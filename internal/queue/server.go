@@ -88,7 +88,11 @@ func (s *Server) Start() error {
 	// restarts (a restart takes longer than the ids issued per nanosecond),
 	// sortable by arrival, and never reused (commit refuses to overwrite).
 	s.idBase = uint64(s.Now().UnixNano())
-	s.Log.Printf("status: queue holds %d messages; files made durable with %s", len(ids), s.Durable.Mode)
+	how := s.Durable.Mode.String()
+	if s.Durable.Mode == durable.Journal && s.journal == nil {
+		how = "fsync, the journal could not be made"
+	}
+	s.Log.Printf("status: queue holds %d messages; files made durable with %s", len(ids), how)
 	return nil
 }
 
