@@ -199,8 +199,8 @@ func recordCRC(h, payload []byte) uint32 {
 // sequence number seq+1. Called once recovery made every recorded
 // message durable on its own.
 func (j *journal) reset(seq uint64) error {
-	if j.segSize < 4*journalHead || j.segSize > 1<<30 {
-		return fmt.Errorf("queue journal: segment size %d is out of range (16 kB to 1 GB)", j.segSize)
+	if j.segSize < journalHead || j.segSize > 1<<30 {
+		return fmt.Errorf("queue journal: segment size %d is out of range (4 kB to 1 GB)", j.segSize)
 	}
 	zero := make([]byte, journalHead)
 	for _, f := range j.files {
