@@ -135,6 +135,9 @@ func openJournal(dir string, segSize int64, create bool) (*journal, []jrec, erro
 			flags |= os.O_CREATE
 		}
 		f, err := os.OpenFile(j.segPath(i), flags|unix.O_NOFOLLOW, 0o600)
+		if !create && os.IsNotExist(err) {
+			continue // a queue in another syncmode: nothing to read
+		}
 		if err != nil {
 			j.close()
 			return nil, nil, fmt.Errorf("queue journal: %w", err)

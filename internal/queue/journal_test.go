@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"goqmail/internal/durable"
 	"goqmail/internal/logline"
 )
 
@@ -328,5 +329,35 @@ func TestJournalThatCannotBeMade(t *testing.T) {
 	defer s.Close()
 	if s.journal != nil || !strings.Contains(logs.String(), "alert: queue journal: segment size 4611686018427387904 is out of range") || !strings.Contains(logs.String(), "files made durable with fsync, the journal could not be made") {
 		t.Fatalf("journal %v; log:\n%s", s.journal != nil, logs)
+	}
+}
+
+// A queue started in another syncmode applies the journal a journal-mode
+// run left, then removes it; with no journal (or an empty directory, as
+// goqmail init makes it) it just starts.
+func TestOtherSyncmodeAppliesAndRemovesJournal(t *testing.T) {
+	root := t.TempDir()
+	q := startQueue(t, root)
+	res := submit(t, q.submit, "a@example.org", []string{"b@example.org"}, "Subject: j\n\nhi\n")
+	if !res.OK {
+		t.Fatalf("%+v\n%s", res, q.logs)
+	}
+	orig, _ := os.ReadFile(q.s.Layout.Msg(res.ID))
+	q.s.Close()
+	os.Remove(q.s.Layout.Msg(res.ID)) // the power loss took the name
+	for i := 0; i < 2; i++ {
+		logs := &bytes.Buffer{}
+		s := &Server{Layout: q.s.Layout, Log: logline.NewTo(logs, "queue"), SendUID: -1}
+		s.Durable.Mode = durable.Fsync
+		if err := s.Start(); err != nil {
+			t.Fatalf("start %d in fsync mode: %v\n%s", i, err, logs)
+		}
+		s.Close()
+		if got, err := os.ReadFile(q.s.Layout.Msg(res.ID)); err != nil || !bytes.Equal(got, orig) {
+			t.Fatalf("start %d: msg not put back (%v)\n%s", i, err, logs)
+		}
+		if ents, err := os.ReadDir(q.s.Layout.JournalDir()); err != nil || len(ents) != 0 {
+			t.Fatalf("start %d: journal directory holds %d files (%v)", i, len(ents), err)
+		}
 	}
 }

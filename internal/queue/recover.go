@@ -229,9 +229,23 @@ func (s *Server) recoverJournal() error {
 	if len(recs) > 0 {
 		s.Log.Printf("recover: queue journal: %d queued messages recorded (%d put back), %d finished messages' names removed", len(ids), restored, finished)
 	}
+	if !want {
+		// Another syncmode: the journal goes, durably, before anything
+		// is finished without a record of it.
+		j.close()
+		for i := range j.files {
+			if err := os.Remove(j.segPath(i)); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("recover: queue journal: %w", err)
+			}
+		}
+		if err := dirsync.Dir(l.JournalDir()); err != nil {
+			return fmt.Errorf("recover: queue journal: %w", err)
+		}
+		return nil
+	}
 	if err := j.reset(r.maxSeq); err != nil {
 		j.close()
-		if len(recs) > 0 || !want {
+		if len(recs) > 0 {
 			// Its records must not be read again after what follows
 			// (finished messages would come back): fail closed.
 			return fmt.Errorf("recover: %w", err)
@@ -242,10 +256,6 @@ func (s *Server) recoverJournal() error {
 			os.Remove(j.segPath(i))
 		}
 		s.Log.Printf("alert: %v; committing each message with its own fsync (syncmode fsync) until the queue restarts", err)
-		return nil
-	}
-	if !want {
-		j.close()
 		return nil
 	}
 	j.retire = s.syncMessages
