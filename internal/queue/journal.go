@@ -189,6 +189,14 @@ func parseSegment(data []byte) []jrec {
 	return out
 }
 
+// putRecordHeader fills in a record header whose magic and type are set:
+// sequence number, payload length and the CRC (pcrc: the payload's).
+func putRecordHeader(h []byte, seq uint64, n int, pcrc uint32) {
+	binary.BigEndian.PutUint64(h[8:], seq)
+	binary.BigEndian.PutUint32(h[16:], uint32(n))
+	binary.BigEndian.PutUint32(h[20:], Checksum(pcrc, h[4:20]))
+}
+
 // recordCRC is CRC-32C of the payload, then of the header's type,
 // padding, sequence number and length.
 func recordCRC(h, payload []byte) uint32 {
@@ -351,9 +359,7 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 	h := rec[:jrecHeader]
 	copy(h, journalMagic)
 	h[4], h[5], h[6], h[7] = typ, 0, 0, 0
-	binary.BigEndian.PutUint64(h[8:], j.seq)
-	binary.BigEndian.PutUint32(h[16:], uint32(len(rec)-jrecHeader))
-	binary.BigEndian.PutUint32(h[20:], Checksum(pcrc, h[4:20]))
+	putRecordHeader(h, j.seq, len(rec)-jrecHeader, pcrc)
 	if _, err := j.files[j.cur].WriteAt(rec, j.off); err != nil {
 		err = fmt.Errorf("queue journal: write: %w", err)
 		j.fail(err)
