@@ -297,9 +297,7 @@ func (j *journal) commitMsg(id string, rec []byte, name func() error) error {
 		// The record is durable: say the message is finished, so that
 		// recovery does not put back what the client was refused.
 		j.mu.Lock()
-		done := make([]byte, jrecHeader, jrecHeader+len(id))
-		done = append(done, id...)
-		j.appendLocked(jrecDone, done, Checksum(0, done[jrecHeader:]))
+		j.appendDoneLocked(id)
 		j.mu.Unlock()
 		return err
 	}
@@ -334,6 +332,12 @@ func (j *journal) done(id string) {
 	}
 	delete(j.live[seg], id)
 	delete(j.where, id)
+	j.appendDoneLocked(id)
+}
+
+// appendDoneLocked appends a done record for id (best effort: a lost one
+// means one more delivery after a power loss). j.mu is held.
+func (j *journal) appendDoneLocked(id string) {
 	rec := make([]byte, jrecHeader, jrecHeader+len(id))
 	rec = append(rec, id...)
 	j.appendLocked(jrecDone, rec, Checksum(0, rec[jrecHeader:]))
