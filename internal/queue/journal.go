@@ -354,7 +354,7 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 		return fmt.Errorf("queue journal: a record of %d bytes does not fit a segment", len(rec))
 	}
 	if j.off+int64(len(rec)) > j.segSize {
-		if err := j.rotateLocked(); err != nil {
+		if err := j.rotateLocked(int64(len(rec))); err != nil {
 			j.fail(err)
 			return err
 		}
@@ -373,11 +373,12 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 	return nil
 }
 
-// rotateLocked moves the writer to the next segment. The current one is
+// rotateLocked moves the writer to the next segment, keeping reserve
+// bytes free in it for the record that asked for the move. The current one is
 // synced first: commits waiting for the group's fdatasync have records in
 // it, and that fdatasync will sync the new current segment. The next
 // segment is retired before it is reused.
-func (j *journal) rotateLocked() error {
+func (j *journal) rotateLocked(reserve int64) error {
 	if err := fdatasync(j.files[j.cur]); err != nil {
 		return fmt.Errorf("queue journal: %w", err)
 	}
@@ -412,7 +413,7 @@ func (j *journal) rotateLocked() error {
 		return fmt.Errorf("queue journal: %w", err)
 	}
 	j.cur, j.off = next, 0
-	j.copyForwardLocked()
+	j.copyForwardLocked(min(j.segSize/2, j.segSize-reserve))
 	return nil
 }
 
@@ -420,11 +421,12 @@ func (j *journal) rotateLocked() error {
 // images of the messages still queued whose records are in the segment
 // after it, the next to be reused: when the writer gets there they need
 // no fsync of their own (a log-structured file system's cleaner does
-// the same). At most half a segment is copied; what does not fit, or
+// the same). At most budget bytes (half a segment, less room for the
+// record being appended) are copied; what does not fit, or
 // cannot be read, is retired with an fsync as before. The old records
 // stay valid until the new ones are durable: the segment after is reused
 // only after an fdatasync of this one (rotateLocked).
-func (j *journal) copyForwardLocked() {
+func (j *journal) copyForwardLocked(budget int64) {
 	after := (j.cur + 1) % len(j.files)
 	if len(j.live[after]) == 0 || j.image == nil {
 		return
@@ -439,7 +441,7 @@ func (j *journal) copyForwardLocked() {
 		if err != nil {
 			continue
 		}
-		if j.off+int64(jrecHeader+len(img)) > j.segSize/2 {
+		if j.off+int64(jrecHeader+len(img)) > budget {
 			return
 		}
 		rec := make([]byte, jrecHeader, jrecHeader+len(img))

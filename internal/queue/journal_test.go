@@ -298,6 +298,11 @@ func TestJournalCopiesForward(t *testing.T) {
 				t.Errorf("msg %d: in the journal %v, retired %v: want exactly one", i, in, out[id])
 			}
 		}
+		for i := range j.files {
+			if st, err := os.Stat(j.segPath(i)); err != nil || st.Size() != j.segSize {
+				t.Errorf("segment %d: %v bytes (%v), want %d: a record went past its end", i, st.Size(), err, j.segSize)
+			}
+		}
 		if copyForward != (j.copied > 0) {
 			t.Errorf("copy forward %v: %d copied", copyForward, j.copied)
 		}
@@ -359,5 +364,28 @@ func TestOtherSyncmodeAppliesAndRemovesJournal(t *testing.T) {
 		if ents, err := os.ReadDir(q.s.Layout.JournalDir()); err != nil || len(ents) != 0 {
 			t.Fatalf("start %d: journal directory holds %d files (%v)", i, len(ents), err)
 		}
+	}
+}
+
+// Copying forward leaves room for the record that made the writer move:
+// a segment never grows past its size.
+func TestJournalCopyForwardLeavesRoom(t *testing.T) {
+	const segSize = 20 << 10
+	j, _ := newTestJournal(t, segSize)
+	imgs := map[string][]byte{}
+	j.image = func(id string) ([]byte, error) { return imgs[id], nil }
+	for i := 0; i < 4*19; i++ { // the ring full of small queued messages
+		imgs[testID(i)] = testImage(testID(i), 900)
+		commitImage(t, j, testID(i), imgs[testID(i)])
+	}
+	big := testImage(testID(999), 14<<10)
+	commitImage(t, j, testID(999), big)
+	for i := range j.files {
+		if st, err := os.Stat(j.segPath(i)); err != nil || st.Size() != segSize {
+			t.Errorf("segment %d: %v bytes (%v), want %d", i, st.Size(), err, segSize)
+		}
+	}
+	if r := readBack(t, j); !bytes.Equal(r.live[testID(999)], big) || j.copied == 0 {
+		t.Errorf("the large record is not in the journal (%d copied forward)", j.copied)
 	}
 }
