@@ -24,8 +24,14 @@ func fakeService(t *testing.T, answer func() ([]byte, []*os.File)) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	// The cleanup waits for the service to stop: the files answer()
+	// returns belong to the test, which closes them after its subtests,
+	// and the race detector cannot see the socket ordering that would
+	// make that safe.
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
+		defer close(done)
 		for {
 			c, err := ln.AcceptUnix()
 			if err != nil {
