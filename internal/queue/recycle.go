@@ -55,23 +55,26 @@ func (p *freePool) push(name string) {
 	p.mu.Unlock()
 }
 
-// createMessageFile opens tmp/ID for writing, reusing a pooled file when
-// there is one.
-func (s *Server) createMessageFile(id string) (*os.File, error) {
-	tmp := s.Layout.Tmp(id)
+// createMessageFile opens a file for message id's content and returns
+// its path: a pooled file, written where it lies in free/ (commit renames
+// it straight to msg/ID, one rename instead of two; until then it is
+// garbage like every file in free/), or a new tmp/ID when the pool is
+// empty. pooled is the pool name, "" for a new file.
+func (s *Server) createMessageFile(id string) (f *os.File, path, pooled string, err error) {
 	for name := s.free.pop(); name != ""; name = s.free.pop() {
-		if err := renameNoReplace(s.Layout.Free(name), tmp); err != nil {
-			continue // vanished: take another
-		}
-		f, err := os.OpenFile(tmp, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+		path := s.Layout.Free(name)
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 		if err == nil {
-			return f, nil
+			return f, path, name, nil
 		}
-		os.Remove(tmp)
+		// Vanished or unusable: take another (an unusable one is left
+		// for the next start's loadFree).
 	}
 	// Group-readable: goqmail-remote (group goqmail) reads queued messages,
 	// as qmail-remote reads queue/mess.
-	return os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
+	path = s.Layout.Tmp(id)
+	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
+	return f, path, "", err
 }
 
 // recycle puts a file that is no longer a message into the pool, or

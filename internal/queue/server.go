@@ -170,6 +170,8 @@ func (s *Server) Close() {
 type incoming struct {
 	id      string
 	file    *os.File
+	path    string // where file lies until commit: free/fN (pooled) or tmp/ID
+	pooled  string // the pool name of a reused file, "" for a new one
 	env     Envelope
 	started bool   // header and envelope written; recipients are closed
 	written int64  // bytes written: the file may be a reused one, longer than this
@@ -328,12 +330,12 @@ func (m *incoming) fail(err error, perm bool) {
 
 func (s *Server) begin(sender string, cred ipc.Cred) *incoming {
 	m := &incoming{id: s.newID(), env: Envelope{Sender: sender, UID: int64(cred.UID), PID: int64(cred.PID), Birth: s.Now().Unix()}}
-	f, err := s.createMessageFile(m.id)
+	f, path, pooled, err := s.createMessageFile(m.id)
 	if err != nil {
 		m.fail(fmt.Errorf("create message file: %w", err), false)
 		return m
 	}
-	m.file = f
+	m.file, m.path, m.pooled = f, path, pooled
 	if s.journal != nil {
 		m.jbuf = make([]byte, jrecHeader, jrecHeader+8192)
 	}
@@ -433,23 +435,28 @@ func (s *Server) discard(m *incoming) {
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil
-		s.recycle(s.Layout.Tmp(m.id), m.written)
+		if m.pooled != "" {
+			s.free.push(m.pooled) // still in free/: back to the pool as it is
+		} else {
+			s.recycle(m.path, m.written)
+		}
 	}
 }
 
 // commit makes a received message durable and returns the answer for the
 // client. The sequence (docs/queue.md):
 //
-//  1. tmp/ID holds header, envelope and content: append the prefix (header
+//  1. the file (a reused one still in free/, or a new tmp/ID) holds
+//     header, envelope and content: append the prefix (header
 //     lines the client sent after the data), write its length and the
 //     checksum into the header, cut the file to its length (it may be a
 //     reused one).
-//  2. syncmode journal, a message of up to 256 kB (commitJournal): rename
-//     tmp/ID -> msg/ID without a sync, then append the file's image to the
-//     journal and wait for the fdatasync shared with every commit running
-//     at the same time (journal.go). Recovery puts msg/ID back from the
-//     journal if a power loss took it.
-//  3. otherwise (commitFile): make tmp/ID's content durable (fsync, or a
+//  2. syncmode journal, a message of up to 256 kB (commitJournal): append
+//     the file's image to the journal and wait for the fdatasync shared
+//     with every commit running at the same time (journal.go), then
+//     rename the file to msg/ID without a sync. Recovery puts msg/ID back
+//     from the journal if a power loss took it.
+//  3. otherwise (commitFile): make the file's content durable (fsync, or a
 //     shared syncfs), rename it to msg/ID (the commit point), then make
 //     the name durable: fsync msg/, shared with every commit running at
 //     the same time (internal/durable). A name never points at content
@@ -515,11 +522,11 @@ func (s *Server) commit(m *incoming) proto.Result {
 func (s *Server) commitFile(m *incoming) error {
 	err := s.Durable.File(m.file)
 	if err == nil {
-		err = renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+		err = renameNoReplace(m.path, s.Layout.Msg(m.id))
 	}
 	if err != nil {
 		s.Log.Printf("warning: commit failed: %v", err)
-		s.discard(m) // recycles tmp/ID
+		s.discard(m) // back to the pool, or recycles tmp/ID
 		return err
 	}
 	f := m.file
@@ -540,7 +547,7 @@ func (s *Server) commitFile(m *incoming) error {
 
 // commitJournal makes a message durable through the journal (journal.go):
 // the answer waits for the journal record of the file's whole image to be
-// on stable storage, then tmp/ID is renamed to msg/ID without a sync.
+// on stable storage, then the file is renamed to msg/ID without a sync.
 // Recovery puts msg/ID back from the journal if a power loss took it.
 func (s *Server) commitJournal(m *incoming, prefixLen int) error {
 	img := m.jbuf[jrecHeader:]
@@ -548,7 +555,7 @@ func (s *Server) commitJournal(m *incoming, prefixLen int) error {
 	binary.BigEndian.PutUint32(img[prefixOffset:], uint32(prefixLen))
 	renamed := false
 	err := s.journal.commitMsg(m.id, m.jbuf, func() error {
-		err := renameNoReplace(s.Layout.Tmp(m.id), s.Layout.Msg(m.id))
+		err := renameNoReplace(m.path, s.Layout.Msg(m.id))
 		renamed = err == nil
 		return err
 	})
@@ -565,7 +572,7 @@ func (s *Server) commitJournal(m *incoming, prefixLen int) error {
 		if renamed {
 			os.Remove(s.Layout.Msg(m.id))
 		} else {
-			s.discard(m) // recycles tmp/ID
+			s.discard(m) // back to the pool, or recycles tmp/ID
 		}
 		if !s.journal.usable() {
 			s.Log.Printf("alert: queue journal off: each message is committed with its own fsync until the queue restarts")
