@@ -143,12 +143,16 @@ func openJournal(dir string, segSize int64, create bool) (*journal, []jrec, erro
 			return nil, nil, fmt.Errorf("queue journal: %w", err)
 		}
 		j.files[i] = f
-		data, err := io.ReadAll(f)
+		st, err := f.Stat()
+		var seg []jrec
+		if err == nil {
+			seg, err = readSegment(f, st.Size())
+		}
 		if err != nil {
 			j.close()
 			return nil, nil, fmt.Errorf("queue journal: read %s: %w", f.Name(), err)
 		}
-		recs = append(recs, parseSegment(data)...)
+		recs = append(recs, seg...)
 		j.live[i] = map[string]struct{}{}
 	}
 	sort.Slice(recs, func(a, b int) bool { return recs[a].seq < recs[b].seq })
@@ -164,21 +168,37 @@ func (j *journal) close() {
 	}
 }
 
-// parseSegment returns the whole records at the start of a segment.
+// parseSegment returns the whole records at the start of a segment's
+// bytes.
 func parseSegment(data []byte) []jrec {
+	recs, _ := readSegment(bytes.NewReader(data), int64(len(data)))
+	return recs
+}
+
+// readSegment reads the whole records at the start of a segment of size
+// bytes, one record at a time: a segment is mostly a zeroed or older tail
+// that is never read. Only a failed read is an error; whatever does not
+// make a whole record ends the segment.
+func readSegment(r io.ReaderAt, size int64) ([]jrec, error) {
 	var out []jrec
 	var prev uint64
-	for off := 0; len(data)-off >= jrecHeader; {
-		h := data[off : off+jrecHeader]
+	h := make([]byte, jrecHeader)
+	for off := int64(0); size-off >= jrecHeader; {
+		if _, err := r.ReadAt(h, off); err != nil {
+			return out, err
+		}
 		if string(h[:4]) != journalMagic || (h[4] != jrecMsg && h[4] != jrecDone) || h[5]|h[6]|h[7] != 0 {
 			break
 		}
 		seq := binary.BigEndian.Uint64(h[8:])
-		n := int(binary.BigEndian.Uint32(h[16:]))
-		if n > len(data)-off-jrecHeader || seq <= prev {
+		n := int64(binary.BigEndian.Uint32(h[16:]))
+		if n > size-off-jrecHeader || seq <= prev {
 			break
 		}
-		payload := data[off+jrecHeader : off+jrecHeader+n]
+		payload := make([]byte, n)
+		if _, err := r.ReadAt(payload, off+jrecHeader); err != nil && !(err == io.EOF && off+jrecHeader+n == size) {
+			return out, err
+		}
 		if recordCRC(h, payload) != binary.BigEndian.Uint32(h[20:]) {
 			break
 		}
@@ -186,7 +206,7 @@ func parseSegment(data []byte) []jrec {
 		prev = seq
 		off += jrecHeader + n
 	}
-	return out
+	return out, nil
 }
 
 // putRecordHeader fills in a record header whose magic and type are set:
