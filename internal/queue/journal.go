@@ -251,8 +251,13 @@ func (j *journal) reset(seq uint64) error {
 			return fmt.Errorf("queue journal: %w", err)
 		}
 	}
-	if err := dirsync.Dir(j.dir); err != nil {
-		return fmt.Errorf("queue journal: %w", err)
+	// The segments' names, and the journal directory's own name in
+	// queue/: a journal made at this start must survive a power loss
+	// before the first commit relies on it.
+	for _, d := range []string{j.dir, filepath.Dir(j.dir)} {
+		if err := dirsync.Dir(d); err != nil {
+			return fmt.Errorf("queue journal: %w", err)
+		}
 	}
 	j.cur, j.off, j.seq = 0, 0, seq
 	return nil
