@@ -61,6 +61,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -101,7 +102,11 @@ type journal struct {
 	gen             [JournalSegments]uint64              // counts each segment's retirements
 	copied, retired uint64                               // messages copied forward, fsynced at retirement
 	where           map[string]int
-	broken          error
+	broken          error // why the journal is off (j.mu)
+	// syncMu makes the segments' fdatasyncs one at a time, and failed is
+	// set by any failure; both are taken without j.mu (datasync).
+	syncMu sync.Mutex
+	failed atomic.Bool
 	// retire makes queued messages durable on their own, before the
 	// segment that holds their records is reused.
 	retire func(ids []string) error
@@ -291,7 +296,7 @@ func (j *journal) usable() bool {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.broken == nil
+	return j.broken == nil && !j.failed.Load()
 }
 
 // takes says whether a record of n bytes may go through the journal.
@@ -352,7 +357,7 @@ func (j *journal) done(id string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	seg, ok := j.where[id]
-	if !ok || j.broken != nil {
+	if !ok {
 		return
 	}
 	delete(j.live[seg], id)
@@ -372,7 +377,7 @@ func (j *journal) appendDoneLocked(id string) {
 // its CRC pcrc) at the end of the current segment, moving to the next one
 // when it does not fit. j.mu is held.
 func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
-	if j.broken != nil {
+	if j.broken != nil || j.failed.Load() {
 		return errJournalOff
 	}
 	if int64(len(rec)) > j.segSize {
@@ -404,8 +409,8 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 // it, and that fdatasync will sync the new current segment. The next
 // segment is retired before it is reused.
 func (j *journal) rotateLocked(reserve int64) error {
-	if err := fdatasync(j.files[j.cur]); err != nil {
-		return fmt.Errorf("queue journal: %w", err)
+	if err := j.datasync(j.files[j.cur]); err != nil {
+		return err
 	}
 	next := (j.cur + 1) % len(j.files)
 	copied, retired := j.copied, j.retired
@@ -434,8 +439,8 @@ func (j *journal) rotateLocked(reserve int64) error {
 	if _, err := f.WriteAt(make([]byte, journalHead), 0); err != nil {
 		return fmt.Errorf("queue journal: %w", err)
 	}
-	if err := fdatasync(f); err != nil {
-		return fmt.Errorf("queue journal: %w", err)
+	if err := j.datasync(f); err != nil {
+		return err
 	}
 	j.cur, j.off = next, 0
 	j.copyForwardLocked(min(j.segSize/2, j.segSize-reserve))
@@ -486,19 +491,34 @@ func (j *journal) syncCurrent() error {
 	j.mu.Lock()
 	f := j.files[j.cur]
 	j.mu.Unlock()
+	return j.datasync(f)
+}
+
+// datasync is every fdatasync of a segment once the journal is in use.
+// They run one at a time, and one that succeeds after another failed
+// still fails: Linux reports a write-back error to one caller only, and
+// may have dropped the pages, so a later fdatasync on the same file can
+// succeed without having written a record another commit waits for.
+func (j *journal) datasync(f *os.File) error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
 	if err := fdatasync(f); err != nil {
+		j.failed.Store(true)
 		return fmt.Errorf("queue journal: %w", err)
+	}
+	if j.failed.Load() {
+		return errJournalOff
 	}
 	return nil
 }
 
-// fail turns the journal off after a write or sync error: after a failed
-// fdatasync the kernel may have dropped the dirty pages and a later one
-// can succeed without writing them (fsync's error semantics on Linux).
+// fail turns the journal off after a write or sync error (datasync says
+// why a failed fdatasync ends it). j.mu is held.
 func (j *journal) fail(err error) {
 	if j.broken == nil {
 		j.broken = err
 	}
+	j.failed.Store(true)
 }
 
 func fdatasync(f *os.File) error {
