@@ -5,14 +5,15 @@ package queue
 //
 // Every commit used to pay for its own file: an fsync of msg/ID's content
 // (on ext4 a data write, an inode write and often bitmaps, then a cache
-// flush) and a share of an fsync of msg/. Here a commit writes msg/ID as
+// flush) and a share of an fsync of msg/. Here a commit writes its file as
 // before but does not sync it; instead the whole file image is appended as
 // one record to a preallocated segment file, and one fdatasync(2) of that
 // segment, shared by every commit that arrives while it runs (group
 // commit, as databases do with their write-ahead log), makes it durable.
-// Only then is the client answered. A preallocated, already written
-// segment needs no metadata at fdatasync: one write request and one flush
-// for a whole group of messages.
+// Only then is the file renamed to msg/ID (unsynced) and the client
+// answered. A preallocated segment needs no block allocation at
+// fdatasync: a write request or two (the data, the inode's times) and
+// one flush for a whole group of messages.
 //
 // msg/ID's own bytes and name reach the disk later, by the kernel's
 // writeback, or never: most messages are delivered and their file reused
@@ -102,9 +103,9 @@ type journal struct {
 	gen             [JournalSegments]uint64              // counts each segment's retirements
 	copied, retired uint64                               // messages copied forward, fsynced at retirement
 	where           map[string]int
-	broken          error // why the journal is off (j.mu)
-	// syncMu makes the segments' fdatasyncs one at a time, and failed is
-	// set by any failure; both are taken without j.mu (datasync).
+	// syncMu makes the segments' fdatasyncs one at a time; failed turns
+	// the journal off after any write, sync or retirement error (fail,
+	// datasync). Both are used without j.mu.
 	syncMu sync.Mutex
 	failed atomic.Bool
 	// retire makes queued messages durable on their own, before the
@@ -291,12 +292,7 @@ func allocate(f *os.File, size int64) error {
 
 // usable says whether commits may go through the journal.
 func (j *journal) usable() bool {
-	if j == nil {
-		return false
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.broken == nil && !j.failed.Load()
+	return j != nil && !j.failed.Load()
 }
 
 // takes says whether a record of n bytes may go through the journal.
@@ -318,9 +314,7 @@ func (j *journal) commitMsg(id string, rec []byte, name func() error) error {
 	seg, gen := j.cur, j.gen[j.cur]
 	j.mu.Unlock()
 	if err := j.group.Do("journal", j.syncCurrent); err != nil {
-		j.mu.Lock()
-		j.fail(err)
-		j.mu.Unlock()
+		j.fail()
 		return err
 	}
 	if err := name(); err != nil {
@@ -377,7 +371,7 @@ func (j *journal) appendDoneLocked(id string) {
 // its CRC pcrc) at the end of the current segment, moving to the next one
 // when it does not fit. j.mu is held.
 func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
-	if j.broken != nil || j.failed.Load() {
+	if j.failed.Load() {
 		return errJournalOff
 	}
 	if int64(len(rec)) > j.segSize {
@@ -385,7 +379,7 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 	}
 	if j.off+int64(len(rec)) > j.segSize {
 		if err := j.rotateLocked(int64(len(rec))); err != nil {
-			j.fail(err)
+			j.fail()
 			return err
 		}
 	}
@@ -396,7 +390,7 @@ func (j *journal) appendLocked(typ byte, rec []byte, pcrc uint32) error {
 	putRecordHeader(h, j.seq, len(rec)-jrecHeader, pcrc)
 	if _, err := j.files[j.cur].WriteAt(rec, j.off); err != nil {
 		err = fmt.Errorf("queue journal: write: %w", err)
-		j.fail(err)
+		j.fail()
 		return err
 	}
 	j.off += int64(len(rec))
@@ -513,13 +507,8 @@ func (j *journal) datasync(f *os.File) error {
 }
 
 // fail turns the journal off after a write or sync error (datasync says
-// why a failed fdatasync ends it). j.mu is held.
-func (j *journal) fail(err error) {
-	if j.broken == nil {
-		j.broken = err
-	}
-	j.failed.Store(true)
-}
+// why a failed fdatasync ends it); the caller reports the error.
+func (j *journal) fail() { j.failed.Store(true) }
 
 func fdatasync(f *os.File) error {
 	for {

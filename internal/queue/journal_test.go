@@ -221,7 +221,7 @@ func TestRecoverPutsMessagesBackFromJournal(t *testing.T) {
 }
 
 // A message larger than the journal takes is committed with its own fsync
-// and never recorded; a queue in syncmode fsync writes no journal at all.
+// and never recorded (a queue in another syncmode: TestOtherSyncmodeAppliesAndRemovesJournal).
 func TestJournalSkipsLargeMessages(t *testing.T) {
 	root := t.TempDir()
 	q := startQueue(t, root)

@@ -226,6 +226,14 @@ func (s *Server) recoverJournal() error {
 		j.close()
 		return fmt.Errorf("recover: %w", err)
 	}
+	// The removals must be durable before the journal that records them
+	// is emptied (syncMessages fsyncs msg/ only when it has messages).
+	if len(ids) == 0 && finished > 0 {
+		if err := dirsync.Dir(l.MsgDir()); err != nil {
+			j.close()
+			return fmt.Errorf("recover: %w", err)
+		}
+	}
 	if len(recs) > 0 {
 		s.Log.Printf("recover: queue journal: %d queued messages recorded (%d put back), %d finished messages' names removed", len(ids), restored, finished)
 	}

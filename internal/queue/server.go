@@ -435,9 +435,12 @@ func (s *Server) discard(m *incoming) {
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil
-		if m.pooled != "" {
+		switch {
+		case m.pooled != "" && m.written <= freeMaxBytes:
 			s.free.push(m.pooled) // still in free/: back to the pool as it is
-		} else {
+		case m.pooled != "":
+			os.Remove(m.path) // grown past what the pool keeps (recycle's rule)
+		default:
 			s.recycle(m.path, m.written)
 		}
 	}
