@@ -12,8 +12,9 @@ package dirsync
 
 import (
 	"fmt"
-	"os"
 	"sync"
+
+	"goqmail/internal/plainfile"
 )
 
 // Syncer coalesces fsyncs per directory. The zero value is ready to use.
@@ -94,15 +95,7 @@ func (s *Syncer) Do(key string, fn func() error) error {
 func Dir(dir string) error { return fsyncDir(dir) }
 
 func fsyncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory for fsync: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := plainfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil

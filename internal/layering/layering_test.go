@@ -15,7 +15,7 @@ import (
 // tiers assigns every internal package to a tier: 1 generic helpers with no
 // mail knowledge, 2 shared mail code, 3 one package per program's logic.
 var tiers = map[string]int{
-	"ipc": 1, "pidlock": 1, "testport": 1, "dirsync": 1, "durable": 1, "atomicfile": 1, "logline": 1, "mdsection": 1,
+	"ipc": 1, "plainfile": 1, "pidlock": 1, "testport": 1, "dirsync": 1, "durable": 1, "atomicfile": 1, "logline": 1, "mdsection": 1,
 	"address": 2, "smtp": 2, "control": 2, "proto": 2, "tcprules": 2, "assign": 2, "maildir": 2, "accounts": 2, "queue": 2, "submit": 2, "submit/submittest": 2, "vdir": 2, "pwhash": 2, "quota": 2, "rcptcheck": 2, "rewrite": 2, "mailauth": 2, "aliases": 2, "bounce": 2, "dotqmail": 2, "mbox": 2, "inject": 2, "route": 2, "route/dnstest": 2, "remote": 3, "migrate": 3, "pop3": 3, "authd": 3, "authclient": 2, "relaygrant": 2, "tlsconf": 2,
 	"policy": 3, "docscheck": 3, "smtpd": 3, "send": 3, "lspawn": 3, "local": 3, "supervise": 3, "admin": 3, "layering": 3, "ctlcheck": 3,
 	"rootdir": 1, "rootdir/roottest": 1, // how every command finds ROOT: no mail knowledge

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+	"goqmail/internal/plainfile"
 	"goqmail/internal/queue"
 )
 
@@ -23,7 +24,7 @@ const maxPipe = 1 << 20
 // so the delivery process never waits for this process to be scheduled;
 // a larger one is copied by a goroutine as the reader drains the pipe.
 func contentPipe(msg *os.File, ranges []queue.Range) (*os.File, <-chan error, error) {
-	r, w, err := os.Pipe()
+	r, w, err := plainfile.Pipe()
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipe: %w", err)
 	}
@@ -95,8 +96,9 @@ func (c *copier) run(flags int) (full bool, err error) {
 	return false, nil
 }
 
-// waitWritable blocks until the pipe has room (the write end is in
-// non-blocking mode under Go's poller).
+// waitWritable blocks until the pipe has room. The write end is in
+// blocking mode (plainfile.Pipe), so a splice without SPLICE_F_NONBLOCK
+// waits by itself; this is for an EAGAIN all the same.
 func waitWritable(w *os.File) {
 	fds := []unix.PollFd{{Fd: int32(w.Fd()), Events: unix.POLLOUT}}
 	unix.Poll(fds, 1000)

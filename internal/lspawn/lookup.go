@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"goqmail/internal/assign"
+	"goqmail/internal/plainfile"
 )
 
 // Target is who receives a delivery.
@@ -138,7 +139,7 @@ func (r *Resolver) alias(t Target, table *assign.Table) (Target, error) {
 // checks the message belongs to qmailq), so send cannot make root open
 // anything else. It returns the file's size too.
 func openMessage(path string, queueUID int) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscallNoFollow, 0)
+	f, err := plainfile.Open(path, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
 		return nil, 0, err
 	}

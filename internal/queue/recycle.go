@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"goqmail/internal/plainfile"
 )
 
 // Finished message files are not unlinked but renamed into free/ and reused
@@ -63,7 +65,7 @@ func (p *freePool) push(name string) {
 func (s *Server) createMessageFile(id string) (f *os.File, path, pooled string, err error) {
 	for name := s.free.pop(); name != ""; name = s.free.pop() {
 		path := s.Layout.Free(name)
-		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+		f, err := plainfile.Open(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 		if err == nil {
 			return f, path, name, nil
 		}
@@ -73,7 +75,7 @@ func (s *Server) createMessageFile(id string) (f *os.File, path, pooled string, 
 	// Group-readable: goqmail-remote (group goqmail) reads queued messages,
 	// as qmail-remote reads queue/mess.
 	path = s.Layout.Tmp(id)
-	f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
+	f, err = plainfile.Open(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o640)
 	return f, path, "", err
 }
 
