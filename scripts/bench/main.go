@@ -33,7 +33,7 @@ var (
 	bin      = flag.String("bin", os.Getenv("GOQMAIL_BIN"), "directory with the goqmail programs")
 	rounds   = flag.Int("rounds", 3, "alternating rounds per scenario")
 	msgs     = flag.Int("msgs", 5000, "messages per run (4 KB scenarios); the 1-session and 100 KB scenarios send a fifth of it")
-	only     = flag.String("only", "", "run only these scenarios or groups, comma-separated: a scenario's name, local, latency, neighbour, relay; or webmail alone (webmail.go)")
+	only     = flag.String("only", "", "run only these scenarios or groups, comma-separated: a scenario's name, local, latency, neighbour, relay; or webmail alone (webmail.go), or floor alone (floor.go)")
 	rcpts    = flag.Int("rcpts", 10, "recipients per message in the many-recipient relay scenario")
 	cpu      = flag.Bool("cpu", false, "sample /proc during each run and print CPU time per message by program")
 	timeout  = flag.Duration("timeout", 10*time.Minute, "give up on one run after this long")
@@ -129,6 +129,10 @@ func main() {
 	flag.Parse()
 	if *only == "webmail" {
 		runWebmail() // in process: needs neither root nor Postfix
+		return
+	}
+	if *only == "floor" {
+		runFloor() // in process: the Maildir step alone
 		return
 	}
 	if os.Geteuid() != 0 {
@@ -239,6 +243,8 @@ func main() {
 		reportLogProblems()
 	}
 	if *only == "" {
+		fmt.Println()
+		runFloor()
 		runWebmail()
 	}
 }
