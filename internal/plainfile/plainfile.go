@@ -22,8 +22,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Open is os.OpenFile for a regular file or a directory: flag and perm as
-// for os.OpenFile (O_CLOEXEC is always added). Its errors are
+// Open is os.OpenFile for a regular file or a directory: flag as for
+// os.OpenFile (O_CLOEXEC is always added), perm's permission bits only (no
+// setuid, setgid or sticky bit; no caller needs them). Its errors are
 // *os.PathError with op "open", as os.OpenFile's are, so errors.Is(err,
 // fs.ErrExist) and os.IsNotExist keep working.
 func Open(path string, flag int, perm os.FileMode) (*os.File, error) {
