@@ -573,6 +573,9 @@ func (s *Server) commitJournal(m *incoming, prefixLen int) error {
 	if err != nil {
 		s.Log.Printf("alert: committing msg %s failed: %v", m.id, err)
 		if renamed {
+			// The record is durable: a done record keeps recovery from
+			// putting back a message the client was refused.
+			s.journal.done(m.id)
 			os.Remove(s.Layout.Msg(m.id))
 		} else {
 			s.discard(m) // back to the pool, or recycles tmp/ID
