@@ -106,3 +106,23 @@ func TestOnlySelectsAList(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnShare(t *testing.T) {
+	// 2 runs of 50 messages each; ticks are 10 ms.
+	g := cpuUsage{byComm: map[string]int64{"goqmail-local": 30, "goqmail-smtpd": 20, "smtp-source": 40, "kworker/0:1H": 5}}
+	p := cpuUsage{byComm: map[string]int64{"cleanup": 60, "smtpd": 40, "smtp-source": 40, "bench": 9}}
+	if n := g.ownTicks("goqmail"); n != 50 {
+		t.Errorf("goqmail own ticks %d, want 50 (smtp-source and kernel threads are not its own)", n)
+	}
+	if n := p.ownTicks("postfix"); n != 100 {
+		t.Errorf("postfix own ticks %d, want 100", n)
+	}
+	res := map[string][]result{"goqmail": {{cpu: g}, {cpu: g}}, "postfix": {{cpu: p}, {cpu: p}}}
+	want := "x: own processes, goqmail 10.000 ms/msg, Postfix 20.000 ms/msg: goqmail uses 0.50 of Postfix's CPU"
+	if got := ownShare("x", res, 100); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := ownShare("x", map[string][]result{"goqmail": {{cpu: g}}}, 100); got != "" {
+		t.Errorf("without Postfix figures: %q, want nothing", got)
+	}
+}

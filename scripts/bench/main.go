@@ -275,6 +275,11 @@ func runScenario(sc scenario, servers []server) (string, []string) {
 				sumCPU(res[sv.name]).perMessage(sc.count*len(res[sv.name])), backlog(res[sv.name])))
 		}
 	}
+	if *cpu {
+		if l := ownShare(sc.name, res, sc.count**rounds); l != "" {
+			cpuLines = append(cpuLines, l)
+		}
+	}
 	var perRound []string
 	for r := range res["goqmail"] {
 		g, p := res["goqmail"][r], res["postfix"][r]
