@@ -334,8 +334,8 @@ func runOnce(sv server, sc scenario) result {
 // allocator skips every inode deleted in the last minute (six minutes while
 // its inode table block is not yet written), reading each one it skips
 // (fs/ext4/ialloc.c, recently_deleted): a run begun right after deleting
-// the previous run's messages spent a fifth of goqmail-local's samples, and
-// of Postfix's local and cleanup, there (perf, 2026-12-07).
+// the previous run's messages spent 35% of goqmail-local's samples there,
+// 20-25% of Postfix's local's and cleanup's (perf, docs/bench.md).
 func clearWork() {
 	files := 0
 	filepath.WalkDir(*work, func(_ string, d os.DirEntry, err error) error {
