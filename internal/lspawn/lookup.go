@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 
 	"goqmail/internal/assign"
 	"goqmail/internal/plainfile"
@@ -139,24 +140,17 @@ func (r *Resolver) alias(t Target, table *assign.Table) (Target, error) {
 // checks the message belongs to qmailq), so send cannot make root open
 // anything else. It returns the file's size too.
 func openMessage(path string, queueUID int) (*os.File, int64, error) {
-	f, err := plainfile.Open(path, os.O_RDONLY|syscallNoFollow, 0)
+	// Non-blocking open (plainfile.OpenRegular): a FIFO in msg/ must not
+	// stop this root process, and with it every local delivery.
+	f, st, err := plainfile.OpenRegular(path, os.O_RDONLY|syscall.O_NOFOLLOW)
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%s is not a regular file", path)
-	}
-	if queueUID >= 0 && ownerUID(st) != queueUID {
+	if queueUID >= 0 && int(st.Uid) != queueUID {
 		f.Close()
 		return nil, 0, fmt.Errorf("%s is not owned by the queue's uid %d", path, queueUID)
 	}
-	return f, st.Size(), nil
+	return f, st.Size, nil
 }
 
 // splitAddr splits an envelope address at its last '@', the rule of

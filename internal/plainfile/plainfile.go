@@ -17,6 +17,7 @@
 package plainfile
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -28,22 +29,49 @@ import (
 // *os.PathError with op "open", as os.OpenFile's are, so errors.Is(err,
 // fs.ErrExist) and os.IsNotExist keep working.
 func Open(path string, flag int, perm os.FileMode) (*os.File, error) {
-	for {
-		fd, err := unix.Open(path, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return os.NewFile(uintptr(fd), path), nil
+	fd, err := openRetry(path, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// ErrNotRegular is OpenRegular's error for anything but a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens path only if it is a regular file, and returns its
+// status too. The open itself is non-blocking, so a FIFO planted where a
+// file was expected is refused at once instead of blocking the caller
+// until a writer appears (qmail's open_read uses O_NDELAY for the same
+// reason); the descriptor is returned in blocking mode. flag must not
+// create: the file is expected to exist.
+func OpenRegular(path string, flag int) (*os.File, *unix.Stat_t, error) {
+	fd, err := openRetry(path, flag|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		err = ErrNotRegular
+	}
+	if err == nil && flag&unix.O_NONBLOCK == 0 {
+		var fl int
+		if fl, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), &st, nil
 }
 
 // SyncDir fsyncs a directory: open, fsync, close on a bare descriptor,
 // three system calls where os.Open, Sync and Close take eight.
 func SyncDir(dir string) error {
-	fd, err := openRetry(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := openRetry(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
@@ -76,9 +104,9 @@ func Pipe() (r, w *os.File, err error) {
 	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
 }
 
-func openRetry(path string, flag int) (int, error) {
+func openRetry(path string, flag int, perm uint32) (int, error) {
 	for {
-		fd, err := unix.Open(path, flag, 0)
+		fd, err := unix.Open(path, flag, perm)
 		if err != unix.EINTR {
 			return fd, err
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,5 +85,52 @@ func TestPipeIsBlocking(t *testing.T) {
 	b := make([]byte, 4)
 	if n, err := r.Read(b); n != 1 || err != nil {
 		t.Errorf("read %d, %v", n, err)
+	}
+}
+
+func TestOpenRegular(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, st, err := OpenRegular(path, os.O_RDONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size != 5 || int(st.Uid) != os.Getuid() {
+		t.Errorf("stat: size %d uid %d", st.Size, st.Uid)
+	}
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK != 0 {
+		t.Errorf("flags %#x, %v: want blocking", fl, err)
+	}
+	f.Close()
+
+	// A FIFO with no writer: a blocking open would wait for ever.
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		f, _, err := OpenRegular(fifo, os.O_RDONLY|unix.O_NOFOLLOW)
+		if f != nil {
+			f.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotRegular) {
+			t.Errorf("FIFO: %v, want ErrNotRegular", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OpenRegular blocked on a FIFO")
+	}
+	if _, _, err := OpenRegular(dir, os.O_RDONLY); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("directory: %v, want ErrNotRegular", err)
+	}
+	if _, _, err := OpenRegular(filepath.Join(dir, "missing"), os.O_RDONLY); !os.IsNotExist(err) {
+		t.Errorf("missing: %v, want IsNotExist", err)
 	}
 }
