@@ -126,3 +126,34 @@ func TestOwnShare(t *testing.T) {
 		t.Errorf("without Postfix figures: %q, want nothing", got)
 	}
 }
+
+func TestOwnDetail(t *testing.T) {
+	// 100 messages; ticks are 10 ms.
+	u := cpuUsage{own: map[string]procCost{
+		"goqmail-local": {user: 2, sys: 6, vol: 1400, invol: 250},
+		"goqmail-smtpd": {user: 3, sys: 3, vol: 600, invol: 200},
+		"goqmail-web":   {},
+		"cleanup":       {user: 9, sys: 9, vol: 100, invol: 10},
+	}}
+	want := "all 1.400 (user 0.500, sys 0.900; switches 20.0+4.5); " +
+		"goqmail-local 0.800 (user 0.200, sys 0.600; switches 14.0+2.5); " +
+		"goqmail-smtpd 0.600 (user 0.300, sys 0.300; switches 6.0+2.0)"
+	if got := u.ownDetail("goqmail", 100); got != want {
+		t.Errorf("got  %q\nwant %q (Postfix's cleanup is not goqmail's; an idle program is left out)", got, want)
+	}
+}
+
+func TestParseStatAndSwitches(t *testing.T) {
+	stat := "4242 (goqmail-local) S 1 4242 4242 0 -1 4194560 900 0 0 0 17 23 0 0 20 0 9 0 123456 1000 100 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	comm, user, sys, start, ok := parseStat([]byte(stat))
+	if !ok || comm != "goqmail-local" || user != 17 || sys != 23 || start != "123456" {
+		t.Errorf("parseStat: %q %d %d %q %v, want goqmail-local 17 23 123456 true", comm, user, sys, start, ok)
+	}
+	if _, _, _, _, ok := parseStat([]byte("4242 (x) S 1 2")); ok {
+		t.Error("parseStat accepted a short line")
+	}
+	status := "Name:\tgoqmail-local\nState:\tS (sleeping)\nvoluntary_ctxt_switches:\t1234\nnonvoluntary_ctxt_switches:\t56\n"
+	if v, n := parseSwitches([]byte(status)); v != 1234 || n != 56 {
+		t.Errorf("parseSwitches: %d %d, want 1234 56", v, n)
+	}
+}

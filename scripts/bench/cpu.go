@@ -17,6 +17,9 @@ import (
 // /proc/stat (which also holds what no process is charged for: interrupts,
 // softirqs). A process that exits between samples loses at most its last
 // 100 ms; Postfix daemons live for 100 uses, goqmail's for the whole run.
+// For the servers' own programs it also counts context switches, summed
+// over their threads (switchesEvery), and keeps user and system time
+// apart: ownDetail prints them.
 
 // ticksPerSecond is USER_HZ, 100 on every Linux architecture Go supports.
 const ticksPerSecond = 100
@@ -30,20 +33,57 @@ type procKey struct {
 
 type procTicks struct {
 	comm        string
-	first, last int64 // utime+stime, ticks; first is 0 for processes born during the run
+	first, last procCost // first is zero for processes born during the run
+}
+
+// procCost is what one process used: user and system time in ticks
+// (/proc/PID/stat) and, for the servers' own processes, context switches
+// summed over its threads (/proc/PID/task/*/status): voluntary ones are
+// waits (I/O, a socket, a lock, a sleep), involuntary ones preemptions.
+type procCost struct {
+	user, sys, vol, invol int64
+}
+
+func (c procCost) ticks() int64 { return c.user + c.sys }
+
+func (c procCost) plus(d procCost) procCost {
+	return procCost{c.user + d.user, c.sys + d.sys, c.vol + d.vol, c.invol + d.invol}
+}
+
+func (c procCost) minus(d procCost) procCost {
+	return procCost{c.user - d.user, c.sys - d.sys, c.vol - d.vol, c.invol - d.invol}
 }
 
 // cpuUsage is what one run (or several, summed) cost.
 type cpuUsage struct {
-	byComm            map[string]int64 // ticks
-	machine, busyTick int64            // /proc/stat: all ticks of all CPUs, and those not idle or iowait
+	byComm            map[string]int64    // ticks
+	own               map[string]procCost // the servers' own programs (isOwn), in detail
+	machine, busyTick int64               // /proc/stat: all ticks of all CPUs, and those not idle or iowait
 }
 
 type cpuSampler struct {
 	stop, done chan struct{}
 	procs      map[procKey]*procTicks
 	stat0      []int64
+	n          int // samples taken
 }
+
+// sampleKind tells the first and the last sample from those in between.
+type sampleKind int
+
+const (
+	sampleFirst sampleKind = iota
+	sampleBetween
+	sampleLast
+)
+
+// switchesEvery is how often a goqmail program's context switches are
+// read between the first and the last sample: reading every thread's
+// status file costs about 40 us per thread, and goqmail's programs have
+// ten threads each and live for the whole run, so every tenth sample is
+// enough. Postfix's daemons are single-threaded and exit after 100 uses:
+// theirs are read at every sample.
+const switchesEvery = 10
 
 func cpuCount() int { return runtime.NumCPU() }
 
@@ -53,7 +93,7 @@ func startCPU() *cpuSampler {
 		return nil
 	}
 	s := &cpuSampler{stop: make(chan struct{}), done: make(chan struct{}), procs: map[procKey]*procTicks{}, stat0: machineStat()}
-	s.sample(true)
+	s.sample(sampleFirst)
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(cpuSampleEvery)
@@ -63,7 +103,7 @@ func startCPU() *cpuSampler {
 			case <-s.stop:
 				return
 			case <-t.C:
-				s.sample(false)
+				s.sample(sampleBetween)
 			}
 		}
 	}()
@@ -76,11 +116,15 @@ func (s *cpuSampler) finish() cpuUsage {
 	}
 	close(s.stop)
 	<-s.done
-	s.sample(false)
+	s.sample(sampleLast)
 	stat1 := machineStat()
-	u := cpuUsage{byComm: map[string]int64{}}
+	u := cpuUsage{byComm: map[string]int64{}, own: map[string]procCost{}}
 	for _, p := range s.procs {
-		u.byComm[p.comm] += p.last - p.first
+		d := p.last.minus(p.first)
+		u.byComm[p.comm] += d.ticks()
+		if isOwn(p.comm) {
+			u.own[p.comm] = u.own[p.comm].plus(d)
+		}
 	}
 	if len(s.stat0) >= 5 && len(stat1) >= 5 {
 		for i := range stat1 {
@@ -94,7 +138,8 @@ func (s *cpuSampler) finish() cpuUsage {
 	return u
 }
 
-func (s *cpuSampler) sample(initial bool) {
+func (s *cpuSampler) sample(kind sampleKind) {
+	s.n++
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return
@@ -108,42 +153,92 @@ func (s *cpuSampler) sample(initial bool) {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		comm, ticks, start, ok := parseStat(b)
+		comm, user, sys, start, ok := parseStat(b)
 		if !ok {
 			continue
 		}
 		k := procKey{pid, start}
 		p := s.procs[k]
+		c := procCost{user: user, sys: sys}
+		if p != nil {
+			c.vol, c.invol = p.last.vol, p.last.invol
+		}
+		if isOwn(comm) && (kind != sampleBetween || s.n%switchesEvery == 0 || !owns("goqmail", comm)) {
+			c.vol, c.invol = taskSwitches(e.Name())
+		}
 		if p == nil {
 			p = &procTicks{comm: comm}
-			if initial {
-				p.first = ticks
+			if kind == sampleFirst {
+				p.first = c
 			}
 			s.procs[k] = p
 		}
-		p.last = ticks
+		p.last = c
 	}
 }
 
-// parseStat reads comm, utime+stime and starttime from /proc/PID/stat
+// parseStat reads comm, utime, stime and starttime from /proc/PID/stat
 // (proc(5)): "pid (comm) state ppid ... utime(14) stime(15) ...
 // starttime(22)"; comm may hold spaces and parentheses, so fields are
 // counted from the last ')'.
-func parseStat(b []byte) (comm string, ticks int64, start string, ok bool) {
+func parseStat(b []byte) (comm string, user, sys int64, start string, ok bool) {
 	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 	if open < 0 || end < open {
-		return "", 0, "", false
+		return "", 0, 0, "", false
 	}
 	f := strings.Fields(string(b[end+1:])) // f[0] is field 3 (state)
 	if len(f) < 20 {
-		return "", 0, "", false
+		return "", 0, 0, "", false
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return "", 0, "", false
+		return "", 0, 0, "", false
 	}
-	return string(b[open+1 : end]), ut + st, f[19], true
+	return string(b[open+1 : end]), ut, st, f[19], true
+}
+
+// taskSwitches sums the context switches of every thread of process pid:
+// /proc/PID/status counts the main thread's only, and a Go program's
+// waits happen on all of its threads. A thread that exits between samples
+// takes its last 100 ms of counts with it.
+func taskSwitches(pid string) (vol, invol int64) {
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		return 0, 0
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		v, n := parseSwitches(b)
+		vol += v
+		invol += n
+	}
+	return vol, invol
+}
+
+// parseSwitches reads voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches from a /proc status file.
+func parseSwitches(b []byte) (vol, invol int64) {
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "voluntary_ctxt_switches":
+			vol = n
+		case "nonvoluntary_ctxt_switches":
+			invol = n
+		}
+	}
+	return vol, invol
 }
 
 // machineStat returns the aggregate "cpu" line of /proc/stat: user nice
@@ -167,10 +262,13 @@ func machineStat() []int64 {
 }
 
 func sumCPU(rs []result) cpuUsage {
-	u := cpuUsage{byComm: map[string]int64{}}
+	u := cpuUsage{byComm: map[string]int64{}, own: map[string]procCost{}}
 	for _, r := range rs {
 		for c, t := range r.cpu.byComm {
 			u.byComm[c] += t
+		}
+		for c, t := range r.cpu.own {
+			u.own[c] = u.own[c].plus(t)
 		}
 		u.machine += r.cpu.machine
 		u.busyTick += r.cpu.busyTick
@@ -224,16 +322,64 @@ var postfixDaemons = map[string]bool{
 	"tlsproxy": true, "dnsblog": true, "postscreen": true, "postdrop": true, "sendmail": true,
 }
 
+// isOwn tells the servers' own programs: goqmail's (their names start
+// with "goqmail") and Postfix's daemons.
+func isOwn(comm string) bool { return owns("goqmail", comm) || owns("postfix", comm) }
+
+// owns tells whether program comm is one of server's own.
+func owns(server, comm string) bool {
+	return server == "goqmail" && strings.HasPrefix(comm, "goqmail") || server == "postfix" && postfixDaemons[comm]
+}
+
 // ownTicks is the CPU time of the server's own processes: goqmail's
-// programs (their names start with "goqmail"), or Postfix's daemons.
+// programs, or Postfix's daemons.
 func (u cpuUsage) ownTicks(server string) int64 {
 	var t int64
 	for c, n := range u.byComm {
-		if server == "goqmail" && strings.HasPrefix(c, "goqmail") || server == "postfix" && postfixDaemons[c] {
+		if owns(server, c) {
 			t += n
 		}
 	}
 	return t
+}
+
+// ownDetail lists the server's own programs, most CPU first: CPU ms per
+// message split into user and system time, and context switches per
+// message, voluntary+involuntary, summed over each program's threads.
+// Switches are counted, not sampled, so they move much less from run to
+// run than times do on a shared machine.
+func (u cpuUsage) ownDetail(server string, msgs int) string {
+	type kv struct {
+		comm string
+		c    procCost
+	}
+	var list []kv
+	var all procCost
+	for c, v := range u.own {
+		if owns(server, c) {
+			list = append(list, kv{c, v})
+			all = all.plus(v)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if a, b := list[i].c.ticks(), list[j].c.ticks(); a != b {
+			return a > b
+		}
+		return list[i].comm < list[j].comm
+	})
+	n := float64(msgs)
+	ms := func(t int64) float64 { return float64(t) * 1000 / ticksPerSecond / n }
+	one := func(name string, c procCost) string {
+		return fmt.Sprintf("%s %.3f (user %.3f, sys %.3f; switches %.1f+%.1f)", name, ms(c.ticks()), ms(c.user), ms(c.sys), float64(c.vol)/n, float64(c.invol)/n)
+	}
+	parts := []string{one("all", all)}
+	for _, e := range list {
+		if e.c.ticks() == 0 && e.c.vol+e.c.invol == 0 {
+			continue
+		}
+		parts = append(parts, one(e.comm, e.c))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ownShare compares the servers' own processes, CPU per message: absolute

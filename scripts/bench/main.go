@@ -273,8 +273,9 @@ func runScenario(sc scenario, servers []server) (string, []string) {
 		rate[sv.name] = [2]float64{a, d}
 		fmt.Printf("| %s | %s | %.0f | %.0f | %s |\n", sc.name, sv.name, a, d, medianDisk(diskOfRuns(res[sv.name], sc.count)).cells())
 		if *cpu {
-			cpuLines = append(cpuLines, fmt.Sprintf("%s / %s: %s%s", sc.name, sv.name,
-				sumCPU(res[sv.name]).perMessage(sc.count*len(res[sv.name])), backlog(res[sv.name])))
+			u, n := sumCPU(res[sv.name]), sc.count*len(res[sv.name])
+			cpuLines = append(cpuLines, fmt.Sprintf("%s / %s: %s%s", sc.name, sv.name, u.perMessage(n), backlog(res[sv.name])),
+				fmt.Sprintf("%s / %s, own processes: %s", sc.name, sv.name, u.ownDetail(sv.name, n)))
 		}
 	}
 	if *cpu {
