@@ -164,7 +164,11 @@ func (s *cpuSampler) sample(kind sampleKind) {
 			c.vol, c.invol = p.last.vol, p.last.invol
 		}
 		if isOwn(comm) && (kind != sampleBetween || s.n%switchesEvery == 0 || !owns("goqmail", comm)) {
-			c.vol, c.invol = taskSwitches(e.Name())
+			// The sum over threads shrinks when a thread exits (or the
+			// process, between the two reads): keep the larger figure,
+			// so that a run never counts fewer than zero.
+			v, n := taskSwitches(e.Name())
+			c.vol, c.invol = max(c.vol, v), max(c.invol, n)
 		}
 		if p == nil {
 			p = &procTicks{comm: comm}
@@ -200,8 +204,8 @@ func parseStat(b []byte) (comm string, user, sys int64, start string, ok bool) {
 
 // taskSwitches sums the context switches of every thread of process pid:
 // /proc/PID/status counts the main thread's only, and a Go program's
-// waits happen on all of its threads. A thread that exits between samples
-// takes its last 100 ms of counts with it.
+// waits happen on all of its threads. A thread that exits takes its
+// counts with it; a process that is gone gives 0, 0.
 func taskSwitches(pid string) (vol, invol int64) {
 	tasks, err := os.ReadDir("/proc/" + pid + "/task")
 	if err != nil {
