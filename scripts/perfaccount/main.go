@@ -8,6 +8,11 @@
 //
 //	perf record -a -g -o perf.data -- sleep 8     # while the load runs
 //	perf script -i perf.data | go run ./scripts/perfaccount
+//	perf script -i perf.data | go run ./scripts/perfaccount -ms goqmail-local=0.515,goqmail-smtpd=0.454
+//
+// The same works for a profile of context switches (perf record -e
+// sched:sched_switch -a -g): each switch counts for the call chain of the
+// thread that stopped running.
 //
 // A sample counts for the first rule that matches its call chain, in the
 // order of the rules below; a kernel sample is sorted by the system call
@@ -24,6 +29,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -234,17 +240,18 @@ func (a *account) add(prefix, comm string, chain []frame) {
 }
 
 // table prints the share of each program's samples per category, the
-// programs with most samples first, then all of them together.
-func (a *account) table(w io.Writer) {
+// programs with most samples first, then all of them together. Programs
+// with less than 1% of the samples go into one "others" column. With ms
+// (program -> CPU ms per message) it prints ms per message instead,
+// for those programs only: share times the program's own figure.
+func (a *account) table(w io.Writer, ms map[string]float64) {
 	var progs []string
-	sum := map[string]int{}
 	n := 0
 	for p := range a.byProg {
-		progs = append(progs, p)
-		for c, k := range a.byProg[p] {
-			sum[c] += k
+		if ms == nil || ms[p] > 0 {
+			progs = append(progs, p)
+			n += a.total[p]
 		}
-		n += a.total[p]
 	}
 	sort.Slice(progs, func(i, j int) bool {
 		if a.total[progs[i]] != a.total[progs[j]] {
@@ -252,31 +259,108 @@ func (a *account) table(w io.Writer) {
 		}
 		return progs[i] < progs[j]
 	})
-	fmt.Fprintf(w, "| %% of each program's samples | %s | all |\n|---|", strings.Join(progs, " | "))
-	fmt.Fprint(w, strings.Repeat("---|", len(progs)+1), "\n")
-	pct := func(k, of int) string {
-		if of == 0 {
-			return "0"
-		}
-		return fmt.Sprintf("%.1f", 100*float64(k)/float64(of))
+	// cols are the printed columns: one program each, or the others.
+	type col struct {
+		name  string
+		progs []string
 	}
+	var cols []col
+	var others []string
+	for _, p := range progs {
+		if ms == nil && a.total[p]*100 < n {
+			others = append(others, p)
+		} else {
+			cols = append(cols, col{p, []string{p}})
+		}
+	}
+	if len(others) > 0 {
+		cols = append(cols, col{"others", others})
+	}
+	// cell is the column's figure for category c ("" for all samples).
+	cell := func(cl col, c string) float64 {
+		v, of := 0.0, 0
+		for _, p := range cl.progs {
+			k := a.total[p]
+			if c != "" {
+				k = a.byProg[p][c]
+			}
+			if ms != nil {
+				v += ms[p] * float64(k) / float64(a.total[p])
+			} else {
+				v += float64(k)
+			}
+			of += a.total[p]
+		}
+		if ms == nil && c != "" {
+			if of == 0 {
+				return 0
+			}
+			return 100 * v / float64(of)
+		}
+		return v
+	}
+	all := col{"all", progs}
+	head := "% of each program's samples"
+	format := "%.1f"
+	if ms != nil {
+		head, format = "CPU ms per message", "%.3f"
+	}
+	fmt.Fprintf(w, "| %s |", head)
+	for _, cl := range cols {
+		fmt.Fprintf(w, " %s |", cl.name)
+	}
+	fmt.Fprint(w, " all |\n|---|", strings.Repeat("---|", len(cols)+1), "\n")
 	for _, c := range categories {
 		fmt.Fprintf(w, "| %s |", c)
-		for _, p := range progs {
-			fmt.Fprintf(w, " %s |", pct(a.byProg[p][c], a.total[p]))
+		for _, cl := range append(cols, all) {
+			fmt.Fprintf(w, " "+format+" |", cell(cl, c))
 		}
-		fmt.Fprintf(w, " %s |\n", pct(sum[c], n))
+		fmt.Fprintln(w)
+	}
+	if ms != nil {
+		fmt.Fprintf(w, "| total |")
+		for _, cl := range append(cols, all) {
+			fmt.Fprintf(w, " "+format+" |", cell(cl, ""))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "| samples (share of the whole profile) |")
-	for _, p := range progs {
-		fmt.Fprintf(w, " %d (%s%%) |", a.total[p], pct(a.total[p], a.all))
+	for _, cl := range append(cols, all) {
+		k := int(0)
+		for _, p := range cl.progs {
+			k += a.total[p]
+		}
+		fmt.Fprintf(w, " %d (%.1f%%) |", k, 100*float64(k)/float64(max(a.all, 1)))
 	}
-	fmt.Fprintf(w, " %d (%s%%) |\n", n, pct(n, a.all))
+	fmt.Fprintln(w)
+}
+
+// parseMS reads -ms: "goqmail-local=0.515,goqmail-smtpd=0.454".
+func parseMS(s string) (map[string]float64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]float64{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || f <= 0 || k == "" {
+			return nil, fmt.Errorf("-ms: %q is not program=milliseconds (for example goqmail-local=0.515)", kv)
+		}
+		m[k] = f
+	}
+	return m, nil
 }
 
 func main() {
 	prefix := flag.String("prefix", "goqmail", "account for the programs whose names start with this")
+	msFlag := flag.String("ms", "", "CPU ms per message of each program, from make bench -cpu (goqmail-local=0.515,goqmail-smtpd=0.454,...): print ms per message, not shares")
 	flag.Parse()
+	ms, err := parseMS(*msFlag)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "perfaccount: %v\n", err)
+		os.Exit(2)
+	}
 	a := newAccount()
 	if err := parse(os.Stdin, func(comm string, chain []frame) { a.add(*prefix, comm, chain) }); err != nil {
 		fmt.Fprintf(os.Stderr, "perfaccount: reading perf script output: %v\n", err)
@@ -286,5 +370,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "perfaccount: no samples of programs named %s* in %d samples; was the profile taken with -a -g while they ran?\n", *prefix, a.all)
 		os.Exit(1)
 	}
-	a.table(os.Stdout)
+	a.table(os.Stdout, ms)
 }

@@ -33,11 +33,18 @@ kworker/1:1H-kb   123 [001]  9009.885390:     250000 cpu-clock:ppp:
 
 `
 
-func TestParseAndTable(t *testing.T) {
+// parsedSample is the account of sample.
+func parsedSample(t *testing.T) *account {
+	t.Helper()
 	a := newAccount()
 	if err := parse(strings.NewReader(sample), func(comm string, chain []frame) { a.add("goqmail", comm, chain) }); err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func TestParseAndTable(t *testing.T) {
+	a := parsedSample(t)
 	if a.all != 4 || a.total["goqmail-local"] != 1 || a.total["goqmail-smtpd"] != 2 {
 		t.Fatalf("counted all %d, per program %v; want 4, local 1, smtpd 2", a.all, a.total)
 	}
@@ -45,7 +52,7 @@ func TestParseAndTable(t *testing.T) {
 		t.Errorf("categories %v", a.byProg)
 	}
 	var b strings.Builder
-	a.table(&b)
+	a.table(&b, nil)
 	for _, want := range []string{
 		"| % of each program's samples | goqmail-smtpd | goqmail-local | all |",
 		"| " + catSync + " | 0.0 | 100.0 | 33.3 |",
@@ -93,5 +100,44 @@ func TestClassify(t *testing.T) {
 		if got := classify(c.chain); got != c.want {
 			t.Errorf("%v: %q, want %q", c.chain, got, c.want)
 		}
+	}
+}
+
+func TestTableInMilliseconds(t *testing.T) {
+	a := parsedSample(t)
+	ms, err := parseMS("goqmail-local=0.5, goqmail-smtpd=0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	a.table(&b, ms)
+	for _, want := range []string{
+		"| CPU ms per message | goqmail-smtpd | goqmail-local | all |",
+		"| " + catSync + " | 0.000 | 0.500 | 0.500 |",
+		"| " + catSysmon + " | 0.200 | 0.000 | 0.200 |",
+		"| total | 0.400 | 0.500 | 0.900 |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	for _, bad := range []string{"goqmail-local", "goqmail-local=x", "=0.5", "goqmail-local=-1"} {
+		if _, err := parseMS(bad); err == nil {
+			t.Errorf("parseMS(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestSmallProgramsFoldIntoOthers(t *testing.T) {
+	a := newAccount()
+	fsync := []frame{{"__x64_sys_fsync", true}, {"do_syscall_64", true}}
+	for i := 0; i < 200; i++ {
+		a.add("goqmail", "goqmail-local", fsync)
+	}
+	a.add("goqmail", "goqmail-auth", fsync)
+	var b strings.Builder
+	a.table(&b, nil)
+	if want := "| % of each program's samples | goqmail-local | others | all |"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
 	}
 }
