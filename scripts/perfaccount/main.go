@@ -299,7 +299,7 @@ func (a *account) table(w io.Writer, ms map[string]float64) {
 		}
 		return v
 	}
-	all := col{"all", progs}
+	printed := append(cols, col{"all", progs})
 	head := "% of each program's samples"
 	format := "%.1f"
 	if ms != nil {
@@ -309,30 +309,42 @@ func (a *account) table(w io.Writer, ms map[string]float64) {
 	for _, cl := range cols {
 		fmt.Fprintf(w, " %s |", cl.name)
 	}
-	fmt.Fprint(w, " all |\n|---|", strings.Repeat("---|", len(cols)+1), "\n")
-	for _, c := range categories {
-		fmt.Fprintf(w, "| %s |", c)
-		for _, cl := range append(cols, all) {
+	fmt.Fprint(w, " all |\n|---|", strings.Repeat("---|", len(printed)), "\n")
+	row := func(label string, c string) {
+		fmt.Fprintf(w, "| %s |", label)
+		for _, cl := range printed {
 			fmt.Fprintf(w, " "+format+" |", cell(cl, c))
 		}
 		fmt.Fprintln(w)
 	}
+	for _, c := range categories {
+		row(c, c)
+	}
 	if ms != nil {
-		fmt.Fprintf(w, "| total |")
-		for _, cl := range append(cols, all) {
-			fmt.Fprintf(w, " "+format+" |", cell(cl, ""))
-		}
-		fmt.Fprintln(w)
+		row("total", "")
 	}
 	fmt.Fprintf(w, "| samples (share of the whole profile) |")
-	for _, cl := range append(cols, all) {
-		k := int(0)
+	for _, cl := range printed {
+		k := 0
 		for _, p := range cl.progs {
 			k += a.total[p]
 		}
 		fmt.Fprintf(w, " %d (%.1f%%) |", k, 100*float64(k)/float64(max(a.all, 1)))
 	}
 	fmt.Fprintln(w)
+}
+
+// unprofiled lists the programs of -ms that have no samples in the
+// profile: a misspelt name would otherwise drop out of the table unseen.
+func (a *account) unprofiled(ms map[string]float64) []string {
+	var missing []string
+	for p := range ms {
+		if a.total[p] == 0 {
+			missing = append(missing, p)
+		}
+	}
+	sort.Strings(missing)
+	return missing
 }
 
 // parseMS reads -ms: "goqmail-local=0.515,goqmail-smtpd=0.454".
@@ -369,6 +381,10 @@ func main() {
 	if len(a.total) == 0 {
 		fmt.Fprintf(os.Stderr, "perfaccount: no samples of programs named %s* in %d samples; was the profile taken with -a -g while they ran?\n", *prefix, a.all)
 		os.Exit(1)
+	}
+	if missing := a.unprofiled(ms); len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "perfaccount: -ms names %s, with no samples in the profile; use the names in the table without -ms\n", strings.Join(missing, ", "))
+		os.Exit(2)
 	}
 	a.table(os.Stdout, ms)
 }

@@ -43,6 +43,19 @@ func parsedSample(t *testing.T) *account {
 	return a
 }
 
+// tableHas prints a's table (with ms, if not nil) and checks that it holds
+// every line of want.
+func tableHas(t *testing.T, a *account, ms map[string]float64, want ...string) {
+	t.Helper()
+	var b strings.Builder
+	a.table(&b, ms)
+	for _, w := range want {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("table lacks %q:\n%s", w, b.String())
+		}
+	}
+}
+
 func TestParseAndTable(t *testing.T) {
 	a := parsedSample(t)
 	if a.all != 4 || a.total["goqmail-local"] != 1 || a.total["goqmail-smtpd"] != 2 {
@@ -51,18 +64,12 @@ func TestParseAndTable(t *testing.T) {
 	if a.byProg["goqmail-local"][catSync] != 1 || a.byProg["goqmail-smtpd"][catSocket] != 1 || a.byProg["goqmail-smtpd"][catSysmon] != 1 {
 		t.Errorf("categories %v", a.byProg)
 	}
-	var b strings.Builder
-	a.table(&b, nil)
-	for _, want := range []string{
+	tableHas(t, a, nil,
 		"| % of each program's samples | goqmail-smtpd | goqmail-local | all |",
-		"| " + catSync + " | 0.0 | 100.0 | 33.3 |",
-		"| " + catSocket + " | 50.0 | 0.0 | 33.3 |",
+		"| "+catSync+" | 0.0 | 100.0 | 33.3 |",
+		"| "+catSocket+" | 50.0 | 0.0 | 33.3 |",
 		"| samples (share of the whole profile) | 2 (50.0%) | 1 (25.0%) | 3 (75.0%) |",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, b.String())
-		}
-	}
+	)
 }
 
 func TestClassify(t *testing.T) {
@@ -109,17 +116,17 @@ func TestTableInMilliseconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	a.table(&b, ms)
-	for _, want := range []string{
+	tableHas(t, a, ms,
 		"| CPU ms per message | goqmail-smtpd | goqmail-local | all |",
-		"| " + catSync + " | 0.000 | 0.500 | 0.500 |",
-		"| " + catSysmon + " | 0.200 | 0.000 | 0.200 |",
+		"| "+catSync+" | 0.000 | 0.500 | 0.500 |",
+		"| "+catSysmon+" | 0.200 | 0.000 | 0.200 |",
 		"| total | 0.400 | 0.500 | 0.900 |",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, b.String())
-		}
+	)
+	if m := a.unprofiled(ms); len(m) != 0 {
+		t.Errorf("unprofiled %v, want none", m)
+	}
+	if m := a.unprofiled(map[string]float64{"goqmail-local": 0.5, "goqmail-lcoal": 0.5}); len(m) != 1 || m[0] != "goqmail-lcoal" {
+		t.Errorf("unprofiled %v, want [goqmail-lcoal] (a misspelt name must not drop out unseen)", m)
 	}
 	for _, bad := range []string{"goqmail-local", "goqmail-local=x", "=0.5", "goqmail-local=-1"} {
 		if _, err := parseMS(bad); err == nil {
@@ -135,9 +142,5 @@ func TestSmallProgramsFoldIntoOthers(t *testing.T) {
 		a.add("goqmail", "goqmail-local", fsync)
 	}
 	a.add("goqmail", "goqmail-auth", fsync)
-	var b strings.Builder
-	a.table(&b, nil)
-	if want := "| % of each program's samples | goqmail-local | others | all |"; !strings.Contains(b.String(), want) {
-		t.Errorf("table lacks %q:\n%s", want, b.String())
-	}
+	tableHas(t, a, nil, "| % of each program's samples | goqmail-local | others | all |")
 }
