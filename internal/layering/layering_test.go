@@ -24,9 +24,10 @@ var tiers = map[string]int{
 	"logparse": 2, "logsum": 3, "logwriter": 3, "status": 3, // our own log lines read back, the summary of them, goqmail-log, goqmail status
 	"helptext": 1, "manpage": 1, // programs' help texts and their rendering as man pages
 	"metrics": 2, "metricsd": 3, // the metric catalog and its transport; goqmail-metrics
-	"policydns": 2,                // the DNS resolver and cache of every policy lookup (DNSBL, SPF, DKIM, DMARC)
-	"ratelimit": 1,                // N per window per key (GCRA): counts, no mail knowledge
-	"clientdns": 3, "greylist": 3, // smtpd's client checks: what DNS says of a client; the greylisting state
+	"policydns":  2,                // the DNS resolver and cache of every policy lookup (DNSBL, SPF, DKIM, DMARC)
+	"ratelimit":  1,                // N per window per key (GCRA): counts, no mail knowledge
+	"timerslack": 1,                // the timer slack a child process starts with
+	"clientdns":  3, "greylist": 3, // smtpd's client checks: what DNS says of a client; the greylisting state
 	"qmailqueue":   2,           // qmail-queue's envelope and exit codes: smtpd's QMAILQUEUE filters and goqmail-qmail-queue
 	"milterclient": 3, "spp": 3, // filter hooks of smtpd: the milter protocol's client side, qmail-spp plugins
 	"dkimkey": 2, "dkimsign": 3, // DKIM keys on disk; goqmail-dkimsign (issue 14)

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package timerslack
+
+import (
+	"os/exec"
+	"time"
+)
+
+func start(cmd *exec.Cmd, _ time.Duration) error { return cmd.Start() }
