@@ -24,6 +24,7 @@
 package acmecert
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -48,6 +49,7 @@ import (
 
 	"goqmail/internal/atomicfile"
 	"goqmail/internal/logline"
+	"goqmail/internal/timerslack"
 )
 
 // Config is what the control files say (a new one on SIGHUP).
@@ -298,8 +300,11 @@ func (m *Manager) accountKey() (*ecdsa.PrivateKey, error) {
 func (m *Manager) runHook(argv []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
-	text := strings.TrimSpace(string(out))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := timerslack.Run(cmd, timerslack.Default) // the administrator's program, not goqmail's tuning
+	text := strings.TrimSpace(out.String())
 	if len(text) > 500 {
 		text = text[:500] + "..."
 	}

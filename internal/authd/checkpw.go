@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"goqmail/internal/timerslack"
 )
 
 // checkpasswordTimeout bounds one run of the admin's checkpassword program.
@@ -44,7 +46,7 @@ func runCheckpassword(ctx context.Context, program, login, password, timestamp s
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.Stderr = os.Stderr
-	err = cmd.Run()
+	err = timerslack.Run(cmd, timerslack.Default) // the administrator's program, not goqmail's tuning
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"goqmail/internal/dotqmail"
+	"goqmail/internal/timerslack"
 )
 
 // DefaultProgramTimeout bounds one delivery program when neither the
@@ -84,7 +85,9 @@ func (d *delivery) runProgram(command string, content *os.File) (programStatus, 
 		cmd.WaitDelay = d.w.drainDelay
 	}
 
-	err = cmd.Run()
+	// The user's program gets the kernel's default timer slack, not the
+	// one goqmail's programs run with (internal/timerslack).
+	err = timerslack.Run(cmd, timerslack.Default)
 	printed := cleanOutput(out.bytes())
 	if printed != "" {
 		d.output = append(d.output, printed)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 	"goqmail/internal/ipc"
 	"goqmail/internal/proto"
+	"goqmail/internal/timerslack"
 )
 
 // worker is one running delivery process for one (uid, gid). It stays up
@@ -59,10 +60,13 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.Stderr = os.Stderr
 	cmd.Dir = "/"
-	// The delivery process, like the spawner, lives in blocking system
-	// calls; it inherits the spawner's GOMAXPROCS (see supervise.Service).
+	// The delivery process lives in blocking system calls; the supervisor
+	// says how many processors it gets (supervise.Service.ChildProcs),
+	// and otherwise it inherits the spawner's GOMAXPROCS.
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOQMAIL_SYNCMODE=" + s.SyncMode, "GOQMAIL_SUBMIT=" + s.SubmitSocket, "GOQMAIL_VDIR=" + s.DirectoryRoot}
-	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+	if v, ok := os.LookupEnv("GOQMAIL_LOCAL_GOMAXPROCS"); ok {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
+	} else if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
 	}
 	if s.Root {
@@ -74,7 +78,7 @@ func (s *Spawner) startWorker(key workerKey) (*worker, error) {
 			Setsid:     true,
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.Start(cmd, timerslack.Server); err != nil {
 		mine.Close()
 		theirs.Close()
 		return nil, fmt.Errorf("start delivery process: %w", err)

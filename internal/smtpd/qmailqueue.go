@@ -17,6 +17,7 @@ import (
 	"goqmail/internal/proto"
 	"goqmail/internal/qmailqueue"
 	"goqmail/internal/spp"
+	"goqmail/internal/timerslack"
 )
 
 // queueSink is where data() sends a message: the queue's submit socket
@@ -140,7 +141,7 @@ func (f *filterSink) Begin(sender string, rcpts []string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0][0], pipes[1][0], pipes[3][1]
 	cmd.ExtraFiles = []*os.File{nil, nil, nil, pipes[2][1]} // descriptor 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.Start(cmd, timerslack.Default); err != nil { // the administrator's program, not goqmail's tuning
 		f.closePipes(pipes[:])
 		return fmt.Errorf("start %s: %w", f.path, err)
 	}

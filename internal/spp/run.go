@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"goqmail/internal/timerslack"
 )
 
 // Bounds on what one plugin may print: qmail-spp's answers are a few
@@ -58,7 +60,7 @@ func run(p Plugin, dir string, env map[string]string, timeout time.Duration) (st
 	cmd.Stderr = &errBuf
 	cmd.WaitDelay = time.Second
 	start := time.Now()
-	err = cmd.Start()
+	err = timerslack.Start(cmd, timerslack.Default) // the administrator's program, not goqmail's tuning
 	outW.Close()
 	if err != nil {
 		return nil, nil, &errPlugin{fmt.Sprintf("cannot execute: %v", err)}

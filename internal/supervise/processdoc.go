@@ -48,6 +48,9 @@ func programsMarkdown() string {
 		if svc.OneProc {
 			notes = append(notes, "GOMAXPROCS=1 unless set")
 		}
+		if svc.ChildProcs > 0 {
+			notes = append(notes, fmt.Sprintf("its delivery processes GOMAXPROCS=%d unless set", svc.ChildProcs))
+		}
 		if svc.NeedsListener {
 			var ctl []string
 			for _, name := range svc.Sockets {

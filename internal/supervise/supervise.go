@@ -19,6 +19,7 @@ import (
 	"goqmail/internal/control"
 	"goqmail/internal/logline"
 	"goqmail/internal/pidlock"
+	"goqmail/internal/timerslack"
 )
 
 // Supervisor runs the services of one goqmail root directory.
@@ -395,8 +396,13 @@ func (s *Supervisor) start(svc *Service) error {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, files...)
 		cmd.Env = append(cmd.Env, env...)
 	}
-	if _, set := os.LookupEnv("GOMAXPROCS"); svc.OneProc && !set {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		if svc.OneProc {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+		}
+		if svc.ChildProcs > 0 {
+			cmd.Env = append(cmd.Env, "GOQMAIL_LOCAL_GOMAXPROCS="+strconv.Itoa(svc.ChildProcs))
+		}
 	}
 	// A program dies with its supervisor (SIGKILL, not SIGTERM): a program
 	// that outlived it would go on working beside the next supervisor's,
@@ -408,7 +414,9 @@ func (s *Supervisor) start(svc *Service) error {
 		ids := s.ids[svc.Account.Name]
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(ids.UID), Gid: uint32(ids.GID), Groups: []uint32{uint32(ids.GID)}}
 	}
-	if err := cmd.Start(); err != nil {
+	// Go's system monitor polls no more often than the slack lets it
+	// (internal/timerslack); what the program starts inherits it.
+	if err := timerslack.Start(cmd, timerslack.Server); err != nil {
 		return fmt.Errorf("start %s: %w", svc.Name, err)
 	}
 	started := time.Now()

@@ -77,6 +77,15 @@ type Service struct {
 	// handing work between threads on every one of them (measured in
 	// docs/bench.md). smtpd keeps every core for its sessions.
 	OneProc bool
+	// ChildProcs is the GOMAXPROCS of the processes the program starts
+	// (the spawner's delivery processes), unless the administrator set
+	// GOMAXPROCS: passed to it as GOQMAIL_LOCAL_GOMAXPROCS. A delivery
+	// process spends its time in fsync, and with the timer slack of
+	// internal/timerslack the runtime takes a processor back from a thread
+	// blocked in a system call up to a millisecond late: with one, every
+	// other delivery of the process waited for each fsync (measured in
+	// docs/bench.md, 2026-12-07 23:00).
+	ChildProcs int
 	// NeedsListener: not started when none of its TCP listeners is
 	// configured (no POP3 addresses, no POP3 server).
 	NeedsListener bool
@@ -113,7 +122,7 @@ var Services = []Service{
 	// Before the queue, its only client; stopped after it (supervise.go).
 	{Name: "dkimsign", Binary: "goqmail-dkimsign", Account: &accounts.DKIM, Sockets: []string{"dkimsign"}, OneProc: true},
 	{Name: "queue", Binary: "goqmail-queue", Account: &accounts.Queue, Sockets: []string{"submit", "queuectl"}, OneProc: true},
-	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true},
+	{Name: "lspawn", Binary: "goqmail-lspawn", Sockets: []string{"lspawn"}, OneProc: true, ChildProcs: 4},
 	{Name: "remote", Binary: "goqmail-remote", Account: &accounts.Remote, Sockets: []string{"remote"}},
 	{Name: "send", Binary: "goqmail-send", Account: &accounts.Send, Sockets: []string{"sendctl"}, OneProc: true},
 	{Name: "auth", Binary: "goqmail-auth", Sockets: []string{"auth"}, OneProc: true},
