@@ -389,3 +389,29 @@ func TestJournalCopyForwardLeavesRoom(t *testing.T) {
 		t.Errorf("the large record is not in the journal (%d copied forward)", j.copied)
 	}
 }
+
+// Record buffers go from one message to the next (jbufs): a small message
+// committed after a big one is recorded as exactly its own file, with
+// nothing of the big one's tail, and so is every message of a mixed run.
+func TestJournalRecordsAfterABigMessage(t *testing.T) {
+	root := t.TempDir()
+	q := startQueue(t, root)
+	var ids []string
+	for i, body := range []string{strings.Repeat("big line\n", 20000), "hi\n", strings.Repeat("z", 70000) + "\n", "", "x\n"} {
+		r := submit(t, q.submit, "a@example.org", []string{"b@example.org"}, fmt.Sprintf("Subject: %d\n\n%s", i, body))
+		if !r.OK {
+			t.Fatalf("message %d: %+v\n%s", i, r, q.logs)
+		}
+		ids = append(ids, r.ID)
+	}
+	r := readBack(t, q.s.journal)
+	for i, id := range ids {
+		file, err := os.ReadFile(q.s.Layout.Msg(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, ok := r.live[id]; !ok || !bytes.Equal(img, file) {
+			t.Errorf("message %d: journal image of %d bytes (recorded %v), file of %d: they differ", i, len(img), ok, len(file))
+		}
+	}
+}
