@@ -34,8 +34,9 @@ const (
 	// Server is the slack goqmail's own programs run with.
 	Server = time.Millisecond
 	// Default is the kernel's default slack (init's, 50 µs): programs that
-	// are not goqmail's (.qmail commands, QMAILQUEUE filters, plugins) get
-	// it back, so nothing of goqmail's tuning reaches them.
+	// are not goqmail's (.qmail commands, QMAILQUEUE filters, qmail-spp
+	// plugins, checkpassword, acmehook) get it back, so nothing of
+	// goqmail's tuning reaches them.
 	Default = 50 * time.Microsecond
 )
 
